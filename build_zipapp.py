@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Build dist/rocket.pyz: the agent and defusedxml in one small zipapp.
+
+    python3 build_zipapp.py [--output dist/rocket.pyz] [--bytecode python3.8]
+                            [--defusedxml-wheel FILE.whl]
+
+defusedxml is taken from the installed package, or from a wheel given with
+--defusedxml-wheel (or found in ./wheels/). Only the three modules the agent
+uses are bundled (``common``, ``ElementTree`` and a minimal ``__init__``),
+with defusedxml's licence.
+
+--bytecode PYTHON compiles everything with that interpreter (the one on the
+target device) and ships only the .pyc files: smaller on flash and no
+compile step on the router, but tied to that Python version.
+
+The development ACS (rocket/devacs.py) and the tests are not included.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipapp
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXCLUDE = {"devacs.py"}
+DEFUSED_INIT = '''"""defusedxml (bundled subset): XML bomb protection for Python stdlib modules.
+
+Only ElementTree is bundled. Full package: https://pypi.org/project/defusedxml/
+"""
+from .common import (DefusedXmlException, DTDForbidden, EntitiesForbidden,
+                     ExternalReferenceForbidden, NotSupportedError)
+
+__version__ = "%s"
+'''
+
+
+def _strip(src):
+    """Drop comment-only lines and blank lines; code stays byte-identical."""
+    out = []
+    for line in src.splitlines():
+        s = line.strip()
+        if not s or (s.startswith("#") and not s.startswith("#!")):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def copy_rocket(dst):
+    src = os.path.join(HERE, "rocket")
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        rel = os.path.relpath(dirpath, src)
+        out = os.path.join(dst, "rocket", rel)
+        os.makedirs(out, exist_ok=True)
+        for f in filenames:
+            if f in EXCLUDE or f.endswith((".pyc", ".pyo")):
+                continue
+            s, d = os.path.join(dirpath, f), os.path.join(out, f)
+            if f.endswith(".py"):
+                with open(s, encoding="utf-8") as fh:
+                    text = _strip(fh.read())
+                with open(d, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            else:
+                shutil.copy2(s, d)
+
+
+def copy_defusedxml(dst, wheel=None):
+    out = os.path.join(dst, "defusedxml")
+    os.makedirs(out)
+    if wheel is None:
+        found = sorted(glob.glob(os.path.join(HERE, "wheels", "defusedxml-*.whl")))
+        wheel = found[-1] if found else None
+    if wheel is None:
+        try:
+            import defusedxml
+        except ImportError:
+            sys.exit("build_zipapp: defusedxml is not installed and no wheel was given "
+                     "(pip install defusedxml, or --defusedxml-wheel FILE)")
+        base = os.path.dirname(defusedxml.__file__)
+        version = defusedxml.__version__
+        for name in ("common.py", "ElementTree.py"):
+            shutil.copy2(os.path.join(base, name), os.path.join(out, name))
+        lic = glob.glob(os.path.join(os.path.dirname(base), "defusedxml-*", "LICENSE*")) + \
+            glob.glob(os.path.join(os.path.dirname(base), "defusedxml-*", "licenses", "LICENSE*"))
+        if lic:
+            shutil.copy2(lic[0], os.path.join(out, "LICENSE"))
+    else:
+        with zipfile.ZipFile(wheel) as z:
+            version = os.path.basename(wheel).split("-")[1]
+            for name in ("common.py", "ElementTree.py"):
+                with open(os.path.join(out, name), "wb") as f:
+                    f.write(z.read("defusedxml/" + name))
+            for n in z.namelist():
+                if os.path.basename(n).startswith("LICENSE"):
+                    with open(os.path.join(out, "LICENSE"), "wb") as f:
+                        f.write(z.read(n))
+                    break
+    with open(os.path.join(out, "__init__.py"), "w") as f:
+        f.write(DEFUSED_INIT % version)
+
+
+def compile_for(python, tree):
+    code = ("import compileall,sys; ok=compileall.compile_dir(sys.argv[1], quiet=1, legacy=True, "
+            "optimize=2); sys.exit(0 if ok else 1)")
+    subprocess.check_call([python, "-c", code, tree])
+    for dirpath, _, filenames in os.walk(tree):
+        for f in filenames:
+            if f.endswith(".py") and f != "__main__.py":
+                os.unlink(os.path.join(dirpath, f))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--output", default=os.path.join(HERE, "dist", "rocket.pyz"))
+    ap.add_argument("--bytecode", metavar="PYTHON", help="ship .pyc compiled by this interpreter only")
+    ap.add_argument("--defusedxml-wheel", metavar="WHEEL")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = os.path.join(tmp, "app")
+        os.makedirs(tree)
+        copy_rocket(tree)
+        copy_defusedxml(tree, a.defusedxml_wheel)
+        with open(os.path.join(tree, "__main__.py"), "w") as f:
+            f.write("import sys\nfrom rocket.cli import main\nsys.exit(main())\n")
+        if a.bytecode:
+            compile_for(a.bytecode, tree)
+        os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)
+        zipapp.create_archive(tree, a.output, interpreter="/usr/bin/env python3", compressed=True)
+    print("build_zipapp: wrote %s (%d bytes)" % (a.output, os.path.getsize(a.output)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

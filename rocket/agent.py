@@ -1,0 +1,421 @@
+"""The agent: owns the loop, decides when sessions run, and drives them.
+
+This is where the sans-I/O pieces meet the world. ``Agent`` keeps the pending
+events, the retry count and the timers (periodic inform, retry, scheduled
+informs); ``run_session`` feeds a ``rocket.session.Session`` with what an
+``AcsClient`` brought back and hands ACS requests to the ``Dispatcher``.
+
+When sessions run (TR-069 §3.2.1):
+
+- at start if any event is pending (BOOT, BOOTSTRAP, anything left over);
+- when the periodic timer fires (phase from PeriodicInformTime);
+- when something asks for one (connection request, ScheduleInform, an
+  active notification, the control socket) through ``request_session``;
+- after a failed session, when the retry wait of §3.2.1.1 has passed.
+
+Only one session runs at a time. A request for a session while one runs
+sets ``followup`` and exactly one more session starts when it is over.
+"""
+
+import logging
+import math
+import random
+import time
+
+from rocket import events as ev
+from rocket import soap
+from rocket.config import Config
+from rocket.events import EventQueue
+from rocket.loop import Loop
+from rocket.model import FILE_BACKED, DataModel
+from rocket.rpc import Dispatcher
+from rocket.session import (AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked,
+                            Send, Session)
+from rocket.state import StateDir
+from rocket.values import UNKNOWN_TIME
+
+log = logging.getLogger("rocket")
+
+_VERSION_STEPS = ("1.4", "1.1", "1.0")  # one per namespace, newest first
+
+
+def retry_wait(n, m=5, k=2000, rng=random):
+    """Seconds to wait before retry number ``n`` (1-based), TR-069 §3.2.1.1."""
+    n = max(1, min(n, 10))
+    f = k / 1000.0
+    lo = m * f ** (n - 1)
+    hi = m * f ** n
+    return rng.uniform(lo, hi)
+
+
+def next_periodic(now, interval, phase):
+    """Seconds from wall-clock ``now`` to the next periodic Inform.
+
+    ``phase`` is PeriodicInformTime as epoch seconds, or None for Unknown
+    Time. Informs happen at phase + N * interval, strictly after now.
+    """
+    if phase is None:
+        return float(interval)
+    n = math.floor((now - phase) / interval) + 1
+    return phase + n * interval - now
+
+
+def parse_datetime(s):
+    """ISO 8601 -> epoch seconds, None for empty / Unknown Time / relative."""
+    import calendar
+    import re
+    s = (s or "").strip()
+    if not s or s.startswith("0001-01-01"):
+        return None
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?$", s)
+    if not m:
+        return None
+    y, mo, d, h, mi, sec = (int(x) for x in m.groups()[:6])
+    if y < 1000:
+        return None  # relative to boot (TR-106 3.2): no absolute phase
+    t = calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0))
+    tz = m.group(7)
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        t -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return t
+
+
+def iso_now(t=None):
+    """Local time with UTC offset, as TR-069 wants CurrentTime."""
+    t = time.time() if t is None else t
+    lt = time.localtime(t)
+    off = lt.tm_gmtoff or 0
+    sign = "+" if off >= 0 else "-"
+    off = abs(off)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + "%s%02d:%02d" % (sign, off // 3600, off % 3600 // 60)
+
+
+class Agent:
+    def __init__(self, cfg, state_dir=None, boot=False, once=False, loop=None, wallclock=time.time,
+                 rng=None):
+        self.cfg = cfg
+        cfg.validate()
+        self.loop = loop or Loop()
+        self.wallclock = wallclock
+        self.rng = rng or random.Random()
+        self.boot = boot
+        self.once = once
+        self.state = StateDir(state_dir or cfg.get("state", "dir"))
+        self.events = EventQueue(self.state)
+        self.root = cfg.get("cpe", "data_model") + "."
+        self.model = DataModel(self.root, self.state)
+        self.model._cfg_value = self._file_value
+        self.model.build_builtin(cfg)
+        self.model.on_set.append(self._on_param_set)
+        self.rpc = Dispatcher(self.model)
+        saved = self.state.load("session", {})
+        self.bootstrapped_url = saved.get("bootstrapped_url")
+        self.versions = saved.get("versions", {})
+        self.retry_count = 0
+        self.in_session = False
+        self.followup = False
+        self.session_timer = None
+        self.periodic_timer = None
+        self.retry_timer = None
+        self.last_result = None  # (ok, reason, wall time)
+        self.sessions = 0
+        self.cpe_requests = []  # callables returning [CpeRequest] for the next session
+        self.acked = {}  # CpeRequest name -> callback(tag) on its response
+        self.after_session = []  # callables(ok) run once a session is over
+        self.services = []  # objects with start(agent) / stop() (listeners, sockets)
+        self.started = wallclock()
+        self.exit_code = None
+
+    # ------------------------------------------------------------ helpers
+    def _file_value(self, section, key, ptype):
+        v = self.cfg.get(section, key)
+        if ptype == "boolean":
+            return "true" if v.lower() in ("1", "true", "yes", "on") else "false"
+        if ptype == "dateTime" and not v:
+            return UNKNOWN_TIME
+        return v
+
+    def ms(self, name):
+        return self.model.value(self.model.ms(name))
+
+    @property
+    def acs_url(self):
+        return self.ms("URL") or ""
+
+    # -------------------------------------------------------------- start
+    def start(self):
+        self.events.on_start(self.boot)
+        if self.acs_url and self.acs_url != self.bootstrapped_url:
+            self.events.add(ev.BOOTSTRAP)
+        for s in self.services:
+            s.start(self)
+        self.schedule_periodic()
+        if self.events.pending or self.once:
+            self.request_session()
+
+    def stop(self):
+        for s in self.services:
+            try:
+                s.stop()
+            except Exception:
+                log.exception("stopping %s", s)
+        self.events.save()
+        self.model.save()
+        self.loop.stop()
+
+    def run(self):
+        self.start()
+        self.loop.run()
+        return self.exit_code or 0
+
+    def reload(self):
+        """SIGHUP: read the configuration file again."""
+        try:
+            cfg = Config.load(self.cfg.path)
+            cfg.validate()
+        except Exception as e:
+            log.error("reload: configuration not reloaded: %s", e)
+            return
+        old_url = self.acs_url
+        self.cfg = cfg
+        for short, (sec, key) in FILE_BACKED.items():
+            path = self.model.ms(short)
+            p = self.model.store.get(path)
+            p.value = self.model._file_value(cfg, short, sec, key, p.type)
+        log.info("reload: configuration re-read from %s", cfg.path)
+        self.schedule_periodic()
+        if self.acs_url != old_url:
+            self._url_changed()
+
+    # ----------------------------------------------------------- triggers
+    def add_event(self, code, command_key="", start=True):
+        self.events.add(code, command_key)
+        if start:
+            self.request_session()
+
+    def request_session(self, delay=0.0):
+        """Start a session soon; coalesced, never two at a time."""
+        if self.in_session:
+            self.followup = True
+            return
+        when = self.loop.clock() + delay
+        if self.session_timer is not None and not self.session_timer.cancelled:
+            if self.session_timer.when <= when:
+                return
+            self.session_timer.cancel()
+        self.session_timer = self.loop.call_at(when, self._session_due, "session")
+
+    def _session_due(self):
+        self.session_timer = None
+        if self.retry_timer is not None and not self.retry_timer.cancelled:
+            # A retry wait is running: only a connection request or a new
+            # BOOTSTRAP may cut it short (documented choice, §3.2.1.1).
+            if not (self.events.has(ev.CONNECTION_REQUEST) or self.events.has(ev.BOOTSTRAP)):
+                return
+            self.retry_timer.cancel()
+        self.run_session()
+
+    def schedule_periodic(self):
+        if self.periodic_timer is not None:
+            self.periodic_timer.cancel()
+            self.periodic_timer = None
+        if self.ms("PeriodicInformEnable") != "true":
+            return
+        try:
+            interval = max(1, int(self.ms("PeriodicInformInterval")))
+        except (TypeError, ValueError):
+            interval = 86400
+        phase = parse_datetime(self.ms("PeriodicInformTime"))
+        delay = next_periodic(self.wallclock(), interval, phase)
+        if phase is None and getattr(self, "_periodic_started", False) is False:
+            # Unknown Time: a random phase within the first interval, so a
+            # fleet that powers up together does not inform in lockstep.
+            delay = self.rng.uniform(0, interval)
+        self._periodic_started = True
+        self.periodic_timer = self.loop.call_later(delay, self._periodic_due, "periodic")
+
+    def _periodic_due(self):
+        self.periodic_timer = None
+        self.events.add(ev.PERIODIC)
+        self.schedule_periodic()
+        if self.retry_timer is None or self.retry_timer.cancelled:
+            self.request_session()
+
+    def _on_param_set(self, path, value):
+        short = path[len(self.model.ms("")):]
+        if short == "URL":
+            self._url_changed()
+        elif short in ("PeriodicInformEnable", "PeriodicInformInterval", "PeriodicInformTime"):
+            self._periodic_dirty = True
+
+    _periodic_dirty = False
+
+    def _url_changed(self):
+        log.info("ACS URL changed to %s: next session is a BOOTSTRAP", _safe(self.acs_url))
+        self.events.add(ev.BOOTSTRAP)
+        self.retry_count = 0
+        self.request_session()
+
+    # ------------------------------------------------------------ session
+    def _device_id(self):
+        di = self.root + "DeviceInfo."
+        v = self.model.value
+        return (v(di + "Manufacturer") or "", v(di + "ManufacturerOUI") or "",
+                v(di + "ProductClass") or "", v(di + "SerialNumber") or "")
+
+    def run_session(self):
+        """Run one whole session now (blocking, but the loop keeps serving
+        the nested-safe listeners while it waits on the network)."""
+        from rocket.acshttp import AcsClient, AcsError, safe_url
+        if self.in_session:
+            self.followup = True
+            return None
+        self.in_session = True
+        self.followup = False
+        self.sessions += 1
+        url = self.acs_url
+        sent_events = self.events.for_inform()
+        if not url:
+            log.error("session: no ACS URL configured ([acs] url); not starting a session")
+            return self._session_over(False, "no ACS URL", sent_events)
+        self.model.begin_session()
+        version = self.versions.get(url, self.cfg.get("cpe", "cwmp_version"))
+        inform = Inform(self._device_id(), sent_events, self.model.inform_params(sent_events),
+                        self.retry_count, iso_now(self.wallclock()))
+        requests = []
+        for src in self.cpe_requests:
+            requests.extend(src())
+        if self.cfg.bool("acs", "get_rpc_methods"):
+            requests.append(CpeRequest("GetRPCMethods", ""))
+        timeout = self.cfg.int("acs", "session_timeout")
+        sess = Session(inform, version, timeout, requests)
+        tls = None
+        if url.startswith("https:"):
+            insecure = self.cfg.bool("acs", "insecure")
+            if insecure:
+                log.warning("session: TLS certificate checks are OFF ([acs] insecure); "
+                            "the ACS is not authenticated")
+            tls = {"ca_file": self.cfg.get("acs", "ca_file"),
+                   "client_cert": self.cfg.get("acs", "client_cert"),
+                   "client_key": self.cfg.get("acs", "client_key"), "insecure": insecure}
+        password = self.model.store.get(self.model.ms("Password")).value
+        client = AcsClient(url, self.ms("Username") or "", password, loop=self.loop, timeout=timeout, tls=tls,
+                           allow_basic_over_http=self.cfg.bool("acs", "allow_basic_over_http"),
+                           max_body=self.cfg.int("acs", "max_body", 65536),
+                           user_agent="rocket/%s" % _version())
+        log.info("session: start %s events=[%s] retry=%d", safe_url(url),
+                 ", ".join(c if not k else "%s %s" % (c, k) for c, k in sent_events),
+                 self.retry_count)
+        result = None
+        try:
+            while result is None:
+                e = sess.next_event()
+                if isinstance(e, Send):
+                    try:
+                        status, body = client.post(e.body)
+                    except AcsError as err:
+                        sess.fail(str(err))
+                        continue
+                    sess.receive(status, body)
+                elif isinstance(e, AcsRequest):
+                    m = e.message
+                    body, label = self.rpc.handle(m, m.ns or sess.ns)
+                    log.info("session: %s -> %s", m.name, label)
+                    sess.respond(body, label)
+                elif isinstance(e, InformAcked):
+                    log.info("session: InformResponse (CWMP %s)", e.version)
+                    self.events.delivered_by_inform(sent_events)
+                    if any(c == ev.BOOTSTRAP for c, _ in sent_events):
+                        self.bootstrapped_url = url
+                    self.retry_count = 0  # the Inform got through
+                    self._inform_acked = True
+                elif isinstance(e, RequestAcked):
+                    log.info("session: %sResponse", e.name)
+                    cb = self.acked.get(e.name)
+                    if cb is not None:
+                        cb(e.tag)
+                elif isinstance(e, Finished):
+                    result = e
+        except Exception as err:  # never let a bug kill the agent
+            log.exception("session: internal error")
+            result = Finished(False, "internal error: %s" % err)
+        finally:
+            client.close()
+        if result.downgrade:
+            lower = [v for v in _VERSION_STEPS
+                     if _vt(v) < _vt(version) and soap.ns_for_version(v) != soap.ns_for_version(version)]
+            if lower:
+                self.versions[url] = lower[0]
+                log.warning("session: ACS refused CWMP %s; next session offers %s", version, lower[0])
+        try:
+            self.model.end_session()
+        except Exception:
+            log.exception("session: end-of-session apply failed")
+        return self._session_over(result.ok, result.reason, sent_events, len(sess.rpc_log))
+
+    def _session_over(self, ok, reason, sent_events, nrpc=0):
+        self.in_session = False
+        self.last_result = (ok, reason, self.wallclock())
+        self.state.save("session", {"bootstrapped_url": self.bootstrapped_url,
+                                    "versions": self.versions})
+        if ok:
+            log.info("session: end ok (%d ACS request%s)", nrpc, "" if nrpc == 1 else "s")
+            self.retry_count = 0
+        else:
+            log.warning("session: failed: %s", reason)
+            self.events.session_failed()
+            self.retry_count += 1
+        for cb in list(self.after_session):
+            try:
+                cb(ok)
+            except Exception:
+                log.exception("after-session action failed")
+        if self._periodic_dirty:
+            self._periodic_dirty = False
+            self.schedule_periodic()
+        if self.once:
+            self.exit_code = 0 if ok else 1
+            self.loop.stop()
+            return ok
+        if not ok:
+            m = _int(self.ms("CWMPRetryMinimumWaitInterval"), 5)
+            k = _int(self.ms("CWMPRetryIntervalMultiplier"), 2000)
+            wait = retry_wait(self.retry_count, m, k, self.rng)
+            log.info("session: retry %d in %.0f s", self.retry_count, wait)
+            if self.retry_timer is not None:
+                self.retry_timer.cancel()
+            self.retry_timer = self.loop.call_later(wait, self._retry_due, "retry")
+        elif self.followup or self._needs_session():
+            self.followup = False
+            self.request_session()
+        return ok
+
+    def _needs_session(self):
+        """Events added during the session that want a session of their own."""
+        return any(c in (ev.BOOTSTRAP, ev.CONNECTION_REQUEST) for c, _ in self.events.pending)
+
+    def _retry_due(self):
+        self.retry_timer = None
+        self.run_session()
+
+
+def _vt(v):
+    return tuple(int(x) for x in v.split("."))
+
+
+def _int(v, default):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def _safe(url):
+    from rocket.acshttp import safe_url
+    return safe_url(url)
+
+
+def _version():
+    from rocket import __version__
+    return __version__

@@ -1,0 +1,173 @@
+"""The INI configuration file: sections, keys, defaults and typed access.
+
+Every key is documented in ``etc/rocket.conf``. Unknown sections and keys
+are logged once (a typo must not pass silently) and otherwise ignored.
+
+Precedence for values the ACS can also set (``ManagementServer.*``): a value
+written by the ACS is stored in the state directory together with the file's
+value at that moment. It wins over the file until the file's value for that
+key changes (the operator edited the file: the file wins again).
+"""
+
+import configparser
+import logging
+
+log = logging.getLogger("rocket")
+
+DEFAULT_PATH = "/etc/rocket/rocket.conf"
+
+DEFAULTS = {
+    "acs": {
+        "url": "",
+        "username": "",
+        "password": "",
+        "periodic_inform_enable": "true",
+        "periodic_inform_interval": "86400",
+        "periodic_inform_time": "",
+        "retry_minimum_wait_interval": "5",
+        "retry_interval_multiplier": "2000",
+        "ca_file": "",
+        "client_cert": "",
+        "client_key": "",
+        "insecure": "false",
+        "allow_basic_over_http": "false",
+        "session_timeout": "30",
+        "get_rpc_methods": "false",
+        "max_body": "4194304",
+    },
+    "cpe": {
+        "manufacturer": "Rocket",
+        "oui": "000000",
+        "product_class": "Rocket",
+        "serial_number": "",
+        "data_model": "Device",
+        "cwmp_version": "1.4",
+        "hardware_version": "",
+        "software_version": "",
+        "provisioning_code": "",
+    },
+    "connection_request": {
+        "enable": "true",
+        "port": "7547",
+        "path": "",
+        "username": "",
+        "password": "",
+        "address": "",
+        "interface": "",
+        "allow_basic": "false",
+        "allow_unauthenticated": "false",
+        "max_per_minute": "30",
+    },
+    "backends": {
+        "dir": "/usr/lib/rocket/backends",
+        "timeout": "10",
+    },
+    "state": {
+        "dir": "/var/lib/rocket",
+    },
+    "log": {
+        "target": "stderr",
+        "level": "info",
+    },
+    "control": {
+        "socket": "",
+    },
+}
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+class ConfigError(Exception):
+    pass
+
+
+class Config:
+    def __init__(self, parser=None, path=None):
+        self.path = path
+        self.parser = parser or configparser.ConfigParser(interpolation=None)
+
+    @classmethod
+    def load(cls, path=None):
+        """Read ``path`` (or the default path if it exists)."""
+        parser = configparser.ConfigParser(interpolation=None)
+        used = None
+        if path is not None:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    parser.read_file(f)
+            except OSError as e:
+                raise ConfigError("cannot read %s: %s" % (path, e.strerror)) from None
+            except configparser.Error as e:
+                raise ConfigError("%s: %s" % (path, e)) from None
+            used = path
+        else:
+            try:
+                with open(DEFAULT_PATH, encoding="utf-8") as f:
+                    parser.read_file(f)
+                used = DEFAULT_PATH
+            except OSError:
+                pass
+            except configparser.Error as e:
+                raise ConfigError("%s: %s" % (DEFAULT_PATH, e)) from None
+        cfg = cls(parser, used)
+        cfg._warn_unknown()
+        return cfg
+
+    def _warn_unknown(self):
+        for sec in self.parser.sections():
+            if sec not in DEFAULTS and not sec.startswith("x_"):
+                log.warning("config: unknown section [%s] ignored", sec)
+                continue
+            for key in self.parser[sec]:
+                if sec in DEFAULTS and key not in DEFAULTS[sec]:
+                    log.warning("config: unknown key %s in [%s] ignored", key, sec)
+
+    def get(self, section, key):
+        if self.parser.has_option(section, key):
+            return self.parser.get(section, key).strip()
+        return DEFAULTS[section][key]
+
+    def set(self, section, key, value):
+        if not self.parser.has_section(section):
+            self.parser.add_section(section)
+        self.parser.set(section, key, value)
+
+    def bool(self, section, key):
+        v = self.get(section, key).lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+        raise ConfigError("[%s] %s: %r is not a boolean" % (section, key, v))
+
+    def int(self, section, key, lo=None, hi=None):
+        v = self.get(section, key)
+        try:
+            n = int(v)
+        except ValueError:
+            raise ConfigError("[%s] %s: %r is not an integer" % (section, key, v)) from None
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            raise ConfigError("[%s] %s: %d out of range" % (section, key, n))
+        return n
+
+    def validate(self):
+        """Check every typed key once at start, so errors surface early."""
+        for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"),
+                         ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
+                         ("connection_request", "enable"), ("connection_request", "allow_basic"),
+                         ("connection_request", "allow_unauthenticated")):
+            self.bool(sec, key)
+        self.int("acs", "periodic_inform_interval", 1)
+        self.int("acs", "retry_minimum_wait_interval", 1, 65535)
+        self.int("acs", "retry_interval_multiplier", 1000, 65535)
+        self.int("acs", "session_timeout", 1)
+        self.int("connection_request", "port", 0, 65535)
+        self.int("backends", "timeout", 1)
+        if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
+            raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
+        if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):
+            raise ConfigError("[cpe] cwmp_version must be one of 1.0 ... 1.4")
+        url = self.get("acs", "url")
+        if url and not (url.startswith("http://") or url.startswith("https://")):
+            raise ConfigError("[acs] url must start with http:// or https://")

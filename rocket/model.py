@@ -1,0 +1,526 @@
+"""The data model: the store plus the rules of the parameter RPCs.
+
+``DataModel`` answers the questions of GetParameterValues, GetParameterNames,
+SetParameterValues, Get/SetParameterAttributes, AddObject and DeleteObject,
+in Python terms (lists of paths, CwmpFault on error); ``rocket.rpc`` turns
+them into XML. Parameters belong either to the agent (built-in:
+``ManagementServer.*``, ``DeviceInfo`` basics, ``RootDataModelVersion``) or to
+a backend (``rocket.backend``), found by longest owned prefix. A backend is
+asked for its subtree at most once per session, on first touch.
+
+The built-in parameters that an operator also sets in the INI file
+(``ManagementServer.URL``, ``PeriodicInformInterval``...) follow the rule in
+``rocket.config``: an ACS write is persisted in the state directory with the
+file's value at that time, and wins until the file's value changes.
+"""
+
+import logging
+
+from rocket import values
+from rocket.soap import CwmpFault
+from rocket.store import (ACTIVE_DEFAULT, ACTIVE_FORCED, CAN_DENY, FORCED_INFORM, HIDDEN,
+                          VOLATILE, Obj, Param, Store, parent_of)
+
+log = logging.getLogger("rocket")
+
+MAX_RESULT = 250000  # parameters in one answer before 9004
+
+# ManagementServer parameter -> (INI section, key); these are file-backed.
+FILE_BACKED = {
+    "URL": ("acs", "url"),
+    "Username": ("acs", "username"),
+    "Password": ("acs", "password"),
+    "PeriodicInformEnable": ("acs", "periodic_inform_enable"),
+    "PeriodicInformInterval": ("acs", "periodic_inform_interval"),
+    "PeriodicInformTime": ("acs", "periodic_inform_time"),
+    "CWMPRetryMinimumWaitInterval": ("acs", "retry_minimum_wait_interval"),
+    "CWMPRetryIntervalMultiplier": ("acs", "retry_interval_multiplier"),
+    "ConnectionRequestUsername": ("connection_request", "username"),
+    "ConnectionRequestPassword": ("connection_request", "password"),
+    "HTTPConnectionRequestEnable": ("connection_request", "enable"),
+}
+
+# name, type, writable, flags, limit, default (for non file-backed)
+_MS = (
+    ("URL", "string", True, 0, 2048, None),
+    ("Username", "string", True, 0, 256, None),
+    ("Password", "string", True, HIDDEN, 256, None),
+    ("PeriodicInformEnable", "boolean", True, 0, None, None),
+    ("PeriodicInformInterval", "unsignedInt", True, 0, (1, None), None),
+    ("PeriodicInformTime", "dateTime", True, 0, None, None),
+    ("ParameterKey", "string", False, FORCED_INFORM | CAN_DENY, 32, ""),
+    ("ConnectionRequestURL", "string", False, FORCED_INFORM | ACTIVE_DEFAULT, 2048, ""),
+    ("ConnectionRequestUsername", "string", True, 0, 256, None),
+    ("ConnectionRequestPassword", "string", True, HIDDEN, 256, None),
+    ("UpgradesManaged", "boolean", True, 0, None, "false"),
+    ("DefaultActiveNotificationThrottle", "unsignedInt", True, 0, None, "0"),
+    ("CWMPRetryMinimumWaitInterval", "unsignedInt", True, 0, (1, 65535), None),
+    ("CWMPRetryIntervalMultiplier", "unsignedInt", True, 0, (1000, 65535), None),
+    ("HTTPConnectionRequestEnable", "boolean", True, 0, None, None),
+    ("AliasBasedAddressing", "boolean", False, FORCED_INFORM, None, "false"),
+    ("InstanceWildcardsSupported", "boolean", False, 0, None, "false"),
+    ("SupportedConnReqMethods", "string", False, 0, None, "HTTP"),
+    ("HTTPCompressionSupported", "string", False, 0, None, ""),
+    ("HTTPCompression", "string", True, 0, ("Disabled",), "Disabled"),
+    ("ScheduleReboot", "dateTime", True, 0, None, values.UNKNOWN_TIME),
+    ("DelayReboot", "int", True, 0, (-1, None), "-1"),
+    ("UDPConnectionRequestAddress", "string", False, 0, 256, ""),
+    ("NATDetected", "boolean", False, 0, None, "false"),
+    ("STUNEnable", "boolean", True, 0, None, "false"),
+    ("STUNServerAddress", "string", True, 0, 256, ""),
+    ("STUNServerPort", "unsignedInt", True, 0, (0, 65535), "3478"),
+    ("STUNUsername", "string", True, 0, 256, ""),
+    ("STUNPassword", "string", True, HIDDEN, 256, ""),
+    ("STUNMaximumKeepAlivePeriod", "int", True, 0, (-1, None), "-1"),
+    ("STUNMinimumKeepAlivePeriod", "unsignedInt", True, 0, None, "30"),
+    ("InformParameterNumberOfEntries", "unsignedInt", False, 0, None, "0"),
+)
+
+
+class DataModel:
+    def __init__(self, root="Device.", state=None):
+        self.root = root
+        self.store = Store()
+        self.state = state
+        self.backends = []  # objects with .name, .prefixes, load/set/commit/abort/add/delete/apply
+        self._routes = []  # (prefix, backend), longest first
+        self._loaded = set()
+        self._touched = set()
+        self.on_set = []  # callbacks(path, value) after an ACS write of an agent parameter
+        self.on_change = []  # callbacks(path, old, new) after any ACS write (audit, notify)
+        self.checks = []  # callbacks(op, paths) raising CwmpFault (policy)
+        self.getters = {}  # path -> callable returning the current value (agent-owned)
+        self._last_instance = {}  # table -> highest instance number handed out
+        saved = state.load("params", {}) if state is not None else {}
+        self.parameter_key = saved.get("key", "")
+        self.attrs = saved.get("attrs", {})  # path -> [notification, [access...]]
+        self.overrides = state.load("overrides", {}) if state is not None else {}
+
+    # ------------------------------------------------------------- setup
+    def ms(self, name):
+        return self.root + "ManagementServer." + name
+
+    def build_builtin(self, cfg):
+        """Create the agent's own parameters from the configuration."""
+        r = self.root
+        s = self.store
+        s.add_object(r)
+        di = r + "DeviceInfo."
+        s.add_object(di)
+        for name, key, flags in (("Manufacturer", "manufacturer", 0), ("ManufacturerOUI", "oui", 0),
+                                 ("ProductClass", "product_class", 0),
+                                 ("SerialNumber", "serial_number", 0),
+                                 ("HardwareVersion", "hardware_version", FORCED_INFORM),
+                                 ("SoftwareVersion", "software_version", FORCED_INFORM | ACTIVE_FORCED)):
+            s.add(di + name, Param(cfg.get("cpe", key), "string", False, None, flags, 64))
+        s.add(di + "ProvisioningCode", Param(cfg.get("cpe", "provisioning_code"), "string", True, None,
+                                             FORCED_INFORM | ACTIVE_FORCED, 64))
+        s.add(di + "UpTime", Param("0", "unsignedInt", False, None, CAN_DENY | VOLATILE))
+        self.getters[di + "UpTime"] = _uptime
+        if r == "Device.":
+            s.add(r + "RootDataModelVersion", Param("2.19", "string", False, None, FORCED_INFORM, 32))
+        else:
+            s.add(di + "SpecVersion", Param("1.0", "string", False, None, FORCED_INFORM, 16))
+            s.add(r + "DeviceSummary", Param("InternetGatewayDevice:1.4[](Baseline:1)", "string", False,
+                                             None, FORCED_INFORM, 1024))
+        s.add_object(r + "ManagementServer.")
+        for name, ptype, writable, flags, limit, default in _MS:
+            if name in FILE_BACKED:
+                sec, key = FILE_BACKED[name]
+                value = self._file_value(cfg, name, sec, key, ptype)
+            else:
+                value = default
+            s.add(self.ms(name), Param(value, ptype, writable, None, flags, limit))
+        s.get(self.ms("ParameterKey")).value = self.parameter_key
+        s.add_object(self.ms("InformParameter."), writable=True, table=True)
+        self._apply_saved_attrs()
+
+    def _file_value(self, cfg, name, sec, key, ptype):
+        file_value = cfg.get(sec, key)
+        if ptype == "boolean":
+            file_value = "true" if file_value.lower() in ("1", "true", "yes", "on") else "false"
+        if ptype == "dateTime" and not file_value:
+            file_value = values.UNKNOWN_TIME
+        ov = self.overrides.get(name)
+        if ov is not None:
+            if ov[1] == file_value:
+                return ov[0]
+            log.info("config: %s changed in the file; the file's value replaces the ACS's", name)
+            del self.overrides[name]
+            self._save_overrides()
+        return file_value
+
+    def _save_overrides(self):
+        if self.state is not None:
+            self.state.save("overrides", self.overrides)
+
+    def _apply_saved_attrs(self):
+        for path, (notif, access) in list(self.attrs.items()):
+            p = self.store.get(path)
+            if isinstance(p, Param):
+                p.notification = notif
+                p.access = tuple(access)
+        for path, p in self.store.params_under(self.root):
+            if p.flags & (ACTIVE_FORCED | ACTIVE_DEFAULT) and path not in self.attrs:
+                p.notification = 2
+
+    def save(self):
+        if self.state is not None:
+            self.state.save("params", {"key": self.parameter_key, "attrs": self.attrs})
+
+    def add_backend(self, backend):
+        self.backends.append(backend)
+        for prefix in backend.prefixes:
+            self._routes.append((prefix, backend))
+            self.store.add_object(prefix, owner=backend.name)
+        self._routes.sort(key=lambda r: -len(r[0]))
+
+    def owner(self, path):
+        for prefix, b in self._routes:
+            if path.startswith(prefix):
+                return b
+        return None
+
+    # ------------------------------------------------------------ session
+    def begin_session(self):
+        self._loaded.clear()
+        self._touched.clear()
+
+    def end_session(self):
+        """Run each touched backend's end-of-session apply (service reloads)."""
+        for b in self.backends:
+            if b.name in self._touched:
+                try:
+                    b.apply()
+                except CwmpFault as e:
+                    log.error("backend %s: apply failed: %s", b.name, e)
+        self._touched.clear()
+
+    def touch(self, path):
+        """Load the backends whose subtrees overlap ``path`` (once a session)."""
+        for prefix, b in self._routes:
+            if b.name in self._loaded:
+                continue
+            if prefix.startswith(path) or path.startswith(prefix):
+                self._loaded.add(b.name)
+                b.load(self.store)
+
+    def value(self, path):
+        p = self.store.get(path)
+        if p is None or isinstance(p, Obj):
+            return None
+        g = self.getters.get(path)
+        return g() if g is not None else p.value
+
+    def set_internal(self, path, value):
+        """The agent itself changes one of its parameters (no ACS involved)."""
+        p = self.store.get(path)
+        if isinstance(p, Param):
+            p.value = value
+
+    # -------------------------------------------------------------- paths
+    def _resolve(self, name):
+        """Parameters named by ``name`` ('' = root, 'X.' = subtree)."""
+        path = name.strip()
+        if path == "":
+            path = self.root
+        if not path.startswith(self.root):
+            raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        self.touch(path)
+        node = self.store.get(path)
+        if node is None:
+            raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        if path.endswith("."):
+            return list(self.store.params_under(path))
+        return [(path, node)]
+
+    def read(self, path, p):
+        if p.flags & HIDDEN:
+            return ""
+        g = self.getters.get(path)
+        return g() if g is not None else p.value
+
+    # ------------------------------------------------------------ the RPCs
+    def get_values(self, names):
+        """GetParameterValues -> [(path, type, value)]."""
+        for c in self.checks:
+            c("get", names)
+        out = []
+        seen = set()
+        for name in names:
+            for path, p in self._resolve(name):
+                if path in seen:
+                    continue
+                seen.add(path)
+                out.append((path, p.type, self.read(path, p)))
+                if len(out) > MAX_RESULT:
+                    raise CwmpFault(9004, "more than %d parameters requested" % MAX_RESULT)
+        return out
+
+    def get_names(self, path, next_level):
+        """GetParameterNames -> [(name, writable)]."""
+        path = path.strip()
+        for c in self.checks:
+            c("names", [path])
+        if path == "":
+            if next_level:
+                return [(self.root, False)]
+            path = self.root
+        if not path.startswith(self.root):
+            raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        self.touch(path)
+        node = self.store.get(path)
+        if node is None:
+            raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        if not path.endswith("."):
+            if next_level:
+                raise CwmpFault(9003, "NextLevel true on a parameter")
+            return [(path, node.writable)]
+        nodes = self.store.nodes
+        keys = self.store.children(path) if next_level else self.store.subtree(path)
+        out = [(k, nodes[k].writable) for k in keys]
+        if len(out) > MAX_RESULT:
+            raise CwmpFault(9004, "more than %d names" % MAX_RESULT)
+        return out
+
+    def set_values(self, items, parameter_key):
+        """SetParameterValues, all or nothing. items: [(name, value, xsi_type)].
+
+        Returns the Status (0 applied, 1 applied on commit/reboot).
+        """
+        names = [n for n, _, _ in items]
+        if len(set(names)) != len(names):
+            raise CwmpFault(9003, "the same parameter appears twice")
+        for c in self.checks:
+            c("set", names)
+        faults = []
+        staged = []  # (path, Param, new value)
+        for name, value, sent in items:
+            if not name.startswith(self.root) or name.endswith("."):
+                faults.append((name, 9005, None))
+                continue
+            self.touch(name)
+            p = self.store.get(name)
+            if not isinstance(p, Param):
+                faults.append((name, 9005, None))
+                continue
+            if not p.writable:
+                faults.append((name, 9008, None))
+                continue
+            try:
+                v = values.check(p.type, p.limit, value, sent)
+            except values.BadType as e:
+                faults.append((name, 9006, "Invalid parameter type: %s" % e))
+                continue
+            except values.BadValue as e:
+                faults.append((name, 9007, "Invalid parameter value: %s" % e))
+                continue
+            if name.startswith(self.ms("InformParameter.")) and name.endswith(".ParameterName"):
+                target = self.store.get(v)
+                if isinstance(target, Param) and target.flags & FORCED_INFORM:
+                    faults.append((name, 9007, "Forced Inform parameters cannot be InformParameters"))
+                    continue
+            staged.append((name, p, v))
+        if faults:
+            raise CwmpFault(9003, param_faults=faults)
+        by_owner = {}
+        for name, p, v in staged:
+            by_owner.setdefault(p.owner, []).append((name, v))
+        status = 0
+        done = []
+        try:
+            for owner, changes in by_owner.items():
+                if owner is None:
+                    continue
+                b = self._backend(owner)
+                b.set(changes)  # validates and stages; raises CwmpFault
+                done.append(b)
+            for b in done:
+                status = max(status, b.commit() or 0)
+                self._touched.add(b.name)
+        except CwmpFault:
+            for b in done:
+                try:
+                    b.abort()
+                except CwmpFault:
+                    pass
+            raise
+        for name, p, v in staged:
+            old = p.value
+            p.value = v
+            if p.owner is None and name.startswith(self.ms("")):
+                self._remember_override(name, v)
+            for cb in self.on_change:
+                cb(name, old, v)
+            if p.owner is None:
+                for cb in self.on_set:
+                    cb(name, v)
+        self._set_key(parameter_key)
+        return status
+
+    def _remember_override(self, path, value):
+        short = path[len(self.ms("")):]
+        if short in FILE_BACKED and self._cfg_value is not None:
+            sec, key = FILE_BACKED[short]
+            file_value = self._cfg_value(sec, key, self.store.get(path).type)
+            self.overrides[short] = [value, file_value]
+            self._save_overrides()
+
+    _cfg_value = None  # set by the agent: (section, key, type) -> file value
+
+    def _set_key(self, key):
+        self.parameter_key = key
+        self.store.get(self.ms("ParameterKey")).value = key
+        self.save()
+
+    def _backend(self, name):
+        for b in self.backends:
+            if b.name == name:
+                return b
+        raise CwmpFault(9002, "no backend %s" % name)
+
+    def get_attributes(self, names):
+        for c in self.checks:
+            c("get", names)
+        out = []
+        seen = set()
+        for name in names:
+            for path, p in self._resolve(name):
+                if path not in seen:
+                    seen.add(path)
+                    out.append((path, p.notification, p.access))
+        return out
+
+    def set_attributes(self, items):
+        """items: [(name, notification or None, access list or None)]."""
+        for c in self.checks:
+            c("attributes", [n for n, _, _ in items])
+        plan = []
+        for name, notif, access in items:
+            if notif is not None and notif not in (0, 1, 2):
+                raise CwmpFault(9003, "Notification %d not supported" % notif)
+            if access is not None and any(a != "Subscriber" for a in access):
+                raise CwmpFault(9003, "AccessList entries other than Subscriber")
+            explicit = not name.endswith(".") and name != ""
+            for path, p in self._resolve(name):
+                if notif is not None:
+                    forced = p.flags & ACTIVE_FORCED and notif != 2
+                    denied = notif == 2 and p.flags & CAN_DENY and p.flags & VOLATILE
+                    if forced or denied:
+                        if explicit:
+                            raise CwmpFault(9009, "Notification request rejected for %s" % path)
+                        continue
+                plan.append((path, p, notif, access))
+        for path, p, notif, access in plan:
+            if notif is not None:
+                p.notification = notif
+            if access is not None:
+                p.access = tuple(access)
+            if p.notification == 0 and not p.access and not p.flags & ACTIVE_DEFAULT:
+                self.attrs.pop(path, None)
+            else:
+                self.attrs[path] = [p.notification, list(p.access)]
+            for cb in self.on_change:
+                cb(path + "#attributes", None, "%d %s" % (p.notification, ",".join(p.access)))
+        self.save()
+
+    def add_object(self, path, parameter_key):
+        for c in self.checks:
+            c("add", [path])
+        if not path.endswith(".") or not path.startswith(self.root):
+            raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
+        self.touch(path)
+        node = self.store.get(path)
+        if not isinstance(node, Obj) or not node.table or not node.writable:
+            raise CwmpFault(9005, "Not a table the ACS may add to: %s" % path[:256])
+        owner = self.owner(path)
+        if owner is not None:
+            number, status = owner.add(path, self.store)
+            self._touched.add(owner.name)
+        else:
+            number, status = self._add_local(path), 0
+        for cb in self.on_change:
+            cb("%s%d." % (path, number), None, "added")
+        self._set_key(parameter_key)
+        return number, status
+
+    def _add_local(self, table):
+        existing = self.store.instances(table)
+        number = max(existing + [self._last_instance.get(table, 0)]) + 1
+        self._last_instance[table] = number
+        inst = "%s%d." % (table, number)
+        self.store.add_object(inst, writable=True)
+        if table == self.ms("InformParameter."):
+            s = self.store
+            s.add(inst + "Enable", Param("false", "boolean", True))
+            s.add(inst + "ParameterName", Param("", "string", True, limit=256))
+            s.add(inst + "EventList", Param("", "string", True))
+            self._count_inform_params()
+        return number
+
+    def delete_object(self, path, parameter_key):
+        for c in self.checks:
+            c("delete", [path])
+        if not path.endswith(".") or not path.startswith(self.root):
+            raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
+        self.touch(path)
+        node = self.store.get(path)
+        parent = self.store.get(parent_of(path))
+        seg = path[len(parent_of(path)):-1]
+        if (not isinstance(node, Obj) or not isinstance(parent, Obj) or not parent.table
+                or not seg.isdigit() or not node.writable):
+            raise CwmpFault(9005, "Not an instance the ACS may delete: %s" % path[:256])
+        owner = self.owner(path)
+        status = 0
+        if owner is not None:
+            status = owner.delete(path, self.store)
+            self._touched.add(owner.name)
+        self.store.delete(path)
+        for k in [k for k in self.attrs if k.startswith(path)]:
+            del self.attrs[k]
+        if path.startswith(self.ms("InformParameter.")):
+            self._count_inform_params()
+        for cb in self.on_change:
+            cb(path, "deleted", None)
+        self._set_key(parameter_key)
+        return status
+
+    def _count_inform_params(self):
+        n = len(self.store.instances(self.ms("InformParameter.")))
+        self.set_internal(self.ms("InformParameterNumberOfEntries"), str(n))
+
+    # -------------------------------------------------------- the Inform
+    def inform_params(self, events):
+        """(name, type, value) for the Inform: forced, changed, InformParameter."""
+        out = []
+        seen = set()
+        for path, p in self.store.params_under(self.root):
+            if p.flags & FORCED_INFORM and p.owner is None:
+                out.append((path, p.type, self.read(path, p)))
+                seen.add(path)
+        codes = [c for c, _ in events]
+        ip = self.ms("InformParameter.")
+        for inst in self.store.instances(ip):
+            base = "%s%d." % (ip, inst)
+            if self.value(base + "Enable") != "true":
+                continue
+            name = self.value(base + "ParameterName") or ""
+            evl = [e.strip() for e in (self.value(base + "EventList") or "").split(",") if e.strip()]
+            if evl:
+                if not any(c in evl for c in codes):
+                    continue
+            elif all(c == "4 VALUE CHANGE" for c in codes):
+                continue
+            p = self.store.get(name)
+            if isinstance(p, Param) and name not in seen:
+                seen.add(name)
+                out.append((name, p.type, self.read(name, p)))
+        return out
+
+
+def _uptime():
+    try:
+        with open("/proc/uptime") as f:
+            return str(int(float(f.read().split()[0])))
+    except (OSError, ValueError, IndexError):
+        return "0"

@@ -1,0 +1,92 @@
+"""The state directory: small JSON files written atomically, only on change.
+
+Every file is written as temp file -> fsync -> rename -> fsync(dir), so a
+power cut leaves either the old or the new version, never a torn one. A file
+is rewritten only when its serialized content changed (flash wear). A file
+that cannot be read (corrupted by something outside our control) is moved
+aside as ``NAME.corrupt`` with a log line, and the default is used.
+"""
+
+import json
+import logging
+import os
+
+log = logging.getLogger("rocket")
+
+
+def atomic_write(path, data, mode=0o600):
+    """Replace ``path`` with ``data`` (bytes) atomically and durably."""
+    d = os.path.dirname(path) or "."
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    try:
+        dfd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+class StateDir:
+    """Named JSON documents in one directory."""
+
+    def __init__(self, path):
+        self.path = path
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self._last = {}  # name -> bytes last written or read
+        self.writes = 0  # fsynced writes done, for benchmarks and tests
+
+    def file(self, name):
+        return os.path.join(self.path, name + ".json")
+
+    def load(self, name, default):
+        p = self.file(name)
+        try:
+            with open(p, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return default
+        except OSError as e:
+            log.error("state: cannot read %s: %s", p, e)
+            return default
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            log.error("state: %s is corrupt, moved aside to %s.corrupt; starting from defaults", p, p)
+            try:
+                os.replace(p, p + ".corrupt")
+            except OSError:
+                pass
+            return default
+        self._last[name] = raw
+        return value
+
+    def save(self, name, value):
+        """Write ``value`` if it differs from what the file holds. True if written."""
+        raw = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if self._last.get(name) == raw:
+            return False
+        atomic_write(self.file(name), raw)
+        self._last[name] = raw
+        self.writes += 1
+        return True
+
+    def remove(self, name):
+        try:
+            os.unlink(self.file(name))
+        except FileNotFoundError:
+            pass
+        self._last.pop(name, None)
