@@ -40,11 +40,24 @@ __version__ = "%s"
 
 
 def _strip(src):
-    """Drop comment-only lines and blank lines; code stays byte-identical."""
+    """Drop comment-only and blank lines outside string literals.
+
+    Lines inside multi-line strings are kept as they are, so the code's
+    behaviour is unchanged; only bytes that cannot matter are removed.
+    """
+    import io
+    import tokenize
+    keep = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                keep.update(range(tok.start[0], tok.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        return src
     out = []
-    for line in src.splitlines():
+    for n, line in enumerate(src.splitlines(), 1):
         s = line.strip()
-        if not s or (s.startswith("#") and not s.startswith("#!")):
+        if n not in keep and (not s or (s.startswith("#") and n > 1)):
             continue
         out.append(line)
     return "\n".join(out) + "\n"
