@@ -127,6 +127,8 @@ def build_rpc(method, args):
 
 
 def rpc_name(xml):
+    if isinstance(xml, bytes):
+        xml = xml.decode("utf-8", "replace")
     m = re.search(r"<(?:[\w-]+:)?([A-Za-z_]+)[\s/>]", xml.split("<soap-env:Body>")[-1])
     return m.group(1) if m else "?"
 
