@@ -223,7 +223,7 @@ class Acs:
         return "%s://%s:%d/acs" % (scheme, h, p)
 
     def start(self):
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
 
