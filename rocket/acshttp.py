@@ -186,6 +186,12 @@ class AcsClient:
             if not self.loop.wait_io(conn.sock, False, deadline):
                 self.close()
                 raise AcsError("no answer from ACS within %d s" % self.timeout)
+        sock = conn.sock
+        if self.loop is not None:
+            # Every read of the answer (status, headers, body) is bounded by
+            # the one session deadline, so an ACS trickling a byte at a time
+            # cannot stretch the session timeout.
+            conn.sock = _DeadlineSocket(sock, deadline, self.loop.clock)
         try:
             resp = conn.getresponse()
         except http.client.RemoteDisconnected as e:
@@ -193,9 +199,12 @@ class AcsClient:
         except http.client.HTTPException as e:
             self.close()
             raise AcsError("bad HTTP answer from ACS: %s" % (e,)) from None
-        except TimeoutError:
+        except socket_timeout():
             self.close()
             raise AcsError("ACS answer timed out") from None
+        finally:
+            if conn.sock is not None:
+                conn.sock = sock
         hdrs = {}
         for k, v in resp.getheaders():
             lk = k.lower()
@@ -205,6 +214,9 @@ class AcsClient:
                 hdrs[lk] = v
         try:
             data = resp.read(self.max_body + 1)
+        except socket_timeout():
+            self.close()
+            raise AcsError("ACS answer timed out") from None
         except (http.client.HTTPException, OSError) as e:
             self.close()
             raise AcsError("reading the ACS answer failed: %s" % (e,)) from None
@@ -214,6 +226,8 @@ class AcsClient:
         reusable = not resp.will_close
         if not reusable:
             resp.close()
+        elif conn.sock is not None:
+            conn.sock.settimeout(self.timeout)  # the reads above shortened it
         return resp.status, hdrs, data, reusable
 
     def _keep_cookies(self, headers):
@@ -228,6 +242,47 @@ class AcsClient:
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = value.strip()
+
+
+def socket_timeout():
+    import socket
+    return socket.timeout  # an alias of TimeoutError only from 3.10 on
+
+
+class _DeadlineSocket:
+    """Stands in for the socket while ``http.client`` reads one answer.
+
+    ``HTTPResponse`` only calls ``makefile("rb")``; the file it gets reads
+    through a raw stream whose every read waits at most until ``deadline``
+    (socket.timeout after it). Closing is passed on to the real socket.
+    """
+
+    def __init__(self, sock, deadline, clock):
+        self.sock = sock
+        self.deadline = deadline
+        self.clock = clock
+
+    def makefile(self, mode="rb", *args, **kwargs):
+        f = self.sock.makefile(mode, *args, **kwargs)
+        raw = f.raw
+        readinto = raw.readinto
+        sock, deadline, clock = self.sock, self.deadline, self.clock
+
+        def bounded_readinto(b):
+            left = deadline - clock()
+            if left <= 0:
+                import socket
+                raise socket.timeout("session timeout")
+            sock.settimeout(left)
+            return readinto(b)
+        raw.readinto = bounded_readinto
+        return f
+
+    def close(self):
+        self.sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
 
 
 def _has_buffered(sock):

@@ -325,9 +325,12 @@ class Agent:
                     sess.respond(body, label)
                 elif isinstance(e, InformAcked):
                     log.info("session: InformResponse (CWMP %s)", e.version)
-                    self.events.delivered_by_inform(sent_events)
                     if any(c == ev.BOOTSTRAP for c, _ in sent_events):
+                        # Persist now: a crash later in this session must not
+                        # make the next start send a second BOOTSTRAP.
                         self.bootstrapped_url = url
+                        self._save_session_state()
+                    self.events.delivered_by_inform(sent_events)
                     self.retry_count = 0  # the Inform got through
                     self._inform_acked = True
                 elif isinstance(e, RequestAcked):
@@ -357,8 +360,7 @@ class Agent:
     def _session_over(self, ok, reason, sent_events, nrpc=0):
         self.in_session = False
         self.last_result = (ok, reason, self.wallclock())
-        self.state.save("session", {"bootstrapped_url": self.bootstrapped_url,
-                                    "versions": self.versions})
+        self._save_session_state()
         if ok:
             log.info("session: end ok (%d ACS request%s)", nrpc, "" if nrpc == 1 else "s")
             self.retry_count = 0
@@ -390,6 +392,10 @@ class Agent:
             self.followup = False
             self.request_session()
         return ok
+
+    def _save_session_state(self):
+        self.state.save("session", {"bootstrapped_url": self.bootstrapped_url,
+                                    "versions": self.versions})
 
     def _needs_session(self):
         """Events added during the session that want a session of their own."""

@@ -127,6 +127,8 @@ def build_rpc(method, args):
 
 
 def rpc_name(xml):
+    if isinstance(xml, bytes):
+        xml = xml.decode("utf-8", "replace")
     m = re.search(r"<(?:[\w-]+:)?([A-Za-z_]+)[\s/>]", xml.split("<soap-env:Body>")[-1])
     return m.group(1) if m else "?"
 
@@ -139,6 +141,18 @@ class Exchange:
         self.status = status
         self.response = response  # bytes the ACS answered
         self.headers = headers  # request headers (dict, lower-case keys)
+
+
+class RawRequest:
+    """One POST as it arrived, before any processing (auth, redirects...)."""
+
+    def __init__(self, handler, headers, body):
+        self.handler = handler
+        self.conn = id(handler.connection)  # same value = same TCP connection
+        self.port = handler.client_address[1]
+        self.headers = headers
+        self.body = body
+        self.status = None  # the status the ACS answered with
 
 
 class CwmpSession:
@@ -166,8 +180,15 @@ class Acs:
         self.fault_8005 = 0  # answer this many CPE requests with 8005 first
         self.redirect = None  # (url, count): redirect the first `count` Informs
         self.close_after_response = False  # Connection: close on every answer
+        self.silent_close = False  # close the connection after every answer, without saying so
         self.status_override = None  # (status, body) for every POST
         self.delay = 0.0  # seconds before answering
+        self.redirect_status = 302  # status used for ``redirect``
+        self.auth_cookie = None  # "name=value" sent with every 401 challenge
+        self.end_status = 204  # how the session ends: 204, or 200 with an empty body
+        self.inform_response = None  # bytes: the whole InformResponse envelope to send
+        self.hook = None  # callable(acs, handler, body) -> True when it answered itself
+        self.requests = []  # every POST: RawRequest (connection, headers, body, status)
         self.sessions = []
         self.verbose = verbose
         self.cr_url = None
@@ -202,7 +223,7 @@ class Acs:
         return "%s://%s:%d/acs" % (scheme, h, p)
 
     def start(self):
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
 
@@ -223,6 +244,8 @@ class Acs:
     # ---------------------------------------------------------- plumbing
     def _reply(self, h, status, body=b"", headers=(), close=False):
         time.sleep(self.delay)
+        if self.requests and self.requests[-1].handler is h and self.requests[-1].status is None:
+            self.requests[-1].status = status
         h.send_response(status)
         for k, v in headers:
             h.send_header(k, v)
@@ -235,6 +258,8 @@ class Acs:
         h.end_headers()
         if body:
             h.wfile.write(body)
+        if self.silent_close:
+            h.close_connection = True
 
     def _check_auth(self, h):
         if self.auth is None:
@@ -245,7 +270,8 @@ class Acs:
             import base64
             if got == "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode():
                 return True
-            self._reply(h, 401, b"", [("WWW-Authenticate", 'Basic realm="devacs"')])
+            self._reply(h, 401, b"", [("WWW-Authenticate", 'Basic realm="devacs"')]
+                        + self._auth_cookie())
             return False
         alg = self.auth[3] if len(self.auth) > 3 else "MD5"
         conn = id(h.connection)
@@ -261,15 +287,20 @@ class Acs:
         nonce = os.urandom(16).hex()
         self._nonce_conn[nonce] = conn
         self._reply(h, 401, b"", [("WWW-Authenticate", 'Digest realm="devacs", qop="auth,auth-int", '
-                                   'nonce="%s", opaque="5ccc", algorithm=%s' % (nonce, alg))])
+                                   'nonce="%s", opaque="5ccc", algorithm=%s' % (nonce, alg))]
+                    + self._auth_cookie())
         return False
 
-    def _session_for(self, h):
+    def _auth_cookie(self):
+        return [("Set-Cookie", self.auth_cookie)] if self.auth_cookie else []
+
+    def _session_for(self, h, reopen=False):
         cookie = h.headers.get("Cookie", "")
         m = re.search(r"session=([0-9a-f]+)", cookie)
         if m:
             for s in reversed(self.sessions):
-                if s.id == m.group(1) and not s.ended:
+                if s.id == m.group(1) and (not s.ended or reopen):
+                    s.ended = False
                     return s
         conn = id(h.connection)
         for s in reversed(self.sessions):
@@ -281,6 +312,10 @@ class Acs:
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else b""
         hdrs = {k.lower(): v for k, v in h.headers.items()}
+        with self.lock:
+            self.requests.append(RawRequest(h, hdrs, body))
+        if self.hook is not None and self.hook(self, h, body):
+            return
         if self.status_override:
             st, b = self.status_override
             self._reply(h, st, b)
@@ -291,9 +326,9 @@ class Acs:
         is_inform = bool(re.search(r"<(\w+:)?Inform[\s>]", text))
         if is_inform and self.redirect and self.redirect[1] > 0:
             self.redirect = (self.redirect[0], self.redirect[1] - 1)
-            self._reply(h, 302, b"", [("Location", self.redirect[0])])
+            self._reply(h, self.redirect_status, b"", [("Location", self.redirect[0])])
             return
-        sess = None if is_inform else self._session_for(h)
+        sess = None if is_inform else self._session_for(h, reopen=bool(body))
         if is_inform:
             sess = CwmpSession(os.urandom(8).hex())
             sess.conn = id(h.connection)
@@ -309,7 +344,9 @@ class Acs:
             crurl = re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", text)
             if crurl and crurl.group(1):
                 self.cr_url = crurl.group(1)
-            if self.inform_fault:
+            if self.inform_response is not None:
+                out = self.inform_response
+            elif self.inform_fault:
                 out = envelope(sess.ns, _id(text), fault(self.inform_fault, "refused"))
             else:
                 hdr = ""
@@ -360,17 +397,18 @@ class Acs:
             inner = sess.queue.pop(0)
             sess.pending = inner
             mid = "acs-%d" % (len(sess.answers) + 1)
-            out = envelope(sess.ns, mid, inner)
+            # bytes: a whole envelope, sent exactly as given (captures, hostile input)
+            out = inner if isinstance(inner, bytes) else envelope(sess.ns, mid, inner)
             sess.exchanges.append(Exchange(body, 200, out, hdrs))
             self.say("ACS -> CPE  %s" % rpc_name(inner))
             self._reply(h, 200, out)
             return
-        sess.exchanges.append(Exchange(body, 204, b"", hdrs))
+        sess.exchanges.append(Exchange(body, self.end_status, b"", hdrs))
         sess.ended = True
-        self.say("ACS -> CPE  204 No Content (session over)")
+        self.say("ACS -> CPE  %d (session over)" % self.end_status)
         with self.lock:
             self.lock.notify_all()
-        self._reply(h, 204, b"", close=True)
+        self._reply(h, self.end_status, b"", close=True)
 
     def _put(self, h):
         n = int(h.headers.get("Content-Length") or 0)

@@ -204,8 +204,9 @@ class Session:
             if self.state == WAIT_ACS:
                 return self._malformed_request(body, e)
             return self._finish(False, "malformed ACS message: %s" % e)
-        if not msg.empty:
-            self.hold = msg.hold_requests
+        # Any ACS message without HoldRequests=true lifts the hold, an empty
+        # one included (rule 3).
+        self.hold = msg.hold_requests
         if self.state == WAIT_INFORM:
             return self._on_inform_response(msg)
         if self.state == WAIT_CPE_RESPONSE:
