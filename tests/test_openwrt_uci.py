@@ -14,7 +14,7 @@ UCI2INI = os.path.join(ROOT, "etc", "openwrt", "uci2ini")
 UCI_DEFAULT = os.path.join(ROOT, "etc", "openwrt", "rocket.uci")
 
 SHELLS = [["sh"]]
-if shutil.which("dash"):
+if shutil.which("dash") and os.path.realpath(shutil.which("dash")) != os.path.realpath(shutil.which("sh")):
     SHELLS.append(["dash"])
 if shutil.which("busybox"):
     SHELLS.append(["busybox", "sh"])
