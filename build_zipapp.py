@@ -124,7 +124,8 @@ def compile_for(python, tree):
     subprocess.check_call([python, "-c", code, tree])
     for dirpath, _, filenames in os.walk(tree):
         for f in filenames:
-            if f.endswith(".py") and f != "__main__.py":
+            # the zipapp's own entry point stays source; everything else is .pyc only
+            if f.endswith(".py") and not (dirpath == tree and f == "__main__.py"):
                 os.unlink(os.path.join(dirpath, f))
 
 

@@ -62,12 +62,42 @@ def setup_logging(target="stderr", level="info"):
     root.propagate = False
 
 
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_flag(mode, state, boot_id_file=BOOT_ID):
+    """Is this start the first one since the device booted?
+
+    ``mode`` is the --boot option: None (no), "yes" (the caller knows it
+    is), or "auto": compare the kernel's boot id (a random UUID drawn at
+    every boot) with the one recorded in the state directory at the last
+    start. Either way the current boot id is recorded (the file is written
+    once per boot), so a later ``--boot auto`` after a respawn, a restart
+    or ``--boot`` does not count the same boot twice.
+    """
+    try:
+        with open(boot_id_file) as f:
+            current = f.read().strip()
+    except OSError:
+        current = ""
+    if mode == "auto" and not current:
+        log.warning("--boot auto: cannot read %s; assuming this is not a boot", boot_id_file)
+    saved = state.load("boot", {}).get("boot_id", "")
+    if current:
+        state.save("boot", {"boot_id": current})
+    if mode == "auto":
+        return bool(current) and current != saved
+    return mode is not None
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="rocket", description="TR-069 / CWMP agent")
     p.add_argument("-c", "--config", help="INI configuration file (default /etc/rocket/rocket.conf)")
     p.add_argument("--state-dir", help="persistent state directory (overrides [state] dir)")
     p.add_argument("--once", action="store_true", help="run one session, exit 0 on success")
-    p.add_argument("--boot", action="store_true", help="this start follows a device boot (1 BOOT)")
+    p.add_argument("--boot", nargs="?", const="yes", choices=("yes", "auto"),
+                   help="this start follows a device boot (1 BOOT); --boot auto: decide from the "
+                        "kernel's boot id, for init scripts and respawns")
     p.add_argument("--log-level", help="debug, info, warning or error")
     p.add_argument("--version", action="version", version="rocket %s" % __version__)
     return p
@@ -97,11 +127,12 @@ def main(argv=None):
     except ConfigError as e:
         sys.stderr.write("rocket: %s\n" % e)
         return 2
+    agent.boot = boot_flag(args.boot, agent.state)
     from rocket import plugins
     plugins.install(agent)
     agent.loop.add_signal(signal.SIGTERM, agent.stop)
     agent.loop.add_signal(signal.SIGINT, agent.stop)
     agent.loop.add_signal(signal.SIGHUP, agent.reload)
     log.info("rocket %s starting (%s, state in %s)%s", __version__, cfg.path or "built-in defaults",
-             agent.state.path, ", after boot" if args.boot else "")
+             agent.state.path, ", after boot" if agent.boot else "")
     return agent.run()

@@ -1,0 +1,46 @@
+"""build_zipapp.py: what goes into the zipapp, and the --bytecode build
+running a whole session under the target interpreter (Python 3.8)."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import ROOT, run_pyz, write_conf
+
+PY38 = "/root/.pyenv/versions/3.8.18/bin/python3"
+
+
+def build(out, *args):
+    subprocess.check_call([sys.executable, os.path.join(ROOT, "build_zipapp.py"), "--output", str(out)]
+                          + list(args), stdout=subprocess.DEVNULL)
+    return zipfile.ZipFile(str(out)).namelist()
+
+
+def test_default_build_holds_only_the_agent(pyz):
+    names = zipfile.ZipFile(pyz).namelist()
+    assert "__main__.py" in names and "rocket/agent.py" in names
+    assert "defusedxml/ElementTree.py" in names
+    assert not [n for n in names if "devacs" in n]
+    assert not [n for n in names if n.startswith("tests/") or "/test_" in n or "conftest" in n]
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+    assert {n.split("/")[0] for n in names} <= {"__main__.py", "rocket", "defusedxml"}
+    print("default build: %d bytes" % os.path.getsize(pyz))
+
+
+@pytest.mark.skipif(not os.path.exists(PY38), reason="no Python 3.8 interpreter at " + PY38)
+def test_bytecode_build_runs_a_session_under_python38(acs, tmp_path):
+    out = tmp_path / "rocket-py38.pyz"
+    names = build(out, "--bytecode", PY38)
+    assert not [n for n in names if n.endswith(".py") and n != "__main__.py"]
+    assert not [n for n in names if "devacs" in n or "__pycache__" in n]
+    conf = write_conf(tmp_path, acs.url)
+    r = run_pyz(str(out), conf, "--once", "--boot", python=PY38)
+    assert r.returncode == 0, r.stderr
+    assert len(acs.sessions) == 1 and acs.sessions[0].ended
+    # the Python 3.8 bytecode is refused by another interpreter: it really is 3.8's
+    other = run_pyz(str(out), conf, "--version")
+    assert other.returncode != 0
+    print("--bytecode python3.8 build: %d bytes" % os.path.getsize(out))
