@@ -103,12 +103,8 @@ class Agent:
         self.once = once
         self.state = StateDir(state_dir or cfg.get("state", "dir"))
         self.events = EventQueue(self.state)
-        self.root = cfg.get("cpe", "data_model") + "."
-        self.model = DataModel(self.root, self.state)
-        self.model._cfg_value = self._file_value
-        self.model.build_builtin(cfg)
-        self.model.on_set.append(self._on_param_set)
-        self.rpc = Dispatcher(self.model)
+        self.rpc = Dispatcher(None)
+        self.rebuild_model()
         saved = self.state.load("session", {})
         self.bootstrapped_url = saved.get("bootstrapped_url")
         self.versions = saved.get("versions", {})
@@ -126,6 +122,18 @@ class Agent:
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
         self.started = wallclock()
         self.exit_code = None
+
+    def rebuild_model(self):
+        """(Re)create the data model from ``self.cfg`` ([cpe] data_model and
+        the DeviceInfo keys). Used at start, and by a feature that changes
+        those keys while being installed (the static device backend), before
+        any other feature holds on to the model."""
+        self.root = self.cfg.get("cpe", "data_model") + "."
+        self.model = DataModel(self.root, self.state)
+        self.model._cfg_value = self._file_value
+        self.model.build_builtin(self.cfg)
+        self.model.on_set.append(self._on_param_set)
+        self.rpc.model = self.model
 
     # ------------------------------------------------------------ helpers
     def _file_value(self, section, key, ptype):

@@ -60,7 +60,11 @@ DEFAULTS = {
     },
     "backends": {
         "dir": "/usr/lib/rocket/backends",
+        "enabled": "",
         "timeout": "10",
+        "max_output": "4194304",
+        "static": "",
+        "static_persist": "false",
     },
     "state": {
         "dir": "/var/lib/rocket",
@@ -164,6 +168,8 @@ class Config:
         self.int("acs", "session_timeout", 1)
         self.int("connection_request", "port", 0, 65535)
         self.int("backends", "timeout", 1)
+        self.int("backends", "max_output", 1024)
+        self.bool("backends", "static_persist")
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

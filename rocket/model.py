@@ -202,8 +202,8 @@ class DataModel:
             if b.name in self._loaded:
                 continue
             if prefix.startswith(path) or path.startswith(prefix):
+                b.load(self.store)  # a failure (9002) is retried on the next touch
                 self._loaded.add(b.name)
-                b.load(self.store)
 
     def value(self, path):
         p = self.store.get(path)
@@ -325,26 +325,9 @@ class DataModel:
             raise CwmpFault(9003, param_faults=faults)
         by_owner = {}
         for name, p, v in staged:
-            by_owner.setdefault(p.owner, []).append((name, v))
-        status = 0
-        done = []
-        try:
-            for owner, changes in by_owner.items():
-                if owner is None:
-                    continue
-                b = self._backend(owner)
-                b.set(changes)  # validates and stages; raises CwmpFault
-                done.append(b)
-            for b in done:
-                status = max(status, b.commit() or 0)
-                self._touched.add(b.name)
-        except CwmpFault:
-            for b in done:
-                try:
-                    b.abort()
-                except CwmpFault:
-                    pass
-            raise
+            if p.owner is not None:
+                by_owner.setdefault(p.owner, []).append((name, v))
+        status = self._backend_set(by_owner)
         for name, p, v in staged:
             old = p.value
             p.value = v
@@ -357,6 +340,53 @@ class DataModel:
                     cb(name, v)
         self._set_key(parameter_key)
         return status
+
+    def _backend_set(self, by_owner):
+        """Hand the changes to their backends, all or nothing; the Status.
+
+        One backend: validate, stage and commit in one step (one process
+        for a script backend). Several: every backend validates and stages
+        first, per-parameter faults of all of them are merged into one
+        9003, and only then does each commit.
+        """
+        if not by_owner:
+            return 0
+        if len(by_owner) == 1:
+            owner, changes = next(iter(by_owner.items()))
+            b = self._backend(owner)
+            combined = getattr(b, "set_and_commit", None)
+            if combined is not None:
+                status = combined(changes) or 0
+                self._touched.add(b.name)
+                return status
+        staged = []
+        faults = []
+        try:
+            for owner, changes in by_owner.items():
+                b = self._backend(owner)
+                try:
+                    b.set(changes)  # validates and stages; raises CwmpFault
+                except CwmpFault as e:
+                    if e.code != 9003 or not e.param_faults:
+                        raise
+                    faults.extend(e.param_faults)
+                    continue
+                staged.append(b)
+            if faults:
+                raise CwmpFault(9003, param_faults=faults)
+            status = 0
+            for b in staged:
+                status = max(status, b.commit() or 0)
+                self._touched.add(b.name)
+            return status
+        except CwmpFault:
+            for b in staged:
+                if b.name not in self._touched:
+                    try:
+                        b.abort()
+                    except CwmpFault:
+                        pass
+            raise
 
     def _remember_override(self, path, value):
         short = path[len(self.ms("")):]
@@ -433,7 +463,7 @@ class DataModel:
         node = self.store.get(path)
         if not isinstance(node, Obj) or not node.table or not node.writable:
             raise CwmpFault(9005, "Not a table the ACS may add to: %s" % path[:256])
-        owner = self.owner(path)
+        owner = self._backend(node.owner) if node.owner is not None else None
         if owner is not None:
             number, status = owner.add(path, self.store)
             self._touched.add(owner.name)
@@ -470,7 +500,7 @@ class DataModel:
         if (not isinstance(node, Obj) or not isinstance(parent, Obj) or not parent.table
                 or not seg.isdigit() or not node.writable):
             raise CwmpFault(9005, "Not an instance the ACS may delete: %s" % path[:256])
-        owner = self.owner(path)
+        owner = self._backend(node.owner) if node.owner is not None else None
         status = 0
         if owner is not None:
             status = owner.delete(path, self.store)
@@ -494,8 +524,15 @@ class DataModel:
         """(name, type, value) for the Inform: forced, changed, InformParameter."""
         out = []
         seen = set()
+        for b in self.backends:
+            if getattr(b, "forced", False) and b.name not in self._loaded:
+                try:
+                    b.load(self.store)
+                    self._loaded.add(b.name)
+                except CwmpFault:
+                    pass  # logged by the backend; its parameters sit this Inform out
         for path, p in self.store.params_under(self.root):
-            if p.flags & FORCED_INFORM and p.owner is None:
+            if p.flags & FORCED_INFORM and (p.owner is None or p.owner in self._loaded):
                 out.append((path, p.type, self.read(path, p)))
                 seen.add(path)
         codes = [c for c, _ in events]

@@ -151,6 +151,16 @@ class Store:
                     out.append(int(seg))
         return out
 
+    def remove(self, paths):
+        """Remove exactly the nodes named in ``paths`` (no subtrees)."""
+        n = 0
+        for k in paths:
+            if self.nodes.pop(k, None) is not None:
+                n += 1
+        if n:
+            self._dirty = True
+        return n
+
     def delete(self, prefix):
         """Remove ``prefix`` (an object path) and everything below it."""
         doomed = list(self.subtree(prefix))
