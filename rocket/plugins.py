@@ -10,3 +10,6 @@ means the core never imports a feature it does not need.
 
 def install(agent):
     """Install every feature into ``agent``."""
+    from rocket import ctl, notify
+    notify.install(agent)  # value-change notifications (before ctl, which uses them)
+    ctl.install(agent)  # the local control socket
