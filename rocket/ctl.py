@@ -211,7 +211,8 @@ class ControlServer:
             self._reply(c, "error: no complete request within %d s\n" % self.timeout)
 
     def _close(self, c):
-        self.conns.pop(c.sock, None)
+        if self.conns.pop(c.sock, None) is None:
+            return
         self.agent.loop.remove_reader(c.sock)
         if c.timer is not None:
             c.timer.cancel()
@@ -240,11 +241,34 @@ class ControlServer:
         self._reply(c, self.handle(line))
 
     def _reply(self, c, text):
-        self.agent.loop.remove_reader(c.sock)
+        loop = self.agent.loop
+        loop.remove_reader(c.sock)
         if c.timer is not None:
             c.timer.cancel()
-        self._send(c.sock, text, self.agent.loop.clock() + self.timeout)
-        self._close(c)
+        if not self._send(c.sock, text, loop.clock() + self.timeout):
+            self._close(c)
+            return
+        # Close gently: a client still sending (a request that was too long)
+        # must be able to read the answer, not get a reset. Whatever else it
+        # sends is discarded until it closes, within the same time limit.
+        try:
+            c.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(c)
+            return
+        c.buf = b""
+        c.timer = loop.call_later(self.timeout, lambda: self._close(c), "control")
+        loop.add_reader(c.sock, lambda: self._drain(c), nested=False)
+
+    def _drain(self, c):
+        try:
+            data = c.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(c)
 
     def _send(self, sock, text, deadline):
         data = memoryview(text.encode("utf-8", "surrogateescape"))
