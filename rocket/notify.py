@@ -94,6 +94,7 @@ class Notifier:
         self._last_end = None  # loop clock at the end of the last session
         self._poll_timer = None
         self._active_timer = None
+        self._start_timer = None
         self.loads = 0  # backend loads done (for benchmarks and tests)
         self.polls = 0
 
@@ -103,15 +104,25 @@ class Notifier:
         base = saved.get("baseline") if isinstance(saved, dict) else None
         self.baseline = dict(base) if isinstance(base, dict) else {}
         self.started = True
-        # Compare against the last run: changes made while the agent was
-        # down (a firmware upgrade, a new address) notify; nothing else does.
-        self.check()
+        # Compare against the last run (changes made while the agent was
+        # down: a firmware upgrade, a new address) once every service has
+        # started and set its values (the connection request listener sets
+        # ConnectionRequestURL): from a timer due now, which runs before the
+        # first session's timer, due no earlier.
+        self._start_timer = self.loop.call_at(self.loop.clock(), self._start_check, "notify-start")
+
+    def _start_check(self):
+        self._start_timer = None
+        try:
+            self.check()
+        except Exception:
+            log.exception("notify: start check failed")
         if self._active_changed_pending():
             self._want_active()
         self._schedule_poll()
 
     def stop(self):
-        for t in (self._poll_timer, self._active_timer):
+        for t in (self._poll_timer, self._active_timer, self._start_timer):
             if t is not None:
                 t.cancel()
         self._save()

@@ -112,6 +112,12 @@ def spin(agent, seconds):
         agent.loop.run_once(max_wait=0.05)
 
 
+def start(agent):
+    """Start and run what is due now (the start check), not a session."""
+    agent.start()
+    agent.loop.run_once(max_wait=0)
+
+
 def ended(acs):
     return sum(1 for s in acs.sessions if s.ended)
 
@@ -256,7 +262,7 @@ def test_restart_unchanged_is_silent_changed_notifies(acs, make_agent, tmp_path)
     agent.stop()
     # a plain restart, nothing changed: no VALUE CHANGE, nothing to start a session
     agent, b = live_agent(acs, make_agent, tmp_path, boot=False)
-    agent.start()
+    start(agent)
     assert not agent.events.has(VALUE_CHANGE)
     assert agent.session_timer is None
     writes = agent.state.writes
@@ -265,7 +271,7 @@ def test_restart_unchanged_is_silent_changed_notifies(acs, make_agent, tmp_path)
     # changed while the agent was down: noticed at start, passive so it waits
     b.write(Mode="c")
     agent, b = live_agent(acs, make_agent, tmp_path, boot=False)
-    agent.start()
+    start(agent)
     assert agent.events.changed == [BOX + "Mode"]
     assert agent.session_timer is None
     agent.add_event("2 PERIODIC")
@@ -399,7 +405,7 @@ def test_backend_default_notification_and_deleted_params(acs, make_agent, tmp_pa
 
 
 @pytest.mark.parametrize("boot", [True, False])
-def test_pending_changes_survive_a_failed_session_and_restart(acs, make_agent, tmp_path, boot):
+def test_pending_changes_survive_restart_and_reboot(acs, make_agent, tmp_path, boot):
     acs.queue = [build_rpc("SetParameterAttributes", [BOX + "Status=1"])]
     agent, b = live_agent(acs, make_agent, tmp_path)
     agent.start()
@@ -408,11 +414,70 @@ def test_pending_changes_survive_a_failed_session_and_restart(acs, make_agent, t
     agent.notifier.check()
     agent.stop()
     agent, b = live_agent(acs, make_agent, tmp_path, boot=boot)
-    agent.start()
-    # a restart keeps the pending change; a reboot drops the event but the
-    # value still differs from what the ACS last heard: noticed again
-    assert agent.events.changed == [BOX + "Status"]
-    agent.add_event("2 PERIODIC")
+    if boot:
+        # a reboot drops the event, but the value still differs from what
+        # the ACS last heard: noticed again, in the BOOT Inform
+        agent.start()
+    else:
+        start(agent)  # a restart keeps the pending change, and waits (passive)
+        assert agent.events.changed == [BOX + "Status"]
+        assert agent.session_timer is None
+        agent.add_event("2 PERIODIC")
     run_until(agent, lambda: ended(acs) == 2)
-    assert inform_values(acs.sessions[1].inform)[BOX + "Status"] == "Down"
+    inform = acs.sessions[1].inform
+    assert inform_values(inform)[BOX + "Status"] == "Down"
+    assert set(events_of(inform)) == {"1 BOOT" if boot else "2 PERIODIC", VALUE_CHANGE}
     agent.stop()
+
+
+def test_failed_session_keeps_the_change(acs, make_agent, tmp_path):
+    acs.queue = [build_rpc("SetParameterAttributes", [BOX + "Status=1"])]
+    agent, b = live_agent(acs, make_agent, tmp_path)
+    agent.start()
+    run_until(agent, lambda: ended(acs) == 1)
+    b.write(Status="Down")
+    agent.notifier.check()
+    acs.inform_fault = 8002
+    agent.add_event("2 PERIODIC")
+    run_until(agent, lambda: agent.retry_count == 1)
+    assert agent.events.changed == [BOX + "Status"]
+    assert agent.notifier.baseline[BOX + "Status"] == "Up"  # not heard by the ACS yet
+    acs.inform_fault = None
+    agent.retry_timer.cancel()
+    agent.run_session()
+    inform = acs.sessions[-1].inform
+    assert inform_values(inform)[BOX + "Status"] == "Down"
+    assert agent.events.changed == [] and agent.notifier.baseline[BOX + "Status"] == "Down"
+    agent.stop()
+
+
+class CrUrlService:
+    """Sets ConnectionRequestURL when it starts, as the listener does."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def start(self, agent):
+        agent.model.set_internal(CRURL, self.url)
+
+    def stop(self):
+        pass
+
+
+def test_connection_request_url_set_by_a_later_service(acs, make_agent, tmp_path):
+    def boot(url):
+        agent, _ = live_agent(acs, make_agent, tmp_path, backend=False)
+        agent.services.append(CrUrlService(url))  # starts after the notifier
+        n = len(acs.sessions)
+        agent.start()
+        run_until(agent, lambda: ended(acs) == n + 1)
+        spin(agent, 0.1)
+        agent.stop()
+        return acs.sessions[n].inform
+    first = boot("http://127.0.0.1:7547/a")
+    assert set(events_of(first)) == {"0 BOOTSTRAP", "1 BOOT"}  # first sight is not a change
+    assert set(events_of(boot("http://127.0.0.1:7547/a"))) == {"1 BOOT"}
+    moved = boot("http://127.0.0.1:7547/b")
+    assert set(events_of(moved)) == {"1 BOOT", VALUE_CHANGE}
+    assert inform_values(moved)[CRURL] == "http://127.0.0.1:7547/b"
+    assert len(acs.sessions) == 3
