@@ -248,3 +248,26 @@ def test_escape_roundtrip(s):
     e = ctl.escape(s)
     assert "\n" not in e and "\r" not in e and "\t" not in e
     assert ctl.unescape(e) == s
+
+
+def test_requests_wait_for_the_end_of_a_session(acs, make_agent, sockdir):
+    import threading
+    from test_notify import ended, run_until
+    path = os.path.join(sockdir, "w.sock")
+    acs.delay = 0.3  # every ACS answer is slow: the session lasts a while
+    agent = make_agent(acs.url, once=False, control={"socket": path})
+    agent.start()
+    answer = []
+
+    def client():
+        deadline = time.time() + 20
+        while not agent.in_session and time.time() < deadline:
+            time.sleep(0.005)
+        answer.append(ctl.call(path, "status"))
+    t = threading.Thread(target=client)
+    t.start()
+    run_until(agent, lambda: answer)
+    t.join()
+    assert ended(acs) == 1
+    assert "in_session: no" in answer[0] and "sessions: 1" in answer[0] and "last_result: ok" in answer[0]
+    agent.stop()
