@@ -159,7 +159,9 @@ class Agent:
         for s in self.services:
             s.start(self)
         self.schedule_periodic()
-        if self.events.pending or self.once:
+        # A passive "4 VALUE CHANGE" alone waits for the next session; active
+        # notifications ask for their own session (rocket.notify).
+        if any(c != ev.VALUE_CHANGE for c, _ in self.events.pending) or self.once:
             self.request_session()
 
     def stop(self):
@@ -289,7 +291,8 @@ class Agent:
             return self._session_over(False, "no ACS URL", sent_events)
         self.model.begin_session()
         version = self.versions.get(url, self.cfg.get("cpe", "cwmp_version"))
-        inform = Inform(self._device_id(), sent_events, self.model.inform_params(sent_events),
+        inform = Inform(self._device_id(), sent_events,
+                        self.model.inform_params(sent_events, self.events.changed),
                         self.retry_count, iso_now(self.wallclock()))
         requests = []
         for src in self.cpe_requests:

@@ -73,8 +73,14 @@ DEFAULTS = {
         "target": "stderr",
         "level": "info",
     },
+    "notify": {
+        "poll_interval": "300",
+        "settle": "1",
+    },
     "control": {
+        "enable": "true",
         "socket": "",
+        "timeout": "10",
     },
 }
 
@@ -160,7 +166,7 @@ class Config:
         for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"),
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
-                         ("connection_request", "allow_unauthenticated")):
+                         ("connection_request", "allow_unauthenticated"), ("control", "enable")):
             self.bool(sec, key)
         self.int("acs", "periodic_inform_interval", 1)
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
@@ -170,6 +176,9 @@ class Config:
         self.int("backends", "timeout", 1)
         self.int("backends", "max_output", 1024)
         self.bool("backends", "static_persist")
+        self.int("notify", "poll_interval", 0)
+        self.int("notify", "settle", 0, 3600)
+        self.int("control", "timeout", 1, 3600)
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

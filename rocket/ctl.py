@@ -1,8 +1,561 @@
-"""``rocket.pyz ctl ...``: talk to a running agent over its control socket."""
+"""The local control socket: ``rocket.pyz ctl ...`` talks to a running agent.
 
+Server side (``ControlServer``): a Unix stream socket (``[control] socket``,
+default ``<state dir>/rocket.sock``, mode 0600, so only the agent's user,
+normally root, may use it) served by the agent's main loop. Its readers are
+registered with ``nested=False``: a request never runs in the middle of a
+session, it waits until the session is over. One request per connection:
+
+    client: one line, at most 256 KiB, within ``[control] timeout`` seconds
+    server: "ok" or "error: MESSAGE", then the answer's lines; then it closes
+
+Requests (fields are separated by one space; see ``set`` for values):
+
+    status              last and next session, retry count, pending events,
+                        ACS URL (without credentials)
+    inform [EVENT]      start a session now, adding EVENT: "2 PERIODIC",
+                        "14 HEARTBEAT" or a vendor event "X <OUI> <name>";
+                        without EVENT the session lists what is pending. Other
+                        codes belong to the agent (BOOT, VALUE CHANGE...) or to
+                        the ACS (6 CONNECTION REQUEST needs an authenticated
+                        connection request) and are refused.
+    notify PREFIX...    a value under PREFIX may have changed: re-read the
+                        notifying parameters there (4 VALUE CHANGE if so)
+    get PATH...         values, one "PATH=VALUE" line each (partial paths
+                        allowed; hidden parameters read back empty)
+    set PATH=VALUE[<TAB>PATH=VALUE...]
+                        a local write, all or nothing, checked like a
+                        SetParameterValues and applied by the backends. It
+                        is not the ACS's write: a notifying parameter it
+                        changes notifies. ParameterKey is left alone.
+
+Values (in ``set`` requests and in answers) escape backslash, tab, newline,
+carriage return as ``\\\\``, ``\\t``, ``\\n``, ``\\r`` and other control
+characters as ``\\xHH``, so one parameter is always one line.
+
+Client side (``main``): ``rocket.pyz ctl [--socket PATH | -c CONFIG]
+[--timeout S] COMMAND ARGS...`` prints the answer's lines and exits 0 on
+"ok", 1 on "error", 2 when it cannot reach the agent or the usage is wrong.
+"""
+
+import errno
+import logging
+import os
+import re
+import socket
+import stat
 import sys
+
+log = logging.getLogger("rocket")
+
+MAX_REQUEST = 256 * 1024
+MAX_CLIENTS = 8
+
+# Events a local client may add with "inform" (see the module docstring).
+_LOCAL_EVENTS = ("2 PERIODIC", "14 HEARTBEAT")
+_VENDOR_EVENT = re.compile(r"^X \S+ \S.*$")  # the 1.2 schema's "X <OUI or token> <event>"
+
+_ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def escape(s):
+    """One line for any string: backslash escapes for controls."""
+    out = []
+    for ch in s:
+        e = _ESC.get(ch)
+        if e is not None:
+            out.append(e)
+        elif ch < " " or ch == "\x7f":
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def unescape(s):
+    """Inverse of ``escape``; ValueError on a malformed escape."""
+    if "\\" not in s:
+        return s
+    out = []
+    i = 0
+    n = len(s)
+    while i < n:
+        ch = s[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise ValueError("backslash at the end of a value")
+        c = s[i + 1]
+        if c in _UNESC:
+            out.append(_UNESC[c])
+            i += 2
+        elif c == "x" and re.match(r"^[0-9a-fA-F]{2}$", s[i + 2:i + 4]):
+            out.append(chr(int(s[i + 2:i + 4], 16)))
+            i += 4
+        else:
+            raise ValueError("unknown escape \\%s" % c)
+    return "".join(out)
+
+
+def socket_path(cfg):
+    """The socket's path from the configuration."""
+    return cfg.get("control", "socket") or os.path.join(cfg.get("state", "dir"), "rocket.sock")
+
+
+class RequestError(Exception):
+    """A request the agent refuses; the message goes back to the client."""
+
+
+# ---------------------------------------------------------------- server
+class _Conn:
+    __slots__ = ("sock", "buf", "timer")
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.timer = None
+
+
+class ControlServer:
+    """The agent's side of the control socket (an ``agent.services`` entry)."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.path = socket_path(agent.cfg)
+        self.timeout = agent.cfg.int("control", "timeout", 1)
+        self.sock = None
+        self.conns = {}
+        self.handlers = {"status": self.do_status, "inform": self.do_inform, "notify": self.do_notify,
+                         "get": self.do_get, "set": self.do_set}
+
+    # --------------------------------------------------------- lifecycle
+    def start(self, agent):
+        try:
+            self.sock = self._listen()
+        except OSError as e:
+            log.error("control: cannot listen on %s: %s", self.path, e.strerror or e)
+            self.sock = None
+            return
+        agent.loop.add_reader(self.sock, self._accept, nested=False)
+        log.info("control: listening on %s", self.path)
+
+    def stop(self):
+        for c in list(self.conns.values()):
+            self._close(c)
+        if self.sock is not None:
+            self.agent.loop.remove_reader(self.sock)
+            self.sock.close()
+            self.sock = None
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+    def _listen(self):
+        path = self.path
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if not stat.S_ISSOCK(st.st_mode):
+                raise OSError(errno.EEXIST, "exists and is not a socket; not removing it")
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe.settimeout(1.0)
+            try:
+                probe.connect(path)
+            except OSError:
+                os.unlink(path)  # stale: left by an agent that is gone
+            else:
+                raise OSError(errno.EADDRINUSE, "another agent is serving it")
+            finally:
+                probe.close()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # the socket is born 0600: no window for others
+        try:
+            s.bind(path)
+        except OSError:
+            s.close()
+            raise
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        s.listen(8)
+        s.setblocking(False)
+        return s
+
+    # ------------------------------------------------------------ serving
+    def _accept(self):
+        try:
+            sock, _ = self.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            log.warning("control: accept failed: %s", e)
+            return
+        sock.setblocking(False)
+        if len(self.conns) >= MAX_CLIENTS:
+            self._send(sock, "error: busy\n", self.agent.loop.clock() + 1)
+            sock.close()
+            return
+        c = _Conn(sock)
+        self.conns[sock] = c
+        c.timer = self.agent.loop.call_later(self.timeout, lambda: self._expire(c), "control")
+        self.agent.loop.add_reader(sock, lambda: self._readable(c), nested=False)
+
+    def _expire(self, c):
+        if c.sock in self.conns:
+            self._reply(c, "error: no complete request within %d s\n" % self.timeout)
+
+    def _close(self, c):
+        if self.conns.pop(c.sock, None) is None:
+            return
+        self.agent.loop.remove_reader(c.sock)
+        if c.timer is not None:
+            c.timer.cancel()
+        c.sock.close()
+
+    def _readable(self, c):
+        try:
+            data = c.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(c)
+            return
+        if data:
+            c.buf += data
+        nl = c.buf.find(b"\n")
+        if nl < 0 and len(c.buf) > MAX_REQUEST:
+            self._reply(c, "error: request longer than %d bytes\n" % MAX_REQUEST)
+            return
+        if nl < 0 and data:
+            return  # wait for the rest of the line
+        line = c.buf[:nl] if nl >= 0 else c.buf
+        if nl < 0 and not line:
+            self._close(c)  # closed without asking anything
+            return
+        self._reply(c, self.handle(line))
+
+    def _reply(self, c, text):
+        loop = self.agent.loop
+        loop.remove_reader(c.sock)
+        if c.timer is not None:
+            c.timer.cancel()
+        if not self._send(c.sock, text, loop.clock() + self.timeout):
+            self._close(c)
+            return
+        # Close gently: a client still sending (a request that was too long)
+        # must be able to read the answer, not get a reset. Whatever else it
+        # sends is discarded until it closes, within the same time limit.
+        try:
+            c.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(c)
+            return
+        c.buf = b""
+        c.timer = loop.call_later(self.timeout, lambda: self._close(c), "control")
+        loop.add_reader(c.sock, lambda: self._drain(c), nested=False)
+
+    def _drain(self, c):
+        try:
+            data = c.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(c)
+
+    def _send(self, sock, text, deadline):
+        data = memoryview(text.encode("utf-8", "surrogateescape"))
+        loop = self.agent.loop
+        while data:
+            try:
+                n = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                if not loop.wait_io(sock, True, deadline):
+                    return False
+                continue
+            except OSError:
+                return False
+            data = data[n:]
+        return True
+
+    # ----------------------------------------------------------- requests
+    def handle(self, raw):
+        """One request line (bytes) -> the whole answer (str)."""
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "error: request is not UTF-8\n"
+        line = line.rstrip("\r")
+        cmd, _, rest = line.partition(" ")
+        handler = self.handlers.get(cmd)
+        if handler is None:
+            return "error: unknown command %r (status, inform, notify, get, set)\n" % cmd[:32]
+        from rocket.soap import CwmpFault
+        try:
+            lines = handler(rest)
+        except RequestError as e:
+            return "error: %s\n" % e
+        except CwmpFault as e:
+            return "error: %s\n" % _fault_text(e)
+        except Exception:
+            log.exception("control: %s failed", cmd)
+            return "error: internal error (see the agent's log)\n"
+        log.info("control: %s", cmd if cmd in ("get", "set") else line[:200])
+        return "ok\n" + "".join(s + "\n" for s in lines)
+
+    def do_status(self, rest):
+        a = self.agent
+        from rocket.acshttp import safe_url
+        from rocket.agent import iso_now
+        lines = ["acs_url: %s" % (safe_url(a.acs_url) or "(none)")]
+        lines.append("in_session: %s" % ("yes" if a.in_session else "no"))
+        lines.append("sessions: %d" % a.sessions)
+        if a.last_result is None:
+            lines.append("last_session: none")
+        else:
+            ok, reason, when = a.last_result
+            lines.append("last_session: %s" % iso_now(when))
+            lines.append("last_result: %s" % ("ok" if ok else "failed: %s" % escape(reason or "")))
+        lines.append("retry_count: %d" % a.retry_count)
+        now = a.loop.clock()
+        due = []
+        for name, t in (("session", a.session_timer), ("retry", a.retry_timer),
+                        ("periodic", a.periodic_timer)):
+            if t is not None and not t.cancelled:
+                due.append((t.when, name))
+        notifier = getattr(a, "notifier", None)
+        changed = []
+        if notifier is not None:
+            left, changed = notifier.status()
+            if left is not None:
+                due.append((now + left, "active notification"))
+        if due:
+            when, why = min(due)
+            left = max(0.0, when - now)
+            lines.append("next_session: %s (%s, in %d s)" % (iso_now(a.wallclock() + left), why,
+                                                             int(round(left))))
+        else:
+            lines.append("next_session: none scheduled")
+        lines.append("pending_events: %s" % (", ".join(
+            c if not k else "%s %s" % (c, escape(k)) for c, k in a.events.pending) or "none"))
+        if changed:
+            lines.append("changed: %s" % ", ".join(changed))
+        return lines
+
+    def do_inform(self, rest):
+        code = rest.strip()
+        if code:
+            if len(code) > 64 or not (code in _LOCAL_EVENTS or _VENDOR_EVENT.match(code)):
+                raise RequestError("event %r may not be raised locally (allowed: %s, "
+                                   "\"X <OUI> <name>\")" % (code[:64], ", ".join(_LOCAL_EVENTS)))
+            self.agent.events.add(code)
+        a = self.agent
+        if a.retry_timer is not None and not a.retry_timer.cancelled:
+            # An explicit local request cuts the retry wait short.
+            a.retry_timer.cancel()
+            a.retry_timer = None
+        a.request_session()
+        return ["session requested"]
+
+    def do_notify(self, rest):
+        prefixes = rest.split()
+        if not prefixes:
+            raise RequestError("notify needs at least one path or partial path")
+        root = self.agent.root
+        for p in prefixes:
+            if not p.startswith(root):
+                raise RequestError("%s is not under %s" % (p[:256], root))
+        notifier = getattr(self.agent, "notifier", None)
+        if notifier is None:
+            raise RequestError("notifications are not enabled in this build")
+        changed = notifier.check(prefixes)
+        return ["changed: %s" % p for p in changed]
+
+    def do_get(self, rest):
+        paths = rest.split()
+        if not paths:
+            raise RequestError("get needs at least one path")
+        model = self.agent.model
+        model.begin_session()  # fresh reads: one load per backend touched
+        try:
+            values = model.get_values(paths)
+        finally:
+            model.end_session()
+        return ["%s=%s" % (name, escape(value)) for name, _, value in values]
+
+    def do_set(self, rest):
+        if not rest:
+            raise RequestError("set needs PATH=VALUE")
+        items = []
+        for field in rest.split("\t"):
+            name, eq, value = field.partition("=")
+            if not eq:
+                raise RequestError("expected PATH=VALUE, got %r" % field[:64])
+            try:
+                items.append((name.strip(), unescape(value), None))
+            except ValueError as e:
+                raise RequestError(str(e)) from None
+        a = self.agent
+        model = a.model
+        notifier = getattr(a, "notifier", None)
+        model.begin_session()
+        if notifier is not None:
+            notifier.local = True
+            notifier.local_writes.clear()
+        try:
+            status = model.set_values(items, model.parameter_key)
+        finally:
+            if notifier is not None:
+                notifier.local = False
+            model.end_session()
+        if getattr(a, "_periodic_dirty", False):
+            a._periodic_dirty = False
+            a.schedule_periodic()
+        lines = ["status: %d" % status]
+        if notifier is not None:
+            written = sorted(notifier.local_writes)
+            notifier.local_writes.clear()
+            lines.extend("changed: %s" % p for p in notifier.check(written))
+        log.info("control: local write of %s", ", ".join(n for n, _, _ in items)[:300])
+        return lines
+
+
+def _fault_text(e):
+    s = "%d %s" % (e.code, e.string or "")
+    for name, code, text in getattr(e, "param_faults", None) or ():
+        s += "; %s: %d %s" % (name, code, text or "")
+    return escape(s.strip())
+
+
+def install(agent):
+    """Serve the control socket (not for a one-shot ``--once`` run)."""
+    if agent.once or not agent.cfg.bool("control", "enable"):
+        return None
+    server = ControlServer(agent)
+    agent.ctl = server
+    agent.services.append(server)
+    return server
+
+
+# ---------------------------------------------------------------- client
+_USAGE = """usage: rocket ctl [--socket PATH | -c CONFIG] [--timeout SECONDS] COMMAND [ARGS...]
+
+commands:
+  status                 last/next session, retry count, pending events, ACS URL
+  inform [EVENT]         start a session now ("2 PERIODIC", "14 HEARTBEAT", "X OUI NAME")
+  notify PREFIX...       re-check notifying parameters under PREFIX
+  get PATH...            print PATH=VALUE lines
+  set PATH=VALUE...      write values locally (all or nothing)
+"""
+
+
+def request_line(cmd, args):
+    """The request line for a command and its arguments (client side)."""
+    if cmd == "set":
+        if not args:
+            raise ValueError("set needs PATH=VALUE")
+        for a in args:
+            if "=" not in a:
+                raise ValueError("expected PATH=VALUE, got %r" % a)
+        return "set " + "\t".join(escape(a) for a in args)
+    if cmd == "inform":
+        return ("inform " + " ".join(args)).rstrip()
+    if cmd in ("get", "notify"):
+        if not args:
+            raise ValueError("%s needs at least one path" % cmd)
+        for a in args:
+            if not a or any(c.isspace() for c in a):
+                raise ValueError("a path has no spaces: %r" % a)
+        return cmd + " " + " ".join(args)
+    if cmd == "status":
+        if args:
+            raise ValueError("status takes no arguments")
+        return "status"
+    raise ValueError("unknown command %r" % cmd)
+
+
+def call(path, line, timeout=30.0):
+    """Send one request line to the socket at ``path``; returns the answer (str)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(line.encode("utf-8", "surrogateescape") + b"\n")
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        s.close()
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def main(argv):
-    sys.stderr.write("rocket ctl: no control socket support in this build\n")
-    return 2
+    args = list(argv)
+    sock = conf = None
+    timeout = 30.0
+    while args and args[0].startswith("-"):
+        opt = args.pop(0)
+        if opt in ("-h", "--help"):
+            sys.stdout.write(_USAGE)
+            return 0
+        if opt == "--":
+            break
+        if not args:
+            sys.stderr.write("rocket ctl: %s needs a value\n%s" % (opt, _USAGE))
+            return 2
+        val = args.pop(0)
+        if opt == "--socket":
+            sock = val
+        elif opt in ("-c", "--config"):
+            conf = val
+        elif opt == "--timeout":
+            try:
+                timeout = float(val)
+            except ValueError:
+                sys.stderr.write("rocket ctl: --timeout needs a number\n")
+                return 2
+        else:
+            sys.stderr.write("rocket ctl: unknown option %s\n%s" % (opt, _USAGE))
+            return 2
+    if not args:
+        sys.stderr.write(_USAGE)
+        return 2
+    try:
+        line = request_line(args[0], args[1:])
+    except ValueError as e:
+        sys.stderr.write("rocket ctl: %s\n" % e)
+        return 2
+    if sock is None:
+        from rocket.config import Config, ConfigError
+        logging.getLogger("rocket").addHandler(logging.NullHandler())
+        try:
+            sock = socket_path(Config.load(conf))
+        except ConfigError as e:
+            sys.stderr.write("rocket ctl: %s\n" % e)
+            return 2
+    try:
+        answer = call(sock, line, timeout)
+    except OSError as e:
+        sys.stderr.write("rocket ctl: cannot talk to the agent at %s: %s\n" % (sock, e.strerror or e))
+        return 2
+    head, _, body = answer.partition("\n")
+    if head == "ok":
+        sys.stdout.write(body)
+        return 0
+    if head.startswith("error: "):
+        sys.stderr.write("rocket ctl: %s\n" % head[7:])
+        if body:
+            sys.stderr.write(body)
+        return 1
+    sys.stderr.write("rocket ctl: unexpected answer from the agent: %r\n" % answer[:200])
+    return 1

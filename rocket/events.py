@@ -55,11 +55,18 @@ class EventQueue:
         self.state = state
         self.pending = [tuple(e) for e in state.load("events", [])
                         if isinstance(e, list) and len(e) == 2]
-        # parameters whose value change rides with "4 VALUE CHANGE"
-        self.changed = []
+        # Parameters whose value change rides with "4 VALUE CHANGE" (their
+        # current values go in the Inform). Kept with the events, discarded
+        # with that event.
+        changed = state.load("changed", [])
+        self.changed = ([c for c in changed if isinstance(c, str)]
+                        if isinstance(changed, list) and self.has(VALUE_CHANGE) else [])
 
     def save(self):
+        if not self.has(VALUE_CHANGE):
+            self.changed = []
         self.state.save("events", [list(e) for e in self.pending])
+        self.state.save("changed", self.changed)
 
     def has(self, code):
         return any(c == code for c, _ in self.pending)

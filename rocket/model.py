@@ -90,6 +90,8 @@ class DataModel:
         self.on_change = []  # callbacks(path, old, new) after any ACS write (audit, notify)
         self.checks = []  # callbacks(op, paths) raising CwmpFault (policy)
         self.getters = {}  # path -> callable returning the current value (agent-owned)
+        self.on_internal = []  # callbacks(path, old, new) after set_internal changed a value
+        self.on_inform = []  # callbacks([(name, type, value)]) with each Inform's ParameterList
         self._last_instance = {}  # table -> highest instance number handed out
         saved = state.load("params", {}) if state is not None else {}
         self.parameter_key = saved.get("key", "")
@@ -202,8 +204,18 @@ class DataModel:
             if b.name in self._loaded:
                 continue
             if prefix.startswith(path) or path.startswith(prefix):
-                b.load(self.store)  # a failure (9002) is retried on the next touch
+                self.load_backend(b)  # a failure (9002) is retried on the next touch
                 self._loaded.add(b.name)
+
+    def load_backend(self, b):
+        """Fill the store from backend ``b``, keeping the persisted attributes."""
+        b.load(self.store)
+        for path, (notif, access) in self.attrs.items():
+            if b.name == getattr(self.owner(path), "name", None):
+                p = self.store.get(path)
+                if isinstance(p, Param):
+                    p.notification = notif
+                    p.access = tuple(access)
 
     def value(self, path):
         p = self.store.get(path)
@@ -216,7 +228,11 @@ class DataModel:
         """The agent itself changes one of its parameters (no ACS involved)."""
         p = self.store.get(path)
         if isinstance(p, Param):
+            old = p.value
             p.value = value
+            if old != value:
+                for cb in self.on_internal:
+                    cb(path, old, value)
 
     # -------------------------------------------------------------- paths
     def _resolve(self, name):
@@ -400,7 +416,7 @@ class DataModel:
 
     def _set_key(self, key):
         self.parameter_key = key
-        self.store.get(self.ms("ParameterKey")).value = key
+        self.set_internal(self.ms("ParameterKey"), key)
         self.save()
 
     def _backend(self, name):
@@ -418,7 +434,13 @@ class DataModel:
             for path, p in self._resolve(name):
                 if path not in seen:
                     seen.add(path)
-                    out.append((path, p.notification, p.access))
+                    # A backend may have re-created the Param on load: the
+                    # persisted attributes are the reference.
+                    a = self.attrs.get(path)
+                    if a is not None:
+                        out.append((path, a[0], tuple(a[1])))
+                    else:
+                        out.append((path, p.notification, p.access))
         return out
 
     def set_attributes(self, items):
@@ -520,14 +542,19 @@ class DataModel:
         self.set_internal(self.ms("InformParameterNumberOfEntries"), str(n))
 
     # -------------------------------------------------------- the Inform
-    def inform_params(self, events):
-        """(name, type, value) for the Inform: forced, changed, InformParameter."""
+    def inform_params(self, events, changed=()):
+        """(name, type, value) for the Inform: forced, changed, InformParameter.
+
+        ``changed`` (parameters with a pending value change) is listed only
+        when "4 VALUE CHANGE" is among ``events``; each parameter appears
+        once, with its current value.
+        """
         out = []
         seen = set()
         for b in self.backends:
             if getattr(b, "forced", False) and b.name not in self._loaded:
                 try:
-                    b.load(self.store)
+                    self.load_backend(b)
                     self._loaded.add(b.name)
                 except CwmpFault:
                     pass  # logged by the backend; its parameters sit this Inform out
@@ -536,6 +563,12 @@ class DataModel:
                 out.append((path, p.type, self.read(path, p)))
                 seen.add(path)
         codes = [c for c, _ in events]
+        if "4 VALUE CHANGE" in codes:
+            for path in changed:
+                p = self.store.get(path)
+                if isinstance(p, Param) and path not in seen:
+                    seen.add(path)
+                    out.append((path, p.type, self.read(path, p)))
         ip = self.ms("InformParameter.")
         for inst in self.store.instances(ip):
             base = "%s%d." % (ip, inst)
@@ -552,6 +585,8 @@ class DataModel:
             if isinstance(p, Param) and name not in seen:
                 seen.add(name)
                 out.append((name, p.type, self.read(name, p)))
+        for cb in self.on_inform:
+            cb(out)
         return out
 
 

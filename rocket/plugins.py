@@ -12,3 +12,6 @@ def install(agent):
     """Install every feature into ``agent``."""
     from rocket import backend
     backend.install(agent)  # first: the static tree may switch the root and DeviceId
+    from rocket import ctl, notify
+    notify.install(agent)  # value-change notifications (before ctl, which uses them)
+    ctl.install(agent)  # the local control socket
