@@ -152,6 +152,8 @@ class CwmpSession:
         self.pending = None
         self.ended = False
         self.cpe_requests = []
+        self.started = time.monotonic()  # when the Inform arrived
+        self.finished = None  # when the session ended (monotonic)
 
 
 class Acs:
@@ -367,6 +369,7 @@ class Acs:
             return
         sess.exchanges.append(Exchange(body, 204, b"", hdrs))
         sess.ended = True
+        sess.finished = time.monotonic()
         self.say("ACS -> CPE  204 No Content (session over)")
         with self.lock:
             self.lock.notify_all()

@@ -28,7 +28,8 @@ def write_conf(tmp_path, url, **sections):
     cfg["acs"] = {"url": url, "periodic_inform_interval": "3600", "session_timeout": "10"}
     cfg["cpe"] = {"manufacturer": "Test Co", "oui": "00AA11", "product_class": "TestBox",
                   "serial_number": "TB-0001", "software_version": "1.0.0"}
-    cfg["connection_request"] = {"port": "0", "username": "cr-user", "password": "cr-pass"}
+    cfg["connection_request"] = {"port": "0", "bind": "127.0.0.1", "username": "cr-user",
+                                 "password": "cr-pass"}
     cfg["backends"] = {"dir": str(tmp_path / "backends")}
     cfg["state"] = {"dir": str(tmp_path / "state")}
     for sec, kv in sections.items():
