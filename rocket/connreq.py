@@ -259,23 +259,41 @@ class ConnectionRequests:
             v = self.digest.check("GET", req.target, req.headers.get("authorization"), user, password)
             if not v.ok:
                 hdrs = [("WWW-Authenticate", h) for h in self.digest.challenge(stale=v.stale)]
+                if "authorization" not in req.headers:
+                    # The first half of every Digest exchange: not worth a warning.
+                    self.stats["challenged"] += 1
+                    self._send(sock, 401, hdrs)
+                    log.debug("connreq: challenge sent to %s", c.peer)
+                    return
                 self._refuse(sock, c, 401, v.reason, hdrs)
                 return
             how = v.reason
-        now = self.loop.clock()
-        while self.accepted and self.accepted[0] <= now - RATE_WINDOW:
-            self.accepted.popleft()
-        if self.max_per_minute and len(self.accepted) >= self.max_per_minute:
+        if not self.allow():
             self._refuse(sock, c, 503, "rate limit (%d a minute)" % self.max_per_minute)
             return
-        self.accepted.append(now)
         self._send(sock, 200)
         self.stats["accepted"] += 1
         log.info("connreq: accepted from %s (%s)%s", c.peer, how,
                  ": session follows the current one" if self.agent.in_session else "")
-        self._trigger()
+        self.trigger()
 
-    def _trigger(self):
+    def allow(self):
+        """Rate limit: count one authenticated request; False if it is one
+        too many for the last minute (answer 503, start nothing).
+
+        Public so that other connection-request channels (UDP, XMPP) can
+        share the same budget."""
+        now = self.loop.clock()
+        while self.accepted and self.accepted[0] <= now - RATE_WINDOW:
+            self.accepted.popleft()
+        if self.max_per_minute and len(self.accepted) >= self.max_per_minute:
+            return False
+        self.accepted.append(now)
+        return True
+
+    def trigger(self):
+        """Queue "6 CONNECTION REQUEST" and a session: now if idle (requests
+        are coalesced), else exactly one follow-up session."""
         agent = self.agent
         if agent.in_session:
             self.followup = True

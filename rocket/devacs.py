@@ -170,6 +170,7 @@ class Acs:
         self.close_after_response = False  # Connection: close on every answer
         self.status_override = None  # (status, body) for every POST
         self.delay = 0.0  # seconds before answering
+        self.gate = None  # a threading.Event: every answer waits until it is set (max 30 s)
         self.sessions = []
         self.verbose = verbose
         self.cr_url = None
@@ -225,6 +226,9 @@ class Acs:
     # ---------------------------------------------------------- plumbing
     def _reply(self, h, status, body=b"", headers=(), close=False):
         time.sleep(self.delay)
+        gate = self.gate
+        if gate is not None:
+            gate.wait(30)
         h.send_response(status)
         for k, v in headers:
             h.send_header(k, v)

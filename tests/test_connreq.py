@@ -2,6 +2,7 @@
 
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -123,14 +124,23 @@ def test_valid_digest_starts_a_session(running, acs, alg, style):
 
 def test_200_is_empty_and_sent_before_the_session(running, acs):
     r = running()
-    acs.delay = 0.3
     ch, _ = challenges(r.url)
-    path = r.url[r.url.index("/", 8):]
-    status, hdrs, body = get(r.url, {"Authorization": digest_header(ch, USER, PW, path)})
-    assert status == 200 and body == b""
-    assert dict((k.lower(), v) for k, v in hdrs)["content-length"] == "0"
-    assert len(acs.sessions) == 1  # the session had not reached the ACS when 200 arrived
+    path = r.agent.connreq.path
+    seen = []
+
+    def at_session_start():  # in the agent's thread, before the Inform is sent
+        seen.append(select.select([client], [], [], 0)[0] == [client])
+    r.call(lambda: r.agent.before_session.append(at_session_start))
+    assert wait_for(lambda: at_session_start in r.agent.before_session)
+    client = socket.create_connection(("127.0.0.1", r.agent.connreq.bound_port), timeout=10)
+    client.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n" % (
+        path, digest_header(ch, USER, PW, path))).encode())
     settle(acs, 2, r.agent, extra=0)
+    assert seen == [True]  # the answer was waiting in the socket when the session began
+    answer = client.recv(4096)
+    client.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nContent-Length: 0\r\n" in answer and answer.endswith(b"\r\n\r\n")
 
 
 def test_challenge_format(running, acs):
@@ -305,13 +315,13 @@ def test_deadline_and_connection_cap(running, acs):
 # ------------------------------------------------------ session semantics
 def test_requests_during_a_session_give_exactly_one_followup(running, acs):
     r = running()
-    acs.delay = 0.4  # each ACS answer takes a while: the session lasts > 1 s
+    acs.gate = threading.Event()  # the ACS holds its answers: the session waits
     assert connection_request(r.url, USER, PW) == 200
     assert wait_for(lambda: r.agent.in_session)
     for _ in range(3):
         assert connection_request(r.url, USER, PW) == 200
     assert r.agent.in_session  # answered while the session waited on the ACS
-    acs.delay = 0
+    acs.gate.set()
     settle(acs, 3, r.agent)
     assert len(acs.sessions) == 3
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
@@ -347,14 +357,14 @@ def test_rate_limit_gives_503(running, acs):
 
 def test_listener_answers_while_the_acs_is_slow(running, acs):
     r = running()
-    acs.delay = 2.0
+    acs.gate = threading.Event()
     assert connection_request(r.url, USER, PW) == 200
     assert wait_for(lambda: r.agent.in_session)
-    t0 = time.monotonic()
     assert get(r.url[:r.url.index("/", 8)] + "/nope")[0] == 404
+    assert connection_request(r.url, USER, "wrong") == 401
     assert connection_request(r.url, USER, PW) == 200
-    assert r.agent.in_session and time.monotonic() - t0 < 2.0
-    acs.delay = 0
+    assert r.agent.in_session and len(acs.sessions) == 2 and not acs.sessions[1].ended
+    acs.gate.set()
     settle(acs, 3, r.agent, extra=0)
 
 
@@ -399,6 +409,26 @@ def test_url_change_is_reported_without_restart(running, acs):
     new = acs.sessions[1].inform
     assert "4 VALUE CHANGE" in events_of(new)
     assert cr_url_of(new) == old.replace("127.0.0.1", "127.0.0.9") == r.url
+
+
+def test_url_change_across_a_restart_is_reported(acs, make_agent):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    a = make_agent(acs.url, connection_request={"port": port, "address": "cpe-a.example"})
+    assert a.run() == 0
+    a.stop()
+    assert cr_url_of(acs.sessions[0].inform).startswith("http://cpe-a.example:%d/" % port)
+    b = make_agent(acs.url, boot=False, connection_request={"port": port, "address": "cpe-a.example"})
+    assert b.run() == 0
+    b.stop()
+    assert events_of(acs.sessions[1].inform) == []  # same URL: nothing to report
+    c = make_agent(acs.url, boot=False, connection_request={"port": port, "address": "cpe-b.example"})
+    assert c.run() == 0
+    c.stop()
+    assert events_of(acs.sessions[2].inform) == ["4 VALUE CHANGE"]
+    assert cr_url_of(acs.sessions[2].inform).startswith("http://cpe-b.example:%d/" % port)
+    assert cr_url_of(acs.sessions[2].inform)[-32:] == cr_url_of(acs.sessions[0].inform)[-32:]
 
 
 def test_url_from_interface_and_ipv6_brackets(running, acs):
