@@ -119,6 +119,7 @@ class Agent:
         self.cpe_requests = []  # callables returning [CpeRequest] for the next session
         self.acked = {}  # CpeRequest name -> callback(tag) on its response
         self.after_session = []  # callables(ok) run once a session is over
+        self.before_session = []  # callables() run as a session starts, before the Inform
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
         self.started = wallclock()
         self.exit_code = None
@@ -284,6 +285,11 @@ class Agent:
         self.in_session = True
         self.followup = False
         self.sessions += 1
+        for cb in list(self.before_session):
+            try:
+                cb()  # may queue events (add_event(..., start=False)) for this Inform
+            except Exception:
+                log.exception("before-session action failed")
         url = self.acs_url
         sent_events = self.events.for_inform()
         if not url:

@@ -57,6 +57,13 @@ DEFAULTS = {
         "allow_basic": "false",
         "allow_unauthenticated": "false",
         "max_per_minute": "30",
+        "bind": "",
+        "realm": "Rocket",
+        "digest_algorithms": "MD5",
+        "nonce_lifetime": "30",
+        "request_timeout": "5",
+        "max_connections": "16",
+        "url_check_interval": "60",
     },
     "backends": {
         "dir": "/usr/lib/rocket/backends",
@@ -173,6 +180,20 @@ class Config:
         self.int("acs", "retry_interval_multiplier", 1000, 65535)
         self.int("acs", "session_timeout", 1)
         self.int("connection_request", "port", 0, 65535)
+        self.int("connection_request", "max_per_minute", 0)
+        self.int("connection_request", "nonce_lifetime", 1, 3600)
+        self.int("connection_request", "request_timeout", 1, 300)
+        self.int("connection_request", "max_connections", 1, 4096)
+        self.int("connection_request", "url_check_interval", 1)
+        algs = self.get("connection_request", "digest_algorithms").replace(",", " ").split()
+        if not algs or any(a.upper() not in ("MD5", "SHA-256", "MD5-SESS", "SHA-256-SESS") for a in algs):
+            raise ConfigError("[connection_request] digest_algorithms: MD5, SHA-256, MD5-sess, SHA-256-sess")
+        realm = self.get("connection_request", "realm")
+        if not realm or any(c in realm for c in '"\\') or not realm.isprintable():
+            raise ConfigError("[connection_request] realm must be printable, without quotes or backslashes")
+        crpath = self.get("connection_request", "path")
+        if crpath and (not crpath.isascii() or any(c <= " " or c in "?#\x7f" for c in crpath)):
+            raise ConfigError("[connection_request] path: printable ASCII, no spaces, '?' or '#'")
         self.int("backends", "timeout", 1)
         self.int("backends", "max_output", 1024)
         self.bool("backends", "static_persist")

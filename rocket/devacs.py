@@ -166,6 +166,8 @@ class CwmpSession:
         self.pending = None
         self.ended = False
         self.cpe_requests = []
+        self.started = time.monotonic()  # when the Inform arrived
+        self.finished = None  # when the session ended (monotonic)
 
 
 class Acs:
@@ -189,6 +191,7 @@ class Acs:
         self.inform_response = None  # bytes: the whole InformResponse envelope to send
         self.hook = None  # callable(acs, handler, body) -> True when it answered itself
         self.requests = []  # every POST: RawRequest (connection, headers, body, status)
+        self.gate = None  # a threading.Event: every answer waits until it is set (max 30 s)
         self.sessions = []
         self.verbose = verbose
         self.cr_url = None
@@ -246,6 +249,9 @@ class Acs:
         time.sleep(self.delay)
         if self.requests and self.requests[-1].handler is h and self.requests[-1].status is None:
             self.requests[-1].status = status
+        gate = self.gate
+        if gate is not None:
+            gate.wait(30)
         h.send_response(status)
         for k, v in headers:
             h.send_header(k, v)
@@ -405,6 +411,7 @@ class Acs:
             return
         sess.exchanges.append(Exchange(body, self.end_status, b"", hdrs))
         sess.ended = True
+        sess.finished = time.monotonic()
         self.say("ACS -> CPE  %d (session over)" % self.end_status)
         with self.lock:
             self.lock.notify_all()

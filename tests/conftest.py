@@ -22,13 +22,29 @@ def acs():
     a.stop()
 
 
+def _cr_port(tmp_path):
+    """A free TCP port, the same for every agent started from ``tmp_path``
+    (a restart must not look like a ConnectionRequestURL change)."""
+    import socket
+    f = tmp_path / ".crport"
+    if f.exists():
+        return int(f.read_text())
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    f.write_text(str(port))
+    return port
+
+
 def write_conf(tmp_path, url, **sections):
     """An INI file for the agent; ``sections`` = {"acs": {"key": "value"}}."""
     cfg = configparser.ConfigParser(interpolation=None)
     cfg["acs"] = {"url": url, "periodic_inform_interval": "3600", "session_timeout": "10"}
     cfg["cpe"] = {"manufacturer": "Test Co", "oui": "00AA11", "product_class": "TestBox",
                   "serial_number": "TB-0001", "software_version": "1.0.0"}
-    cfg["connection_request"] = {"port": "0", "username": "cr-user", "password": "cr-pass"}
+    cfg["connection_request"] = {"port": str(_cr_port(tmp_path)), "bind": "127.0.0.1", "username": "cr-user",
+                                 "password": "cr-pass"}
     cfg["backends"] = {"dir": str(tmp_path / "backends")}
     cfg["state"] = {"dir": str(tmp_path / "state")}
     for sec, kv in sections.items():

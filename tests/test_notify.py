@@ -263,7 +263,7 @@ def test_restart_unchanged_is_silent_changed_notifies(acs, make_agent, tmp_path)
     # a plain restart, nothing changed: no VALUE CHANGE, nothing to start a session
     agent, b = live_agent(acs, make_agent, tmp_path, boot=False)
     start(agent)
-    assert not agent.events.has(VALUE_CHANGE)
+    assert not agent.events.has(VALUE_CHANGE), agent.events.changed
     assert agent.session_timer is None
     writes = agent.state.writes
     agent.stop()
@@ -304,16 +304,21 @@ def test_connection_request_url_change_notifies_actively(acs, make_agent, tmp_pa
     agent, _ = live_agent(acs, make_agent, tmp_path, backend=False)
     agent.start()
     run_until(agent, lambda: ended(acs) == 1)
-    agent.model.set_internal(CRURL, "http://127.0.0.1:7547/new")
+    # the device's address changes: the listener publishes a new URL
+    cr = [s for s in agent.services if hasattr(s, "check_url")][0]
+    agent.cfg.set("connection_request", "address", "127.0.0.2")
+    new = cr.check_url()
+    assert new.startswith("http://127.0.0.2:")
     run_until(agent, lambda: ended(acs) == 2)
     inform = acs.sessions[1].inform
     assert events_of(inform) == [VALUE_CHANGE]
-    assert inform_values(inform)[CRURL] == "http://127.0.0.1:7547/new"
+    assert inform_values(inform)[CRURL] == new
     # the ACS turns it off (forceDefaultEnabled allows that): no more sessions for it
     acs.queue = [build_rpc("SetParameterAttributes", [CRURL + "=0"])]
     agent.add_event("2 PERIODIC")
     run_until(agent, lambda: ended(acs) == 3)
-    agent.model.set_internal(CRURL, "http://127.0.0.1:7547/other")
+    agent.cfg.set("connection_request", "address", "127.0.0.3")
+    assert cr.check_url().startswith("http://127.0.0.3:")
     spin(agent, 0.3)
     assert len(acs.sessions) == 3 and not agent.events.has(VALUE_CHANGE)
     agent.stop()
@@ -451,33 +456,20 @@ def test_failed_session_keeps_the_change(acs, make_agent, tmp_path):
     agent.stop()
 
 
-class CrUrlService:
-    """Sets ConnectionRequestURL when it starts, as the listener does."""
-
-    def __init__(self, url):
-        self.url = url
-
-    def start(self, agent):
-        agent.model.set_internal(CRURL, self.url)
-
-    def stop(self):
-        pass
-
-
 def test_connection_request_url_set_by_a_later_service(acs, make_agent, tmp_path):
-    def boot(url):
-        agent, _ = live_agent(acs, make_agent, tmp_path, backend=False)
-        agent.services.append(CrUrlService(url))  # starts after the notifier
+    def boot(address):
+        agent, _ = live_agent(acs, make_agent, tmp_path, backend=False,
+                              connection_request={"address": address})
         n = len(acs.sessions)
         agent.start()
         run_until(agent, lambda: ended(acs) == n + 1)
         spin(agent, 0.1)
         agent.stop()
         return acs.sessions[n].inform
-    first = boot("http://127.0.0.1:7547/a")
+    first = boot("127.0.0.2")
     assert set(events_of(first)) == {"0 BOOTSTRAP", "1 BOOT"}  # first sight is not a change
-    assert set(events_of(boot("http://127.0.0.1:7547/a"))) == {"1 BOOT"}
-    moved = boot("http://127.0.0.1:7547/b")
+    assert set(events_of(boot("127.0.0.2"))) == {"1 BOOT"}
+    moved = boot("127.0.0.3")
     assert set(events_of(moved)) == {"1 BOOT", VALUE_CHANGE}
-    assert inform_values(moved)[CRURL] == "http://127.0.0.1:7547/b"
+    assert inform_values(moved)[CRURL].startswith("http://127.0.0.3:")
     assert len(acs.sessions) == 3

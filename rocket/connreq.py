@@ -1,0 +1,511 @@
+"""HTTP connection requests (TR-069 §3.2.2) and ManagementServer.ConnectionRequestURL.
+
+The listener is the one port of the agent that faces the internet, so it is
+small and defensive. It lives in the agent's loop (no threads): the listening
+sockets and every client connection are readers registered with
+``nested=True``, so connection requests are answered even while a session
+waits for a slow ACS. Per connection: one request, a header block of at most
+8 KiB, a deadline (``request_timeout``), no body. At most ``max_connections``
+connections are open at once; a new one evicts the oldest (a stalled client
+cannot lock out a real ACS).
+
+Answers:
+
+- wrong path: 404; right path, other method: 405 (no challenge either way);
+- no or bad credentials: 401 with a fresh Digest challenge
+  (``rocket.digestserver``); no credentials configured at all: 403, unless
+  ``allow_unauthenticated`` is set;
+- authenticated, but more than ``max_per_minute`` accepted in the last
+  minute: 503 without Retry-After, and no session;
+- authenticated: 200 with an empty body, sent before anything else happens;
+  then "6 CONNECTION REQUEST" is queued and a session requested. The agent
+  coalesces requests: a burst before the session starts gives one session.
+  A request during a session gives exactly one follow-up session, which
+  carries "6 CONNECTION REQUEST" (queued when the current session is over,
+  so the running session's InformResponse cannot swallow it).
+
+Credentials are read live from ManagementServer.ConnectionRequestUsername and
+ConnectionRequestPassword, so a SetParameterValues takes effect at once.
+HTTPConnectionRequestEnable=false closes the port and empties the URL.
+
+ConnectionRequestURL is ``http://host:port/path``. The host is, in order:
+``[connection_request] address``; the bind address if it is a single
+specific one; the address of ``interface``; the local address of the route
+towards the ACS. It is recomputed every ``url_check_interval`` seconds and
+at the start of every session; a change is stored with ``set_internal`` and
+reported ("4 VALUE CHANGE", and a session at once while the parameter's
+notification is active, which is its default: forceDefaultEnabled).
+"""
+
+import collections
+import logging
+import socket
+
+from rocket import events as ev
+from rocket import netaddr
+from rocket.digestserver import DigestServer
+from rocket.httpserver import HttpError, RequestParser, response
+
+log = logging.getLogger("rocket")
+
+MAX_HEADER = 8192
+RATE_WINDOW = 60.0
+_LOG_BURST = 20  # refusal lines per minute before they are only counted
+
+
+class _Conn:
+    __slots__ = ("peer", "parser", "deadline")
+
+    def __init__(self, peer, deadline):
+        self.peer = peer
+        self.parser = RequestParser(MAX_HEADER)
+        self.deadline = deadline
+
+
+class ConnectionRequests:
+    """The listener service (``start``/``stop``) and the URL tracker."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.loop = agent.loop
+        cfg = agent.cfg
+        sec = "connection_request"
+        self.port = cfg.int(sec, "port", 0, 65535)
+        self.bind = cfg.get(sec, "bind").replace(",", " ").split()
+        self.timeout = cfg.int(sec, "request_timeout", 1, 300)
+        self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
+        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
+        self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
+        self.check_interval = cfg.int(sec, "url_check_interval", 1)
+        algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
+        self.digest = DigestServer(realm=cfg.get(sec, "realm"), algorithms=algs,
+                                   lifetime=cfg.int(sec, "nonce_lifetime", 1, 3600),
+                                   allow_basic=cfg.bool(sec, "allow_basic"), clock=self.loop.clock)
+        self.saved = agent.state.load("connreq", {})
+        if not isinstance(self.saved, dict):
+            self.saved = {}
+        self.path = self._path(cfg.get(sec, "path"))
+        self.listeners = []
+        self.bound_port = None
+        self.conns = collections.OrderedDict()  # socket -> _Conn, oldest first
+        self.accepted = collections.deque()  # loop.clock() of accepted requests
+        self.followup = False  # a request arrived during a session
+        self.stats = collections.Counter()
+        self._acs_ip = {}  # ACS host name -> resolved address
+        self._sweep_timer = None
+        self._check_timer = None
+        self._pause_timer = None
+        self._log_window = (0.0, 0, 0)  # (start, lines logged, lines suppressed)
+        self._url_param = agent.model.ms("ConnectionRequestURL")
+        agent.model.on_set.append(self._on_set)
+        agent.after_session.append(self._after_session)
+        hooks = getattr(agent, "before_session", None)
+        if hooks is not None:
+            hooks.append(self._before_session)
+
+    # ------------------------------------------------------------ set-up
+    def _path(self, configured):
+        if configured:
+            return configured if configured.startswith("/") else "/" + configured
+        p = self.saved.get("path")
+        if isinstance(p, str) and p.startswith("/") and len(p) > 8:
+            return p
+        import os
+        p = "/" + os.urandom(16).hex()
+        self.saved["path"] = p
+        self.agent.state.save("connreq", self.saved)
+        return p
+
+    def enabled(self):
+        return self.agent.ms("HTTPConnectionRequestEnable") == "true"
+
+    @property
+    def listening(self):
+        return bool(self.listeners)
+
+    def start(self, agent=None):
+        self._reconcile()
+        self.check_url(resolve=True, initial=True)
+        self._check_timer = self.loop.call_later(self.check_interval, self._periodic, "connreq-url")
+
+    def stop(self):
+        if self._check_timer is not None:
+            self._check_timer.cancel()
+            self._check_timer = None
+        self._close_listeners()
+
+    def _reconcile(self):
+        """Open or close the port to match HTTPConnectionRequestEnable."""
+        want = self.enabled()
+        if want and not self.listeners and self._pause_timer is None:
+            self._open()
+        elif not want and self.listeners:
+            log.info("connreq: HTTPConnectionRequestEnable is false: port closed")
+            self._close_listeners()
+
+    def _open(self):
+        addrs = self.bind or [None]
+        port = self.port
+        socks = []
+        try:
+            for a in addrs:
+                s = _listen(a, port, min(128, self.max_conns * 4))
+                socks.append(s)
+                if port == 0:
+                    port = s.getsockname()[1]
+        except OSError as e:
+            for s in socks:
+                s.close()
+            log.error("connreq: cannot listen on %s port %d: %s (retrying every %d s)",
+                      " ".join(self.bind) or "all addresses", self.port, e.strerror or e,
+                      self.check_interval)
+            return False
+        self.listeners = socks
+        self.bound_port = port
+        for s in socks:
+            self.loop.add_reader(s, _bound(self._accept, s), nested=True)
+        log.info("connreq: listening on %s port %d", " ".join(_sockname(s) for s in socks), port)
+        return True
+
+    def _close_listeners(self):
+        for s in self.listeners:
+            self.loop.remove_reader(s)
+            s.close()
+        self.listeners = []
+        self.bound_port = None
+        for c in list(self.conns):
+            self._close(c)
+
+    # -------------------------------------------------------- connections
+    def _accept(self, lsock):
+        self._reap()
+        for _ in range(64):
+            try:
+                sock, peer = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                # Out of file descriptors or similar: stop accepting for a
+                # moment rather than spin on a listener that stays readable.
+                self._log_refusal("connreq: accept failed: %s; pausing the listener 1 s", e)
+                self._pause()
+                return
+            sock.setblocking(False)
+            full = len(self.conns) >= self.max_conns
+            if full:
+                self._make_room()
+            self.conns[sock] = _Conn(netaddr.unmap(peer[0]), self.loop.clock() + self.timeout)
+            self.loop.add_reader(sock, _bound(self._readable, sock), nested=True)
+            self._arm_sweep()
+            if full:
+                return  # let the loop serve the open connections before more accepts
+
+    def _make_room(self):
+        """At the cap: serve the oldest connection if its request is in,
+        else drop it (a stalled client must not lock out a real one)."""
+        oldest = next(iter(self.conns))
+        self._readable(oldest)
+        if oldest in self.conns:
+            self.stats["evicted"] += 1
+            self._close(oldest)
+
+    def _pause(self):
+        for s in self.listeners:
+            self.loop.remove_reader(s)
+
+        def resume():
+            self._pause_timer = None
+            for s in self.listeners:
+                self.loop.add_reader(s, _bound(self._accept, s), nested=True)
+        self._pause_timer = self.loop.call_later(1.0, resume, "connreq-pause")
+
+    def _readable(self, sock):
+        c = self.conns.get(sock)
+        if c is None:
+            return
+        try:
+            data = sock.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(sock)
+            return
+        try:
+            req = c.parser.feed(data)
+        except HttpError as e:
+            self._refuse(sock, c, e.status, "bad request (%s)" % e.reason)
+            return
+        if req is not None:
+            self._handle(sock, c, req)
+
+    def _handle(self, sock, c, req):
+        if req.path() != self.path:
+            self._refuse(sock, c, 404, "wrong path")
+            return
+        if req.method != "GET":
+            self._refuse(sock, c, 405, "method %s" % req.method[:16], [("Allow", "GET")])
+            return
+        store = self.agent.model.store
+        user = store.get(self.agent.model.ms("ConnectionRequestUsername")).value or ""
+        password = store.get(self.agent.model.ms("ConnectionRequestPassword")).value or ""
+        if not user and not password:
+            if not self.allow_unauthenticated:
+                self._refuse(sock, c, 403, "no ConnectionRequestUsername/Password configured")
+                return
+            how = "unauthenticated (allow_unauthenticated)"
+        else:
+            v = self.digest.check("GET", req.target, req.headers.get("authorization"), user, password)
+            if not v.ok:
+                hdrs = [("WWW-Authenticate", h) for h in self.digest.challenge(stale=v.stale)]
+                if "authorization" not in req.headers:
+                    # The first half of every Digest exchange: not worth a warning.
+                    self.stats["challenged"] += 1
+                    self._send(sock, 401, hdrs)
+                    log.debug("connreq: challenge sent to %s", c.peer)
+                    return
+                self._refuse(sock, c, 401, v.reason, hdrs)
+                return
+            how = v.reason
+        if not self.allow():
+            self._refuse(sock, c, 503, "rate limit (%d a minute)" % self.max_per_minute)
+            return
+        self._send(sock, 200)
+        self.stats["accepted"] += 1
+        log.info("connreq: accepted from %s (%s)%s", c.peer, how,
+                 ": session follows the current one" if self.agent.in_session else "")
+        self.trigger()
+
+    def allow(self):
+        """Rate limit: count one authenticated request; False if it is one
+        too many for the last minute (answer 503, start nothing).
+
+        Public so that other connection-request channels (UDP, XMPP) can
+        share the same budget."""
+        now = self.loop.clock()
+        while self.accepted and self.accepted[0] <= now - RATE_WINDOW:
+            self.accepted.popleft()
+        if self.max_per_minute and len(self.accepted) >= self.max_per_minute:
+            return False
+        self.accepted.append(now)
+        return True
+
+    def trigger(self):
+        """Queue "6 CONNECTION REQUEST" and a session: now if idle (requests
+        are coalesced), else exactly one follow-up session."""
+        agent = self.agent
+        if agent.in_session:
+            self.followup = True
+            agent.request_session()  # sets the agent's follow-up flag
+        else:
+            agent.add_event(ev.CONNECTION_REQUEST)
+
+    def _refuse(self, sock, c, status, reason, headers=()):
+        self.stats[status] += 1
+        self._send(sock, status, headers)
+        self._log_refusal("connreq: refused %d from %s: %s", status, c.peer, reason)
+
+    def _send(self, sock, status, headers=()):
+        try:
+            sock.send(response(status, headers))
+        except OSError:
+            pass
+        self._close(sock)
+
+    def _close(self, sock):
+        self.conns.pop(sock, None)
+        self.loop.remove_reader(sock)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.recv(65536)  # unread bytes would turn the close into a reset
+        except OSError:
+            pass
+        sock.close()
+
+    def _reap(self):
+        now = self.loop.clock()
+        while self.conns:
+            sock, c = next(iter(self.conns.items()))
+            if c.deadline > now:
+                break
+            self.stats["timeout"] += 1
+            self._send(sock, 408)
+
+    def _arm_sweep(self):
+        if self._sweep_timer is not None or not self.conns:
+            return
+        first = next(iter(self.conns.values()))
+
+        def sweep():
+            self._sweep_timer = None
+            self._reap()
+            self._arm_sweep()
+        self._sweep_timer = self.loop.call_at(first.deadline, sweep, "connreq-sweep")
+
+    def _log_refusal(self, fmt, *args):
+        """One line per refusal, but at most _LOG_BURST a minute (then a count)."""
+        now = self.loop.clock()
+        start, logged, dropped = self._log_window
+        if now - start >= 60:
+            if dropped:
+                log.warning("connreq: %d more refusals in the last minute not logged", dropped)
+            start, logged, dropped = now, 0, 0
+        if logged < _LOG_BURST:
+            log.warning(fmt, *args)
+            logged += 1
+        else:
+            dropped += 1
+        self._log_window = (start, logged, dropped)
+
+    # -------------------------------------------------------- agent hooks
+    def _after_session(self, ok):
+        if self.followup:
+            self.followup = False
+            self.agent.events.add(ev.CONNECTION_REQUEST)
+            self.agent.request_session()
+
+    def _before_session(self):
+        self.check_url(resolve=True, in_session=True)
+
+    def _on_set(self, path, value):
+        if path == self.agent.model.ms("HTTPConnectionRequestEnable"):
+            self._reconcile()
+            self.check_url()
+
+    def _periodic(self):
+        self._reconcile()
+        self.check_url()
+        self._check_timer = self.loop.call_later(self.check_interval, self._periodic, "connreq-url")
+
+    # ----------------------------------------------------------- the URL
+    def _acs_address(self, resolve):
+        """(host name, address) of the ACS; DNS only when ``resolve``."""
+        from urllib.parse import urlsplit
+        try:
+            parts = urlsplit(self.agent.acs_url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            return None, None
+        if not host:
+            return None, None
+        if netaddr.is_ip(host):
+            return host, port
+        if resolve:
+            try:
+                info = socket.getaddrinfo(host, port or 80, 0, socket.SOCK_STREAM)
+                self._acs_ip[host] = info[0][4][0]
+            except (OSError, UnicodeError, IndexError):
+                pass
+        return self._acs_ip.get(host), port
+
+    def host(self, resolve=False):
+        """The host part of ConnectionRequestURL now, or None if unknown."""
+        sec = "connection_request"
+        cfg = self.agent.cfg
+        configured = cfg.get(sec, "address")
+        if configured:
+            return configured
+        if len(self.bind) == 1 and self.bind[0] not in ("0.0.0.0", "::"):
+            return self.bind[0]
+        acs_ip, acs_port = self._acs_address(resolve)
+        iface = cfg.get(sec, "interface")
+        if iface:
+            family = socket.AF_INET6 if acs_ip and ":" in acs_ip else None
+            return netaddr.interface_address(iface, family)
+        if acs_ip:
+            return netaddr.route_source(acs_ip, acs_port)
+        return None
+
+    def compute_url(self, resolve=False):
+        """The URL to publish: '' while the port is closed; None if the
+        host cannot be determined right now (keep the last value)."""
+        if not self.listening:
+            return ""
+        h = self.host(resolve)
+        if not h:
+            return None
+        return "http://%s:%d%s" % (netaddr.url_host(h), self.bound_port, self.path)
+
+    def check_url(self, resolve=False, initial=False, in_session=False):
+        """Recompute ConnectionRequestURL; report it if it changed."""
+        url = self.compute_url(resolve)
+        model = self.agent.model
+        old = model.value(self._url_param) or ""
+        if url is None:
+            if initial:
+                log.warning("connreq: cannot tell this device's address yet "
+                            "(set [connection_request] address or interface)")
+            return old
+        if url == old:
+            return url
+        model.set_internal(self._url_param, url)
+        log.info("connreq: ConnectionRequestURL is %s", url or "empty (disabled)")
+        last = self.saved.get("url")
+        self.saved["url"] = url
+        self.agent.state.save("connreq", self.saved)
+        if initial and (last is None or last == url or self.port == 0):
+            # First run, or unchanged since the last one (an ephemeral port
+            # is for tests and changes at every start: not a change).
+            return url
+        self._report(in_session)
+        return url
+
+    def _report(self, in_session):
+        p = self.agent.model.store.get(self._url_param)
+        if p is None or p.notification == 0:
+            return
+        events = self.agent.events
+        events.add(ev.VALUE_CHANGE)
+        if self._url_param not in events.changed:
+            events.changed.append(self._url_param)
+        if p.notification == 2 and not in_session:
+            self.agent.request_session()
+
+
+def _listen(addr, port, backlog):
+    """A non-blocking listening socket; ``addr`` None = every address,
+    dual-stack IPv6 where the system has it, else IPv4."""
+    if addr is None:
+        try:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        except OSError:
+            return _listen("0.0.0.0", port, backlog)
+        try:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::", port))
+        except OSError:
+            s.close()
+            return _listen("0.0.0.0", port, backlog)
+    else:
+        host = addr[1:-1] if addr.startswith("[") else addr
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if ":" in host:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((host, port))
+        except OSError:
+            s.close()
+            raise
+    s.listen(backlog)
+    s.setblocking(False)
+    return s
+
+
+def _sockname(s):
+    h = s.getsockname()[0]
+    return netaddr.url_host(h)
+
+
+def _bound(fn, arg):
+    return lambda: fn(arg)
+
+
+def install(agent):
+    """Plug the HTTP connection-request listener into ``agent``."""
+    svc = ConnectionRequests(agent)
+    agent.services.append(svc)
+    agent.connreq = svc
+    return svc
