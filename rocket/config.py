@@ -58,6 +58,21 @@ DEFAULTS = {
         "allow_unauthenticated": "false",
         "max_per_minute": "30",
     },
+    "stun": {
+        "enable": "false",
+        "server_address": "",
+        "server_port": "3478",
+        "username": "",
+        "password": "",
+        "minimum_keepalive": "30",
+        "maximum_keepalive": "-1",
+    },
+    "udp_connection_request": {
+        "enable": "false",
+        "address": "",
+        "port": "7547",
+        "max_clock_skew": "300",
+    },
     "backends": {
         "dir": "/usr/lib/rocket/backends",
         "enabled": "",
@@ -166,7 +181,8 @@ class Config:
         for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"),
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
-                         ("connection_request", "allow_unauthenticated"), ("control", "enable")):
+                         ("connection_request", "allow_unauthenticated"), ("control", "enable"),
+                         ("stun", "enable"), ("udp_connection_request", "enable")):
             self.bool(sec, key)
         self.int("acs", "periodic_inform_interval", 1)
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
@@ -179,6 +195,11 @@ class Config:
         self.int("notify", "poll_interval", 0)
         self.int("notify", "settle", 0, 3600)
         self.int("control", "timeout", 1, 3600)
+        self.int("stun", "server_port", 0, 65535)
+        self.int("stun", "minimum_keepalive", 0)
+        self.int("stun", "maximum_keepalive", -1)
+        self.int("udp_connection_request", "port", 0, 65535)
+        self.int("udp_connection_request", "max_clock_skew", 0)
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

@@ -15,3 +15,5 @@ def install(agent):
     from rocket import ctl, notify
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
     ctl.install(agent)  # the local control socket
+    from rocket import udpcr
+    udpcr.install(agent)  # UDP connection requests and STUN (TR-069 Annex G)
