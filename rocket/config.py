@@ -73,6 +73,19 @@ DEFAULTS = {
         "port": "7547",
         "max_clock_skew": "300",
     },
+    "xmpp": {
+        "enable": "false",
+        "jid": "",
+        "password": "",
+        "server": "",
+        "port": "5222",
+        "ca_file": "",
+        "allowed_jids": "",
+        "keepalive_interval": "60",
+        "connect_timeout": "30",
+        "retry_initial_interval": "10",
+        "retry_max_interval": "600",
+    },
     "backends": {
         "dir": "/usr/lib/rocket/backends",
         "enabled": "",
@@ -182,7 +195,7 @@ class Config:
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
                          ("connection_request", "allow_unauthenticated"), ("control", "enable"),
-                         ("stun", "enable"), ("udp_connection_request", "enable")):
+                         ("stun", "enable"), ("udp_connection_request", "enable"), ("xmpp", "enable")):
             self.bool(sec, key)
         self.int("acs", "periodic_inform_interval", 1)
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
@@ -200,6 +213,10 @@ class Config:
         self.int("stun", "maximum_keepalive", -1)
         self.int("udp_connection_request", "port", 0, 65535)
         self.int("udp_connection_request", "max_clock_skew", 0)
+        self.int("xmpp", "port", 1, 65535)
+        for key in ("keepalive_interval", "connect_timeout", "retry_initial_interval",
+                    "retry_max_interval"):
+            self.int("xmpp", key, 1)
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

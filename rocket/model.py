@@ -45,6 +45,7 @@ FILE_BACKED = {
     "STUNPassword": ("stun", "password"),
     "STUNMinimumKeepAlivePeriod": ("stun", "minimum_keepalive"),
     "STUNMaximumKeepAlivePeriod": ("stun", "maximum_keepalive"),
+    "ConnReqAllowedJabberIDs": ("xmpp", "allowed_jids"),
 }
 
 # name, type, writable, flags, limit, default (for non file-backed)
@@ -81,6 +82,9 @@ _MS = (
     ("STUNMaximumKeepAlivePeriod", "int", True, 0, (-1, None), None),
     ("STUNMinimumKeepAlivePeriod", "unsignedInt", True, 0, None, None),
     ("InformParameterNumberOfEntries", "unsignedInt", False, 0, None, "0"),
+    ("ConnReqXMPPConnection", "string", False, 0, 256, ""),
+    ("ConnReqAllowedJabberIDs", "string", True, 0, None, None),
+    ("ConnReqJabberID", "string", False, ACTIVE_DEFAULT, 256, ""),
 )
 
 
