@@ -166,6 +166,7 @@ class CwmpSession:
         self.pending = None
         self.ended = False
         self.cpe_requests = []
+        self.started_at = time.monotonic()  # when the Inform arrived
 
 
 class Acs:
@@ -339,6 +340,7 @@ class Acs:
             self.queue = []
             with self.lock:
                 self.sessions.append(sess)
+                self.lock.notify_all()
             events = re.findall(r"<EventCode>([^<]*)</EventCode>", text)
             self.say("CPE -> ACS  Inform  events: %s" % ", ".join(events))
             crurl = re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", text)

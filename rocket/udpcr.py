@@ -433,8 +433,8 @@ class UdpConnReq:
             log.debug("stun: send to %s failed: %s", _authority(*self.server), e)
 
     def _on_stun(self, data, addr):
-        if self.binding is None:
-            return
+        if self.binding is None or self.server is None or tuple(addr[:2]) != tuple(self.server):
+            return  # only the server we asked may answer
         mapped = self.binding.response(data)
         if mapped is None:
             return

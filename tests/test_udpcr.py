@@ -324,3 +324,39 @@ def test_stun_retransmits_with_backoff_when_server_is_silent(acs, make_agent):
     finally:
         agent.stop()
         silent.close()
+
+
+def test_acs_turns_stun_off_and_on_again(acs, make_agent, coturn):
+    from rocket.devacs import build_rpc
+    agent = _stun_agent(make_agent, acs, coturn.port)
+    agent.start()
+    try:
+        svc = _service(agent)
+        assert run_until(agent, lambda: _ms(agent, "UDPConnectionRequestAddress")
+                         and not agent.in_session and not agent.events.pending)
+        port = svc.sock.getsockname()[1]
+        n = len(acs.sessions)
+        acs.queue = [build_rpc("SetParameterValues", ["Device.ManagementServer.STUNEnable=0:boolean"])]
+        send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass")
+        assert run_until(agent, lambda: len(acs.sessions) == n + 1 and not agent.in_session)
+        assert svc.sock is None  # no STUN and no [udp_connection_request] enable: port closed
+        assert _ms(agent, "UDPConnectionRequestAddress") == "" and _ms(agent, "NATDetected") == "false"
+        assert "STUN" not in _ms(agent, "SupportedConnReqMethods")
+        assert agent.state.load("overrides", {})["STUNEnable"][0] == "false"
+        # and back on, this time through a parameter write the agent applies at once
+        agent.model.set_internal(agent.model.ms("STUNEnable"), "true")
+        svc.reconfigure()
+        assert run_until(agent, lambda: _ms(agent, "UDPConnectionRequestAddress"))
+        assert "STUN" in _ms(agent, "SupportedConnReqMethods")
+    finally:
+        agent.stop()
+
+
+def test_config_keys_documented_in_etc():
+    import configparser
+    import os
+    from rocket.config import DEFAULTS
+    c = configparser.ConfigParser(interpolation=None)
+    c.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "rocket.conf"))
+    for sec in ("stun", "udp_connection_request", "xmpp"):
+        assert dict(c[sec]) == DEFAULTS[sec]
