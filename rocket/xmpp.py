@@ -13,7 +13,8 @@ It is accepted only from a JID in ManagementServer.ConnReqAllowedJabberIDs
 (a bare JID matches any resource; an empty list allows every sender) and
 with ConnectionRequestUsername/Password. The answer is an IQ result, or an
 IQ error: ``service-unavailable`` for a sender that is not allowed,
-``not-authorized`` for wrong credentials. An accepted one starts a
+``not-authorized`` for wrong credentials, ``resource-constraint`` over
+``[connection_request] max_per_minute``. An accepted one starts a
 "6 CONNECTION REQUEST" session (coalesced like every connection request).
 
 Three layers, from the bottom:
@@ -35,6 +36,7 @@ from ``[xmpp] allowed_jids`` like the other file-backed parameters).
 """
 
 import base64
+import collections
 import logging
 import socket
 
@@ -349,8 +351,12 @@ class XmppProtocol:
             if reason is None:
                 self.send("<iq type='result' id='%s' to='%s'/>" % (esc(iq_id), esc(sender)))
                 return ConnectionRequest(sender, True, "")
-            cond = "service-unavailable" if reason == "sender not allowed" else "not-authorized"
-            self._error(el, "cancel", cond)
+            if reason == "rate limited":
+                self._error(el, "wait", "resource-constraint")
+            elif reason == "sender not allowed":
+                self._error(el, "cancel", "service-unavailable")
+            else:
+                self._error(el, "auth", "not-authorized")
             return ConnectionRequest(sender, False, reason)
         if payload is not None and payload.tag == _q(NS_PING, "ping"):
             self.send("<iq type='result' id='%s' to='%s'/>" % (esc(iq_id), esc(sender)))
@@ -389,6 +395,7 @@ class XmppService:
         self._timers = {}
         self._wbuf = b""
         self._handshaking = False
+        self._recent = collections.deque()  # times of accepted requests (rate limit)
 
     # ------------------------------------------------------------ config
     def _cfg(self, key):
@@ -470,7 +477,7 @@ class XmppService:
             s.add(self._conn("Server.1.ServerAddress"), Param(self._cfg("server") or domain, "string"))
             s.add(self._conn("Server.1.Port"), Param(self._cfg("port"), "unsignedInt"))
         model.set_internal(model.ms("ConnReqXMPPConnection"),
-                           self.agent.root + "XMPP.Connection.1" if enabled else "")
+                           self._conn("")[:-1] if enabled and self.agent.root == "Device." else "")
 
     def _status(self, status):
         if self.agent.root == "Device.":
@@ -613,6 +620,8 @@ class XmppService:
                 self._event(e)
                 if self.sock is None:
                     return
+            if self._handshaking:
+                return  # TLS handshake in progress: the reader drives it
 
     def _event(self, e):
         if isinstance(e, StartTls):
@@ -702,6 +711,13 @@ class XmppService:
         ok_pw = hmac.compare_digest(password.encode("utf-8"), want_pw.encode("utf-8"))
         if not (ok_user and ok_pw):
             return "wrong credentials"
+        limit = agent.cfg.int("connection_request", "max_per_minute", 0)
+        now = agent.loop.clock()
+        while self._recent and self._recent[0] < now - 60:
+            self._recent.popleft()
+        if limit and len(self._recent) >= limit:
+            return "rate limited"
+        self._recent.append(now)
         return None
 
 

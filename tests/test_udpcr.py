@@ -360,3 +360,38 @@ def test_config_keys_documented_in_etc():
     c.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "rocket.conf"))
     for sec in ("stun", "udp_connection_request", "xmpp"):
         assert dict(c[sec]) == DEFAULTS[sec]
+
+
+def test_requests_during_a_session_give_exactly_one_followup(acs, make_agent):
+    """The socket is served while a session waits on the ACS (nested
+    reader): three valid requests during a slow session -> one more session."""
+    agent = make_agent(acs.url, boot=True, once=False,
+                       udp_connection_request={"enable": "true", "port": "0", "address": "127.0.0.1"})
+    agent.start()
+    try:
+        svc = _service(agent)
+        port = svc.sock.getsockname()[1]
+        assert run_until(agent, lambda: acs.sessions and not agent.in_session and not agent.events.pending)
+        n = len(acs.sessions)
+        acs.delay = 0.3
+        now = int(time.time())
+
+        def poke():
+            deadline = time.monotonic() + 10
+            while len(acs.sessions) <= n and time.monotonic() < deadline:
+                time.sleep(0.005)
+            for i in range(3):
+                send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass", ts=now + 1 + i, msg_id="d%d" % i)
+        t = threading.Thread(target=poke, daemon=True)
+        send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass", ts=now, msg_id="start")
+        t.start()
+        assert run_until(agent, lambda: len(acs.sessions) == n + 2 and not agent.in_session, timeout=20)
+        t.join(5)
+        acs.delay = 0
+        assert svc.accepted == 4
+        assert events_of(acs.sessions[n + 1].inform) == ["6 CONNECTION REQUEST"]
+        for _ in range(20):
+            agent.loop.run_once(max_wait=0.02)
+        assert len(acs.sessions) == n + 2
+    finally:
+        agent.stop()

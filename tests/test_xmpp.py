@@ -241,3 +241,28 @@ def test_xmpp_reconnects_after_server_restart(acs, make_agent, prosody):
         assert svc.failures == 0
     finally:
         agent.stop()
+
+
+def test_protocol_error_conditions_for_refusals():
+    for reason, cond in (("sender not allowed", b"service-unavailable"), ("wrong credentials",
+                                                                          b"not-authorized"),
+                         ("rate limited", b"resource-constraint")):
+        p = _ready_protocol(lambda *a: reason)
+        ev = p.feed(b"<iq type='get' id='c9' from='acs@b/c'><connectionRequest xmlns='%s'><username>u"
+                    b"</username><password>p</password></connectionRequest></iq>" % xmpp.NS_CONNREQ.encode())
+        assert not ev[0].accepted and ev[0].reason == reason
+        out = p.outbox[-1]
+        assert cond in out and b"type='error' id='c9' to='acs@b/c'" in out
+
+
+def test_service_check_allow_list_credentials_and_rate_limit(acs, make_agent):
+    agent = make_agent(acs.url, once=False, connection_request={"max_per_minute": "2"},
+                       xmpp={"allowed_jids": "acs@example.com, ops@example.com/console"})
+    svc = _service(agent)
+    svc.agent = agent
+    assert svc._check("acs@example.com/r1", "cr-user", "cr-pass") is None
+    assert svc._check("ops@example.com/other", "cr-user", "cr-pass") == "sender not allowed"
+    assert svc._check("acs@example.com/r1", "cr-user", "cr-passX") == "wrong credentials"
+    assert svc._check("acs@example.com/r1", "cr-userX", "cr-pass") == "wrong credentials"
+    assert svc._check("ops@example.com/console", "cr-user", "cr-pass") is None
+    assert svc._check("acs@example.com/r1", "cr-user", "cr-pass") == "rate limited"
