@@ -524,7 +524,7 @@ class XmppService:
         except (OSError, IndexError, UnicodeError) as e:
             return self._fail("cannot resolve %s: %s" % (host, e))
         sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        _tcp_keepalive(sock, self._int("keepalive_interval", 1))
         self.sock = sock
         self._wbuf = b""
         self._handshaking = False
@@ -533,20 +533,27 @@ class XmppService:
             return self._fail("cannot connect to %s:%d: %s" % (host, port, errno.errorcode.get(rc, rc)))
         self.proto = XmppProtocol(local, domain, res, self._cfg("password"), self._check)
         self._later("deadline", self._int("connect_timeout", 1), lambda: self._fail("negotiation timed out"))
+        self._poll_delay = self.POLL / 2
         self._connect_poll()
 
     def _connect_poll(self):
-        import select
+        """Has the non-blocking connect finished? Checked on a timer that
+        backs off from 50 ms to 1 s (the loop watches readers only)."""
+        import errno
+        import os
         if self.sock is None:
-            return
-        _, w, _ = select.select([], [self.sock], [], 0)
-        if not w:
-            self._later("poll", self.POLL, self._connect_poll)
             return
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
-            import os
             return self._fail("connect failed: %s" % os.strerror(err))
+        try:
+            self.sock.getpeername()
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                return self._fail("connect failed: %s" % e)
+            self._poll_delay = min(1.0, self._poll_delay * 2)
+            self._later("poll", self._poll_delay, self._connect_poll)
+            return
         self.agent.loop.add_reader(self.sock, self._readable, nested=True)
         self.proto.start()
         self._flush()
@@ -719,6 +726,20 @@ class XmppService:
             return "rate limited"
         self._recent.append(now)
         return None
+
+
+def _tcp_keepalive(sock, interval):
+    """Let the kernel find a dead server: probes after 2 keep-alive
+    intervals of silence, 3 of them a keep-alive interval apart (Linux)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 2 * interval), ("TCP_KEEPINTVL", interval),
+                        ("TCP_KEEPCNT", 3)):
+        opt = getattr(socket, name, None)
+        if opt is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, opt, value)
+            except OSError:
+                pass
 
 
 def install(agent):

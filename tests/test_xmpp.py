@@ -266,3 +266,18 @@ def test_service_check_allow_list_credentials_and_rate_limit(acs, make_agent):
     assert svc._check("acs@example.com/r1", "cr-userX", "cr-pass") == "wrong credentials"
     assert svc._check("ops@example.com/console", "cr-user", "cr-pass") is None
     assert svc._check("acs@example.com/r1", "cr-user", "cr-pass") == "rate limited"
+
+
+def test_xmpp_refused_connection_backs_off(acs, make_agent, tmp_path):
+    from peers import free_port
+    conf = {"enable": "true", "jid": "cpe@rocket.test/rocket", "password": "pw", "server": "127.0.0.1",
+            "port": free_port(), "retry_initial_interval": "1", "retry_max_interval": "1"}
+    agent = make_agent(acs.url, boot=True, once=False, xmpp=conf)
+    agent.start()
+    svc = _service(agent)
+    try:
+        assert run_until(agent, lambda: svc.failures >= 2, timeout=10)
+        assert svc.state in ("down", "connecting") and svc.proto.authenticated is False
+        assert agent.model.value("Device.XMPP.Connection.1.Status") in ("Error", "Connecting")
+    finally:
+        agent.stop()
