@@ -119,7 +119,8 @@ def main(argv=None):
     except (ConfigError, ValueError) as e:
         sys.stderr.write("rocket: %s\n" % e)
         return 2
-    for sec, key in (("acs", "password"), ("connection_request", "password")):
+    for sec, key in (("acs", "password"), ("connection_request", "password"), ("stun", "password"),
+                     ("xmpp", "password")):
         redactor.secrets.add(cfg.get(sec, key))
     from rocket.agent import Agent
     try:

@@ -65,6 +65,34 @@ DEFAULTS = {
         "max_connections": "16",
         "url_check_interval": "60",
     },
+    "stun": {
+        "enable": "false",
+        "server_address": "",
+        "server_port": "3478",
+        "username": "",
+        "password": "",
+        "minimum_keepalive": "30",
+        "maximum_keepalive": "-1",
+    },
+    "udp_connection_request": {
+        "enable": "false",
+        "address": "",
+        "port": "7547",
+        "max_clock_skew": "300",
+    },
+    "xmpp": {
+        "enable": "false",
+        "jid": "",
+        "password": "",
+        "server": "",
+        "port": "5222",
+        "ca_file": "",
+        "allowed_jids": "",
+        "keepalive_interval": "60",
+        "connect_timeout": "30",
+        "retry_initial_interval": "10",
+        "retry_max_interval": "600",
+    },
     "backends": {
         "dir": "/usr/lib/rocket/backends",
         "enabled": "",
@@ -173,7 +201,8 @@ class Config:
         for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"),
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
-                         ("connection_request", "allow_unauthenticated"), ("control", "enable")):
+                         ("connection_request", "allow_unauthenticated"), ("control", "enable"),
+                         ("stun", "enable"), ("udp_connection_request", "enable"), ("xmpp", "enable")):
             self.bool(sec, key)
         self.int("acs", "periodic_inform_interval", 1)
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
@@ -200,6 +229,15 @@ class Config:
         self.int("notify", "poll_interval", 0)
         self.int("notify", "settle", 0, 3600)
         self.int("control", "timeout", 1, 3600)
+        self.int("stun", "server_port", 0, 65535)
+        self.int("stun", "minimum_keepalive", 0)
+        self.int("stun", "maximum_keepalive", -1)
+        self.int("udp_connection_request", "port", 0, 65535)
+        self.int("udp_connection_request", "max_clock_skew", 0)
+        self.int("xmpp", "port", 1, 65535)
+        for key in ("keepalive_interval", "connect_timeout", "retry_initial_interval",
+                    "retry_max_interval"):
+            self.int("xmpp", key, 1)
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

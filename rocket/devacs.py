@@ -168,6 +168,7 @@ class CwmpSession:
         self.cpe_requests = []
         self.started = time.monotonic()  # when the Inform arrived
         self.finished = None  # when the session ended (monotonic)
+        self.started_at = time.monotonic()  # when the Inform arrived
 
 
 class Acs:
@@ -345,6 +346,7 @@ class Acs:
             self.queue = []
             with self.lock:
                 self.sessions.append(sess)
+                self.lock.notify_all()
             events = re.findall(r"<EventCode>([^<]*)</EventCode>", text)
             self.say("CPE -> ACS  Inform  events: %s" % ", ".join(events))
             crurl = re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", text)
@@ -432,6 +434,32 @@ class Acs:
                     return False
                 self.lock.wait(left)
         return True
+
+
+def udp_cr_message(host, port, username, password, ts=None, msg_id=None, cnonce=None):
+    """A TR-069 Annex G UDP connection request datagram, signed like an ACS does."""
+    import hashlib
+    import hmac
+    import random
+    ts = str(int(time.time()) if ts is None else ts)
+    msg_id = str(random.randrange(1, 1 << 31) if msg_id is None else msg_id)
+    cnonce = cnonce or "%016X" % random.getrandbits(64)
+    sig = hmac.new(password.encode(), (ts + msg_id + username + cnonce).encode(),
+                   hashlib.sha1).hexdigest().upper()
+    from urllib.parse import quote
+    line = "GET http://%s:%d?ts=%s&id=%s&un=%s&cn=%s&sig=%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
+        host, port, ts, quote(msg_id), quote(username), quote(cnonce), sig, host, port)
+    return line.encode()
+
+
+def send_udp_cr(host, port, username, password, **kw):
+    """Send one UDP connection request datagram to ``host``:``port``."""
+    import socket
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(udp_cr_message(host, port, username, password, **kw), (host, port))
+    finally:
+        s.close()
 
 
 def _id(text):

@@ -61,6 +61,12 @@ class EventQueue:
         changed = state.load("changed", [])
         self.changed = ([c for c in changed if isinstance(c, str)]
                         if isinstance(changed, list) and self.has(VALUE_CHANGE) else [])
+        # Events in the Inform of the running session, and those among them
+        # that happened again after the Inform was built (a connection
+        # request during the session): the InformResponse must not drop
+        # those, they are the next session's.
+        self.inflight = set()
+        self.again = set()
 
     def save(self):
         if not self.has(VALUE_CHANGE):
@@ -73,10 +79,9 @@ class EventQueue:
 
     def add(self, code, command_key="", save=True):
         ev = (code, command_key if is_multiple(code) else "")
-        if is_multiple(code):
-            if ev in self.pending:
-                return
-        elif self.has(code):
+        if (ev in self.pending) if is_multiple(code) else self.has(code):
+            if ev in self.inflight:
+                self.again.add(ev)
             return
         if code == BOOTSTRAP:
             self.pending = [e for e in self.pending if e[0] in _TRANSFER_EVENTS or e[0] == BOOT]
@@ -98,14 +103,19 @@ class EventQueue:
         def order(e):
             head = e[0].split(" ", 1)[0]
             return (0, int(head)) if head.isdigit() else (1, 0)
-        return sorted(self.pending, key=order)[:MAX_PER_INFORM]
+        out = sorted(self.pending, key=order)[:MAX_PER_INFORM]
+        self.inflight = set(out)
+        self.again = set()
+        return out
 
     def delivered_by_inform(self, sent):
         """InformResponse arrived: drop what it delivers among ``sent``."""
-        sent = set(e for e in sent if e[0] not in LATE_DELIVERY)
+        sent = set(e for e in sent if e[0] not in LATE_DELIVERY) - self.again
         self.pending = [e for e in self.pending if e not in sent]
         if any(e[0] == VALUE_CHANGE for e in sent):
             self.changed = []
+        self.inflight = set()
+        self.again = set()
         self.save()
 
     def deliver(self, codes, command_key=None):
@@ -115,6 +125,12 @@ class EventQueue:
         self.save()
 
     def session_failed(self):
-        if self.has(CONNECTION_REQUEST):
+        """Drop the "6 CONNECTION REQUEST" this session carried (never
+        retried); one that arrived during the session stays for the next."""
+        cr = (CONNECTION_REQUEST, "")
+        drop = cr in self.inflight and cr not in self.again
+        self.inflight = set()
+        self.again = set()
+        if drop and self.has(CONNECTION_REQUEST):
             self.pending = [e for e in self.pending if e[0] != CONNECTION_REQUEST]
             self.save()

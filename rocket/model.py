@@ -38,6 +38,14 @@ FILE_BACKED = {
     "ConnectionRequestUsername": ("connection_request", "username"),
     "ConnectionRequestPassword": ("connection_request", "password"),
     "HTTPConnectionRequestEnable": ("connection_request", "enable"),
+    "STUNEnable": ("stun", "enable"),
+    "STUNServerAddress": ("stun", "server_address"),
+    "STUNServerPort": ("stun", "server_port"),
+    "STUNUsername": ("stun", "username"),
+    "STUNPassword": ("stun", "password"),
+    "STUNMinimumKeepAlivePeriod": ("stun", "minimum_keepalive"),
+    "STUNMaximumKeepAlivePeriod": ("stun", "maximum_keepalive"),
+    "ConnReqAllowedJabberIDs": ("xmpp", "allowed_jids"),
 }
 
 # name, type, writable, flags, limit, default (for non file-backed)
@@ -66,14 +74,17 @@ _MS = (
     ("DelayReboot", "int", True, 0, (-1, None), "-1"),
     ("UDPConnectionRequestAddress", "string", False, 0, 256, ""),
     ("NATDetected", "boolean", False, 0, None, "false"),
-    ("STUNEnable", "boolean", True, 0, None, "false"),
-    ("STUNServerAddress", "string", True, 0, 256, ""),
-    ("STUNServerPort", "unsignedInt", True, 0, (0, 65535), "3478"),
-    ("STUNUsername", "string", True, 0, 256, ""),
-    ("STUNPassword", "string", True, HIDDEN, 256, ""),
-    ("STUNMaximumKeepAlivePeriod", "int", True, 0, (-1, None), "-1"),
-    ("STUNMinimumKeepAlivePeriod", "unsignedInt", True, 0, None, "30"),
+    ("STUNEnable", "boolean", True, 0, None, None),
+    ("STUNServerAddress", "string", True, 0, 256, None),
+    ("STUNServerPort", "unsignedInt", True, 0, (0, 65535), None),
+    ("STUNUsername", "string", True, 0, 256, None),
+    ("STUNPassword", "string", True, HIDDEN, 256, None),
+    ("STUNMaximumKeepAlivePeriod", "int", True, 0, (-1, None), None),
+    ("STUNMinimumKeepAlivePeriod", "unsignedInt", True, 0, None, None),
     ("InformParameterNumberOfEntries", "unsignedInt", False, 0, None, "0"),
+    ("ConnReqXMPPConnection", "string", False, 0, 256, ""),
+    ("ConnReqAllowedJabberIDs", "string", True, 0, None, None),
+    ("ConnReqJabberID", "string", False, ACTIVE_DEFAULT, 256, ""),
 )
 
 

@@ -17,3 +17,7 @@ def install(agent):
     ctl.install(agent)  # the local control socket
     from rocket import connreq
     connreq.install(agent)
+    from rocket import udpcr
+    udpcr.install(agent)  # UDP connection requests and STUN (TR-069 Annex G)
+    from rocket import xmpp
+    xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
