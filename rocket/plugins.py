@@ -10,3 +10,5 @@ means the core never imports a feature it does not need.
 
 def install(agent):
     """Install every feature into ``agent``."""
+    from rocket import transfer
+    transfer.install(agent)
