@@ -365,3 +365,26 @@ def test_corrupt_journal_never_loads_half_state(tmp_path):
     with open(st.file("transfers"), "w") as f:
         json.dump({"seq": 3, "transfers": [{"no": "id"}], "informs": []}, f)
     assert Journal(StateDir(str(tmp_path))).transfers == []
+
+
+def test_bootstrap_drops_scheduled_informs_and_downloads(acs, files, make_agent, tx):
+    acs.queue = [simple_rpc("ScheduleInform", DelaySeconds=3600, CommandKey="old-acs"),
+                 download_rpc(files.url("/c"), "3 Vendor Configuration File", "sd-old", method="ScheduleDownload",
+                              windows=[(3000, 4000, "1 At Any Time", 0)])]
+    a = mk(make_agent, acs, tx)
+    run_until_sessions(a, acs, 1)
+    j = Journal(StateDir(a.state.path))
+    assert len(j.informs) == 1 and len(j.transfers) == 1
+    a.add_event("0 BOOTSTRAP")  # e.g. the ACS URL changed
+    run_until_sessions(a, acs, 2, start=False)
+    j = Journal(StateDir(a.state.path))
+    assert j.informs == [] and j.transfers == []
+
+
+def test_scheduled_inform_deadline_survives_restart(acs, make_agent, tx):
+    acs.queue = [simple_rpc("ScheduleInform", DelaySeconds=2, CommandKey="persist")]
+    a = mk(make_agent, acs, tx)
+    run_until_sessions(a, acs, 1)
+    b = mk(make_agent, acs, tx, boot=False)  # the agent restarts before the deadline
+    drive(b, lambda: len(ended(acs)) >= 2)
+    assert ("M ScheduleInform", "persist") in events_of(acs.sessions[1].inform)
