@@ -337,6 +337,13 @@ class Transfers:
                 "complete": UNKNOWN, "attempts": 0}
 
     def _accept(self, t):
+        for old in self.journal.transfers:
+            if (old["state"] != "done" and old["kind"] == t["kind"] and old["key"] == t["key"]
+                    and old["url"] == t["url"] and old["file_type"] == t["file_type"]):
+                # The same request again (the ACS never saw our answer): one copy.
+                log.info("transfer %d: %s repeated with key %r, already queued", old["id"], t["kind"],
+                         t["key"])
+                return
         self.journal.transfers.append(t)
         self.journal.save()
         log.info("transfer %d: %s %s accepted (key %r, %s)", t["id"], t["kind"], t["file_type"],

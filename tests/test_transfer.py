@@ -388,3 +388,12 @@ def test_scheduled_inform_deadline_survives_restart(acs, make_agent, tx):
     b = mk(make_agent, acs, tx, boot=False)  # the agent restarts before the deadline
     drive(b, lambda: len(ended(acs)) >= 2)
     assert ("M ScheduleInform", "persist") in events_of(acs.sessions[1].inform)
+
+
+def test_repeated_download_is_queued_once(acs, files, make_agent, tx):
+    files.files["/c"] = b"once"
+    rpc = download_rpc(files.url("/c"), "3 Vendor Configuration File", "again")
+    acs.queue = [rpc, rpc]
+    a = mk(make_agent, acs, tx)
+    run_until_sessions(a, acs, 2)
+    assert len(tc_requests(acs)) == 1
