@@ -63,7 +63,6 @@ import os
 
 from rocket import events as ev
 from rocket import soap
-from rocket.fetch import FetchError, FileGet, put_file, safe_url
 from rocket.journal import Journal
 from rocket.rpc import arg, uint
 from rocket.session import CpeRequest
@@ -337,6 +336,7 @@ class Transfers:
                 "complete": UNKNOWN, "attempts": 0}
 
     def _accept(self, t):
+        from rocket.fetch import safe_url
         for old in self.journal.transfers:
             if (old["state"] != "done" and old["kind"] == t["kind"] and old["key"] == t["key"]
                     and old["url"] == t["url"] and old["file_type"] == t["file_type"]):
@@ -742,6 +742,7 @@ class Transfers:
             self._kick(wake - now)
 
     def _start(self, t):
+        from rocket.fetch import FetchError, FileGet, safe_url
         t["state"] = "running"
         t["attempts"] = t.get("attempts", 0) + 1
         t["start"] = self._iso()
@@ -835,6 +836,7 @@ class Transfers:
         self._finish(t, 0, "")
 
     def _upload(self, t):
+        from rocket.fetch import FetchError, put_file, safe_url
         d = self.download_dir
         path = os.path.join(d, "upload-%d" % t["id"])
         try:

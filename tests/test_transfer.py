@@ -98,7 +98,8 @@ def test_firmware_unchanged_version_is_9018(acs, files, make_agent, tx):
     assert len(tcs) == 1 and fault_codes(tcs[0]) == [9018]
 
 
-def test_config_download_with_digest_then_session(acs, files, make_agent, tx, tmp_path):
+def test_config_download_with_digest_then_session(acs, files, make_agent, tx, tmp_path, caplog):
+    caplog.set_level("DEBUG", logger="rocket")
     files.auth = ("digest", "fuser", "fpass")
     files.files["/cfg"] = b"config data\n"
     acs.queue = [download_rpc(files.url("/cfg"), "3 Vendor Configuration File", "cfg-1", "fuser", "fpass")]
@@ -110,6 +111,7 @@ def test_config_download_with_digest_then_session(acs, files, make_agent, tx, tm
     tc = tc_requests(acs)[0]
     assert fault_codes(tc) == [0] and "<StartTime>0001" not in tc
     assert any(r[2].get("Authorization", "").startswith("Digest ") for r in files.requests)
+    assert "downloading" in caplog.text and "fpass" not in caplog.text
 
 
 def test_web_content_stored_at_target_name(acs, files, make_agent, tx, tmp_path):
