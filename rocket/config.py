@@ -117,6 +117,25 @@ DEFAULTS = {
         "socket": "",
         "timeout": "10",
     },
+    "transfer": {
+        "download_dir": "",
+        "download_types": "1 2 3 4 5",
+        "upload_types": "1 2 3 4",
+        "max_size": "0",
+        "timeout": "30",
+        "hook_timeout": "900",
+        "retry_delay": "10",
+        "allow_basic_over_http": "false",
+        "upload_method": "PUT",
+        "firmware_hook": "",
+        "config_hook": "",
+        "file_hook": "",
+        "upload_hook": "",
+        "reboot_hook": "",
+        "factory_reset_hook": "",
+        "spool_dir": "",
+        "spool_interval": "30",
+    },
 }
 
 _TRUE = ("1", "true", "yes", "on")
@@ -238,6 +257,17 @@ class Config:
         for key in ("keepalive_interval", "connect_timeout", "retry_initial_interval",
                     "retry_max_interval"):
             self.int("xmpp", key, 1)
+        self.bool("transfer", "allow_basic_over_http")
+        self.int("transfer", "max_size", 0)
+        self.int("transfer", "timeout", 1)
+        self.int("transfer", "hook_timeout", 1)
+        self.int("transfer", "spool_interval", 0)
+        try:
+            float(self.get("transfer", "retry_delay"))
+        except ValueError:
+            raise ConfigError("[transfer] retry_delay: not a number") from None
+        if self.get("transfer", "upload_method").upper() not in ("PUT", "POST"):
+            raise ConfigError("[transfer] upload_method must be PUT or POST")
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

@@ -21,3 +21,5 @@ def install(agent):
     udpcr.install(agent)  # UDP connection requests and STUN (TR-069 Annex G)
     from rocket import xmpp
     xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
+    from rocket import transfer
+    transfer.install(agent)

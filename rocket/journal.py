@@ -1,0 +1,96 @@
+"""The transfer journal: every accepted transfer and device operation.
+
+One JSON document in the state directory (``transfers.json``), rewritten
+atomically (temp file, fsync, rename, fsync of the directory) through
+``StateDir.save`` each time it changes, and always before the RPC that
+changed it is answered. A power cut leaves the previous or the new version,
+never a mix; a document that does not parse or does not have the expected
+shape is moved aside by ``StateDir`` (or here) and the journal starts
+empty, never from half a state.
+
+Contents::
+
+    {"seq": 7,                      # last transfer id handed out
+     "transfers": [{...}, ...],     # see rocket.transfer for the fields
+     "informs": [{"key": "k", "at": 1700000000.0, "staged": false}],
+     "reboot": {"key": "k", "state": "staged" | "rebooting"} | null,
+     "reset": "staged" | "resetting" | null}
+
+Passwords given with Download/Upload are kept here (the file is 0600, like
+the rest of the state directory) because a transfer may have to be started
+again after a restart; they never appear in a log.
+"""
+
+import logging
+import os
+
+log = logging.getLogger("rocket")
+
+NAME = "transfers"
+
+
+def _empty():
+    return {"seq": 0, "transfers": [], "informs": [], "reboot": None, "reset": None}
+
+
+def _valid(doc):
+    if not isinstance(doc, dict):
+        return False
+    if not isinstance(doc.get("seq"), int):
+        return False
+    if not isinstance(doc.get("transfers"), list) or not isinstance(doc.get("informs"), list):
+        return False
+    if not all(isinstance(t, dict) and "id" in t and "state" in t for t in doc["transfers"]):
+        return False
+    if not all(isinstance(i, dict) and "at" in i for i in doc["informs"]):
+        return False
+    r = doc.get("reboot")
+    if r is not None and not (isinstance(r, dict) and "key" in r):
+        return False
+    return doc.get("reset") in (None, "staged", "resetting")
+
+
+class Journal:
+    def __init__(self, state):
+        self.state = state
+        doc = state.load(NAME, None)
+        if doc is not None and not _valid(doc):
+            p = state.file(NAME)
+            log.error("transfer: journal %s has an unexpected shape; moved aside to %s.corrupt", p, p)
+            try:
+                os.replace(p, p + ".corrupt")
+            except OSError:
+                pass
+            doc = None
+        self.doc = doc or _empty()
+
+    @property
+    def transfers(self):
+        return self.doc["transfers"]
+
+    @property
+    def informs(self):
+        return self.doc["informs"]
+
+    def next_id(self):
+        self.doc["seq"] += 1
+        return self.doc["seq"]
+
+    def get(self, tid):
+        for t in self.doc["transfers"]:
+            if t["id"] == tid:
+                return t
+        return None
+
+    def remove(self, tid):
+        self.doc["transfers"] = [t for t in self.doc["transfers"] if t["id"] != tid]
+
+    def save(self):
+        """Durably write the journal (no-op when nothing changed)."""
+        self.state.save(NAME, self.doc)
+
+    def clear(self):
+        seq = self.doc["seq"]
+        self.doc = _empty()
+        self.doc["seq"] = seq
+        self.save()
