@@ -338,6 +338,7 @@ class Enforcer:
             self.policy.source)
         self.agent.audit.record("denied", action="session", rule="[management] remote = no",
                                 events=[c for c, _ in self.agent.events.pending])
+        self.agent.audit.flush()  # no session end will come to flush it
         return why
 
     # service: says so at start
