@@ -377,7 +377,10 @@ def rpc_summary(msg):
     from rocket.soap import child, text
     b = msg.body
     name = msg.name
-    t = (lambda n: (text(b, n) or "").strip())
+
+    def t(n):
+        return (text(b, n) or "").strip()
+
     if name in ("GetParameterValues", "GetParameterAttributes"):
         return {"paths": _texts(b, "ParameterNames")}
     if name == "GetParameterNames":
