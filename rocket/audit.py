@@ -123,6 +123,7 @@ class Audit:
         self._buf = []  # encoded lines not yet written
         self._buffered = 0
         self._pending = []  # change records of the RPC being handled
+        self._notes = {}  # extra fields for the record of the RPC being handled
         self._last_persist = None
         self.closed = False  # after stop(): every record is written at once
         # counters, for tests and bench/audit.py
@@ -200,6 +201,11 @@ class Audit:
             rec = ("set", {"path": path, "old": old, "new": new})
         self._pending.append(rec)
 
+    def note(self, **fields):
+        """Extra fields for the ``rpc`` record of the request being handled
+        (e.g. the policy's count of masked values)."""
+        self._notes.update(fields)
+
     def after_rpc(self, msg, fault):
         """Dispatcher.after: the RPC line, then the changes it made."""
         fields = {"rpc": msg.name}
@@ -207,6 +213,8 @@ class Audit:
             fields.update(rpc_summary(msg))
         except Exception:
             log.exception("audit: cannot summarise %s", msg.name)
+        fields.update(self._notes)
+        self._notes = {}
         if fault is None:
             fields["result"] = "ok"
         else:

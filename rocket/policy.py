@@ -286,13 +286,24 @@ class Enforcer:
     def __init__(self, agent, policy):
         self.agent = agent
         self.policy = policy
+        self.masked_count = 0  # values masked while answering the current request
 
-    # Dispatcher.before
+    # Dispatcher.before / Dispatcher.after
     def before(self, msg):
+        self.masked_count = 0
         rule = self.policy.rpc_denied(msg)
         if rule:
             log.warning("policy: %s refused (%s)", msg.name, rule)
             raise _deny(9001, rule)
+
+    def after(self, msg, fault):
+        n, self.masked_count = self.masked_count, 0
+        if n and fault is None:
+            log.info("policy: %s: %d value%s masked ([parameters] deny_read)", msg.name, n,
+                     "" if n == 1 else "s")
+            note = getattr(self.agent.audit, "note", None)
+            if note is not None:
+                note(masked=n, policy="[parameters] deny_read")
 
     # DataModel.checks
     def check(self, op, paths):
@@ -312,7 +323,10 @@ class Enforcer:
 
     # DataModel.masks / DataModel.locks
     def masked(self, path):
-        return self.policy.read_denied(path)
+        if self.policy.read_denied(path):
+            self.masked_count += 1
+            return True
+        return False
 
     def locked(self, path):
         return self.policy.locked(path)
@@ -391,6 +405,7 @@ def install(agent):
     enf.use(policy)
     agent.policy = enf  # .remote, .download_allowed(url), .upload_allowed(url) for other modules
     agent.rpc.before.insert(0, enf.before)
+    agent.rpc.after.insert(0, enf.after)  # ahead of the audit's, which takes its note
     agent.model.checks.insert(0, enf.check)
     agent.model.masks.append(enf.masked)
     agent.model.locks.append(enf.locked)

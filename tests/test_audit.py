@@ -325,3 +325,25 @@ def test_ctl_other_commands_keep_their_stub(pyz):
     r = subprocess.run([sys.executable, "-I", "-S", pyz, "ctl", "status"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2
+
+
+def test_sighup_rereads_the_policy_and_sigterm_flushes_the_audit(acs, pyz, tmp_path):
+    """Running zipapp: SIGHUP puts a new policy in force (its record waits in
+    RAM), SIGTERM writes what was waiting before the agent exits."""
+    import signal
+    from agentproc import AgentProcess
+    pol = tmp_path / "policy.conf"
+    pol.write_text("[management]\nreboot = yes\n")
+    conf = write_conf(tmp_path, acs.url, policy={"file": str(pol)})
+    path = str(tmp_path / "audit" / "audit.log")
+    with AgentProcess(pyz, conf, "--boot") as agent:
+        assert agent.wait_log("session: end ok"), agent.text()
+        n = len(read_records(path)[0])
+        pol.write_text("[management]\nreboot = no\n")
+        agent.signal(signal.SIGHUP)
+        assert agent.wait_log("reboot=no"), agent.text()
+        assert len(read_records(path)[0]) == n  # buffered: no write for it yet
+        agent.signal(signal.SIGTERM)
+        assert agent.wait(30) == 0, agent.text()
+    recs, _ = read_records(path)
+    assert recs[-1]["kind"] == "policy" and "reboot=no" in recs[-1]["summary"]

@@ -160,6 +160,10 @@ deny_read = Device.ManagementServer.Username
     assert re.search(r"<Name>Device.ManagementServer.Username</Name><Value[^>]*></Value>", inform)
     assert "the-acs-user" not in inform
     assert "the-acs-user" not in "".join(r.decode() for r in replies)
+    (gpv,) = rpc_lines(agent, "GetParameterValues")
+    # Username, and DeviceInfo Manufacturer, ManufacturerOUI, ProductClass, SerialNumber, UpTime
+    assert gpv["masked"] == 6 and gpv["policy"] == "[parameters] deny_read"
+    assert "masked" not in rpc_lines(agent, "GetParameterNames")[0]
 
 
 # -------------------------------------------------- operations by RPC name
