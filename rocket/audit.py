@@ -571,11 +571,20 @@ def describe(rec):
     return rest()
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(s):
+    """Control characters (terminal escapes an ACS could hide in a value or
+    a name) shown as \\xNN, never sent to the owner's terminal."""
+    return _CONTROL.sub(lambda m: "\\x%02x" % ord(m.group()), s)
+
+
 def print_table(recs, out):
     out.write("%-19s  %-14s  %s\n" % ("TIME (local)", "WHAT", "DETAILS"))
     for r in recs:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_epoch(r)))
-        out.write("%-19s  %-14s  %s\n" % (when, r.get("kind", "?"), describe(r)))
+        out.write("%-19s  %-14s  %s\n" % (when, printable(str(r.get("kind", "?"))), printable(describe(r))))
 
 
 def ctl_main(argv, out=None, err=None):

@@ -309,6 +309,19 @@ def test_ctl_audit_filters_and_json(pyz, tmp_path):
     assert r.returncode == 2 and "--since" in r.stderr
 
 
+def test_table_never_prints_control_characters(tmp_path):
+    import io
+    from rocket.audit import ctl_main
+    path = str(tmp_path / "audit.log")
+    _write(path, [{"time": "2026-11-23T13:00:00Z", "kind": "set", "path": "Device.X\x1b[2J",
+                   "old": "a\rb", "new": "\x1b]0;owned\x07"}])
+    out = io.StringIO()
+    assert ctl_main(["--file", path], out=out) == 0
+    text = out.getvalue()
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert "Device.X\\x1b[2J: a\\x0db -> \\x1b]0;owned\\x07" in text
+
+
 def test_parse_since():
     now = 1_800_000_000
     assert parse_since("30m", now) == now - 1800
