@@ -163,6 +163,7 @@ def mask_cost(n, reps):
 
     class FakeAgent:
         model = m
+        in_session = True
     enf = Enforcer(FakeAgent(), Policy.parse(POLICY))
     m.masks.append(enf.masked)
     m.locks.append(enf.locked)

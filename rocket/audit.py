@@ -5,7 +5,9 @@ Every ACS action becomes one line of JSON in an append-only file: sessions
 TLS, how the CPE authenticated), every RPC (``rpc``: method, the names it
 touched, the result or fault, ``policy`` when the owner policy refused it),
 every change it made (``set`` path/old/new, ``add``, ``delete``,
-``attributes``), and what other modules report through ``record``:
+``attributes``; a change made between sessions, through the control
+socket, is recorded at once with ``"by":"local"``), and what other modules
+report through ``record``:
 ``transfer``, ``reboot``, ``factory_reset``, ``connection_request``,
 ``denied``. A line looks like::
 
@@ -120,6 +122,7 @@ class Audit:
         self.clock = clock
         self.monotonic = monotonic
         self.model = None  # rocket.model.DataModel: hidden flags and the policy's read masks
+        self.acs_active = None  # callable: True while an ACS session runs (else a change is local)
         self._buf = []  # encoded lines not yet written
         self._buffered = 0
         self._pending = []  # change records of the RPC being handled
@@ -199,6 +202,11 @@ class Audit:
             rec = ("delete", {"path": path})
         else:
             rec = ("set", {"path": path, "old": old, "new": new})
+        if self.acs_active is not None and not self.acs_active():
+            # the owner's own write (control socket), not the ACS's: say so
+            rec[1]["by"] = "local"
+            self.record(*rec[:1], **rec[1])
+            return
         self._pending.append(rec)
 
     def note(self, **fields):
@@ -434,6 +442,7 @@ def install(agent):
         log.info("audit: disabled ([audit] enable)")
         return None
     audit.model = agent.model
+    audit.acs_active = lambda: agent.in_session
     audit.restore()
     agent.audit = audit
     agent.model.on_change.append(audit.on_change)

@@ -36,6 +36,10 @@ Where it is enforced (every ACS request passes through these):
 Every refusal is a fault to the ACS, a log line and an audit record (the
 ``rpc`` record carries ``policy``: the rule that refused it).
 
+Only the ACS is restricted: the model hooks act while a session runs, and
+the owner's own reads and writes through the control socket (served only
+between sessions) are not touched.
+
 Path patterns: ``Device.WiFi.`` (a trailing dot) covers the whole subtree;
 ``Device.Users.User.*.Password`` (no trailing dot) is one parameter, ``*``
 standing for any one instance number.
@@ -305,8 +309,12 @@ class Enforcer:
             if note is not None:
                 note(masked=n, policy="[parameters] deny_read")
 
-    # DataModel.checks
+    # DataModel.checks. Only ACS requests are the policy's business: the owner's
+    # own reads and writes (the control socket, which never runs during a
+    # session) pass untouched.
     def check(self, op, paths):
+        if not self.agent.in_session:
+            return
         pol = self.policy
         if op == "set":
             bad = [(p, 9008, DENIED) for p in paths if pol.write_denied(p)]
@@ -323,13 +331,13 @@ class Enforcer:
 
     # DataModel.masks / DataModel.locks
     def masked(self, path):
-        if self.policy.read_denied(path):
+        if self.agent.in_session and self.policy.read_denied(path):
             self.masked_count += 1
             return True
         return False
 
     def locked(self, path):
-        return self.policy.locked(path)
+        return self.agent.in_session and self.policy.locked(path)
 
     # for the transfer and connection-request code (e.g. on each redirect)
     @property

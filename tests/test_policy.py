@@ -405,3 +405,24 @@ def test_url_allowed_only_for_the_allowed_host(tail):
     if p.url_allowed(url, ["https://fw.example.net/images/", "cdn.example.org"]):
         host = urlsplit(url).hostname
         assert host in ("fw.example.net", "cdn.example.org")
+
+
+def test_the_owner_is_not_restricted_by_the_acs_policy(acs, make_agent, tmp_path):
+    """Control-socket reads and writes (between sessions) pass the policy and
+    are audited as local; the ACS, in its session, is refused."""
+    pol = write_policy(tmp_path, "[parameters]\ndeny_write = Device.ManagementServer.PeriodicInformInterval\n"
+                                 "deny_read = Device.ManagementServer.Username\n")
+    acs.queue = [build_rpc("SetParameterValues", [MS + "PeriodicInformInterval=60:unsignedInt"]),
+                 build_rpc("GetParameterValues", [MS + "PeriodicInformInterval", MS + "Username"])]
+    agent = make_agent(acs.url, once=False, policy={"file": pol}, acs={"username": "owner-sees-me"})
+    assert agent.ctl.do_set(MS + "PeriodicInformInterval=120") == ["status: 0"]
+    assert agent.ctl.do_get(MS + "Username") == [MS + "Username=owner-sees-me"]
+    agent.run_session()
+    replies = [r for _, r in acs.sessions[0].answers]
+    assert param_faults(replies[0]) == [((MS + "PeriodicInformInterval").encode(), b"9008")]
+    assert parse_values(replies[1]) == {MS + "PeriodicInformInterval": "120", MS + "Username": ""}
+    agent.stop()
+    sets = records(agent, "set")
+    assert sets == [dict(sets[0], path=MS + "PeriodicInformInterval", old="3600", new="120", by="local")]
+    kinds = [r["kind"] for r in records(agent)]
+    assert kinds.index("set") < kinds.index("session_start")
