@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import core as corebench  # noqa: E402  (bench/core.py: floor, launcher, zipapp build)
-from rocket.devacs import Acs, build_rpc  # noqa: E402
+from rocket.devacs import build_rpc  # noqa: E402
 
 MS = "Device.ManagementServer."
 IP = MS + "InformParameter."
