@@ -293,6 +293,11 @@ def test_ctl_audit_filters_and_json(pyz, tmp_path):
     assert "FAULT 9001" in lines[-1] and "owner policy: [management] reboot = no" in lines[-1]
     assert "1 unreadable line skipped" in r.stderr
 
+    # the control client's own -c, before the command, works as well (no socket needed)
+    r2 = subprocess.run([sys.executable, "-I", "-S", pyz, "ctl", "-c", conf, "audit"], capture_output=True,
+                        text=True, timeout=60)
+    assert r2.returncode == 0 and r2.stdout == r.stdout
+
     r = ctl(pyz, "-c", conf, "--since", "1d", "--json")
     recs = [json.loads(x) for x in r.stdout.splitlines()]
     assert len(recs) == 5 and all(x["time"] == new for x in recs)
