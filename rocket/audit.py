@@ -577,6 +577,12 @@ def describe(rec):
         return "start %s events=[%s] %s" % (g("url"), _fmt(g("events")), rest("url", "events"))
     if k == "session_end":
         return ("end ok " if g("ok") else "end FAILED ") + rest("ok")
+    if k == "policy":
+        if g("error"):
+            return "%s NOT loaded: %s (%s)" % (g("file"), g("error"), _fmt(g("kept")))
+        return "%s: %s" % (g("file") or "(no policy file)", g("summary"))
+    if k == "denied":
+        return "%s refused [owner policy: %s] %s" % (g("action"), g("rule"), rest("action", "rule"))
     return rest()
 
 
