@@ -63,6 +63,16 @@ class AcsClient:
         self.conn = None
         self._conn_key = None
         self.redirected = False
+        self.tls_version = None  # e.g. "TLSv1.3" once an https connection is up
+
+    @property
+    def auth_method(self):
+        """How this session authenticated to the ACS so far, for the audit:
+        "none", "basic", "digest", "client-cert" or "client-cert+digest"..."""
+        http_auth = self.auth.scheme if self.auth is not None and self.auth.scheme else None
+        cert = bool(self.tls and self.tls.get("client_cert") and self.url.startswith("https:"))
+        parts = (["client-cert"] if cert else []) + ([http_auth] if http_auth else [])
+        return "+".join(parts) or "none"
 
     # ---------------------------------------------------------- connection
     def _connection(self):
@@ -177,6 +187,9 @@ class AcsClient:
                 headers["Authorization"] = h
         if conn.sock is None:
             conn.connect()
+            version = getattr(conn.sock, "version", None)
+            if version is not None:
+                self.tls_version = version()
         conn.putrequest("POST", path, skip_accept_encoding=True)
         for k, v in headers.items():
             conn.putheader(k, v)

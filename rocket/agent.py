@@ -121,6 +121,9 @@ class Agent:
         self.after_session = []  # callables(ok) run once a session is over
         self.before_session = []  # callables() run as a session starts, before the Inform
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
+        self.gates = []  # callables() -> None, or the reason no session may start now
+        self.on_reload = []  # callables() run after SIGHUP re-read the configuration
+        self.audit = _NoAudit()  # rocket.audit.Audit once installed: audit.record(kind, **fields)
         self.started = wallclock()
         self.exit_code = None
 
@@ -196,6 +199,11 @@ class Agent:
             p.value = self.model._file_value(cfg, short, sec, key, p.type)
         log.info("reload: configuration re-read from %s", cfg.path)
         self.schedule_periodic()
+        for cb in list(self.on_reload):
+            try:
+                cb()
+            except Exception:
+                log.exception("reload: %s failed", cb)
         if self.acs_url != old_url:
             self._url_changed()
 
@@ -282,6 +290,14 @@ class Agent:
         if self.in_session:
             self.followup = True
             return None
+        for gate in self.gates:
+            why = gate()
+            if why:
+                log.warning("session: not started: %s", why)
+                if self.once:
+                    self.exit_code = 1
+                    self.loop.stop()
+                return False
         self.in_session = True
         self.followup = False
         self.sessions += 1
@@ -322,8 +338,9 @@ class Agent:
                            max_body=self.cfg.int("acs", "max_body", 65536),
                            user_agent="rocket/%s" % _version())
         log.info("session: start %s events=[%s] retry=%d", safe_url(url),
-                 ", ".join(c if not k else "%s %s" % (c, k) for c, k in sent_events),
-                 self.retry_count)
+                 ", ".join(_event(e) for e in sent_events), self.retry_count)
+        self.audit.record("session_start", url=safe_url(url), events=[_event(e) for e in sent_events],
+                          tls=bool(tls), retry=self.retry_count)
         result = None
         try:
             while result is None:
@@ -362,6 +379,14 @@ class Agent:
             result = Finished(False, "internal error: %s" % err)
         finally:
             client.close()
+        end = {"ok": result.ok, "auth": client.auth_method, "requests": len(sess.rpc_log)}
+        if not result.ok:
+            end["reason"] = result.reason
+        if client.tls_version:
+            end["tls"] = client.tls_version
+        if client.redirected:
+            end["redirected_to"] = safe_url(client.url)
+        self.audit.record("session_end", **end)
         if result.downgrade:
             lower = [v for v in _VERSION_STEPS
                      if _vt(v) < _vt(version) and soap.ns_for_version(v) != soap.ns_for_version(version)]
@@ -421,6 +446,23 @@ class Agent:
     def _retry_due(self):
         self.retry_timer = None
         self.run_session()
+
+
+class _NoAudit:
+    """Stands in for rocket.audit.Audit when none is installed."""
+
+    enabled = False
+
+    def record(self, kind, **fields):
+        pass
+
+    def flush(self, persist=False):
+        return 0
+
+
+def _event(e):
+    code, key = e
+    return "%s %s" % (code, key) if key else code
 
 
 def _vt(v):

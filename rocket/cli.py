@@ -130,7 +130,11 @@ def main(argv=None):
         return 2
     agent.boot = boot_flag(args.boot, agent.state)
     from rocket import plugins
-    plugins.install(agent)
+    try:
+        plugins.install(agent)
+    except ConfigError as e:
+        sys.stderr.write("rocket: %s\n" % e)
+        return 2
     agent.loop.add_signal(signal.SIGTERM, agent.stop)
     agent.loop.add_signal(signal.SIGINT, agent.stop)
     agent.loop.add_signal(signal.SIGHUP, agent.reload)

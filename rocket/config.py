@@ -136,6 +136,17 @@ DEFAULTS = {
         "spool_dir": "",
         "spool_interval": "30",
     },
+    "audit": {
+        "enable": "true",
+        "file": "/tmp/rocket/audit.log",
+        "max_bytes": "65536",
+        "buffer_bytes": "8192",
+        "persist": "",
+        "persist_interval": "86400",
+    },
+    "policy": {
+        "file": "",
+    },
 }
 
 _TRUE = ("1", "true", "yes", "on")
@@ -221,7 +232,8 @@ class Config:
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
                          ("connection_request", "allow_unauthenticated"), ("control", "enable"),
-                         ("stun", "enable"), ("udp_connection_request", "enable"), ("xmpp", "enable")):
+                         ("stun", "enable"), ("udp_connection_request", "enable"), ("xmpp", "enable"),
+                         ("audit", "enable")):
             self.bool(sec, key)
         self.int("acs", "periodic_inform_interval", 1)
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
@@ -268,6 +280,9 @@ class Config:
             raise ConfigError("[transfer] retry_delay: not a number") from None
         if self.get("transfer", "upload_method").upper() not in ("PUT", "POST"):
             raise ConfigError("[transfer] upload_method must be PUT or POST")
+        self.int("audit", "max_bytes", 8192)
+        self.int("audit", "buffer_bytes", 1)
+        self.int("audit", "persist_interval", 0)
         if self.get("cpe", "data_model") not in ("Device", "InternetGatewayDevice"):
             raise ConfigError("[cpe] data_model must be Device or InternetGatewayDevice")
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):

@@ -453,6 +453,8 @@ commands:
   notify PREFIX...       re-check notifying parameters under PREFIX
   get PATH...            print PATH=VALUE lines
   set PATH=VALUE...      write values locally (all or nothing)
+  audit [--since TIME] [--path PREFIX] [--json]
+                         what the ACS did (reads the audit files: needs no running agent)
 """
 
 
@@ -530,6 +532,9 @@ def main(argv):
     if not args:
         sys.stderr.write(_USAGE)
         return 2
+    if args[0] == "audit":
+        from rocket import audit
+        return audit.ctl_main((["-c", conf] if conf else []) + args[1:])
     try:
         line = request_line(args[0], args[1:])
     except ValueError as e:

@@ -100,6 +100,8 @@ class DataModel:
         self.on_set = []  # callbacks(path, value) after an ACS write of an agent parameter
         self.on_change = []  # callbacks(path, old, new) after any ACS write (audit, notify)
         self.checks = []  # callbacks(op, paths) raising CwmpFault (policy)
+        self.masks = []  # callables(path) -> True: the ACS reads the value as "" (policy)
+        self.locks = []  # callables(path) -> True: GetParameterNames says not writable (policy)
         self.getters = {}  # path -> callable returning the current value (agent-owned)
         self.on_internal = []  # callbacks(path, old, new) after set_internal changed a value
         self.on_inform = []  # callbacks([(name, type, value)]) with each Inform's ParameterList
@@ -262,10 +264,22 @@ class DataModel:
         return [(path, node)]
 
     def read(self, path, p):
+        """The value of ``p`` as the ACS may see it (GPV, Inform).
+
+        Hidden parameters and those the owner policy masks read as "";
+        Forced Inform parameters are never masked: the Inform does not lie.
+        """
         if p.flags & HIDDEN:
             return ""
+        if self.masks and not p.flags & FORCED_INFORM:
+            for m in self.masks:
+                if m(path):
+                    return ""
         g = self.getters.get(path)
         return g() if g is not None else p.value
+
+    def _locked(self, path):
+        return any(lk(path) for lk in self.locks)
 
     # ------------------------------------------------------------ the RPCs
     def get_values(self, names):
@@ -302,10 +316,13 @@ class DataModel:
         if not path.endswith("."):
             if next_level:
                 raise CwmpFault(9003, "NextLevel true on a parameter")
-            return [(path, node.writable)]
+            return [(path, node.writable and not self._locked(path))]
         nodes = self.store.nodes
         keys = self.store.children(path) if next_level else self.store.subtree(path)
-        out = [(k, nodes[k].writable) for k in keys]
+        if self.locks:
+            out = [(k, nodes[k].writable and not self._locked(k)) for k in keys]
+        else:
+            out = [(k, nodes[k].writable) for k in keys]
         if len(out) > MAX_RESULT:
             raise CwmpFault(9004, "more than %d names" % MAX_RESULT)
         return out

@@ -12,6 +12,9 @@ def install(agent):
     """Install every feature into ``agent``."""
     from rocket import backend
     backend.install(agent)  # first: the static tree may switch the root and DeviceId
+    from rocket import audit, policy
+    audit.install(agent)  # before the others: what they do is recorded from the start
+    policy.install(agent)  # the owner's limits, ahead of every other RPC hook
     from rocket import ctl, notify
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
     ctl.install(agent)  # the local control socket

@@ -47,6 +47,7 @@ def write_conf(tmp_path, url, **sections):
                                  "password": "cr-pass"}
     cfg["backends"] = {"dir": str(tmp_path / "backends")}
     cfg["state"] = {"dir": str(tmp_path / "state")}
+    cfg["audit"] = {"file": str(tmp_path / "audit" / "audit.log")}
     for sec, kv in sections.items():
         if not cfg.has_section(sec):
             cfg.add_section(sec)

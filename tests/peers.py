@@ -64,7 +64,7 @@ class Coturn:
         s.bind(("127.0.0.1", 0))
         s.settimeout(0.2)
         try:
-            for _ in range(50):
+            for _ in range(150):
                 if self.proc.poll() is not None:
                     break
                 tx = os.urandom(12)
@@ -77,9 +77,10 @@ class Coturn:
                     return
         finally:
             s.close()
-        self.stop()
         self.log.seek(0)
-        raise RuntimeError("turnserver did not answer: %s" % self.log.read()[-2000:])
+        tail = self.log.read()[-2000:]
+        self.stop()
+        raise RuntimeError("turnserver did not answer: %s" % tail)
 
     def stop(self):
         stop(self.proc)

@@ -133,7 +133,8 @@ def test_procd_start_and_reload(acs, pyz, procd, tmp_path):
         for i, (k, v) in enumerate(opts):
             new = {("acs", "url"): acs.url, ("state", "dir"): str(tmp_path / "state"),
                    ("log", "target"): "stderr", ("connection_request", "port"): "0",
-                   ("control", "socket"): "", ("acs", "ca_file"): ""}.get((sid, k))
+                   ("control", "socket"): "", ("acs", "ca_file"): "",
+                   ("audit", "file"): str(tmp_path / "audit.log")}.get((sid, k))
             if new is not None:
                 opts[i] = (k, new)
     r, calls = run("start", sections)
