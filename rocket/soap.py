@@ -214,17 +214,22 @@ def _read_fault(msg, fault):
 
 # ---------------------------------------------------------------- writing
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_NEEDS_ESC = re.compile("[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Characters outside XML 1.0's Char production (DEL, U+007F, is allowed).
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESC = re.compile("[&<>\"'\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def esc(s):
-    """Escape a value for XML text or an attribute; drop XML-illegal chars."""
+    """Escape a value for XML text or an attribute; drop XML-illegal chars.
+
+    CR is written as a character reference, so a parser's line-end
+    normalisation cannot turn a value's CR LF into LF.
+    """
     if not _NEEDS_ESC.search(s):
         return s
     s = _INVALID_XML.sub("", s)
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&apos;"))
+            .replace('"', "&quot;").replace("'", "&apos;").replace("\r", "&#13;"))
 
 
 def envelope_head(ns, msg_id, extra_headers=""):
