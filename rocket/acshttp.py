@@ -74,7 +74,11 @@ class AcsClient:
         self.close()
         if parts.scheme == "https":
             if self._ctx is None:
-                self._ctx = tls_context(**(self.tls or {}))
+                try:
+                    self._ctx = tls_context(**(self.tls or {}))
+                except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                    raise AcsError("TLS configuration ([acs] ca_file, client_cert, client_key): %s"
+                                   % (e,)) from None
             conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
                                                timeout=self.timeout, context=self._ctx)
         elif parts.scheme == "http":

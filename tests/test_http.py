@@ -254,3 +254,52 @@ def test_post_headers(acs, make_agent):
         else:
             assert "content-type" not in r.headers and "soapaction" not in r.headers
             assert r.headers["content-length"] == "0"
+
+
+# ------------------------------------------------------------ configuration
+def test_small_max_body_is_a_limit_not_a_crash(acs, make_agent):
+    acs.queue = [build_rpc("GetParameterValues", ["Device."])]
+    agent = make_agent(acs.url, acs={"max_body": "40000"})
+    assert agent.run() == 0
+    big = "<X>%s</X>" % ("y" * 50000)
+    acs.queue = [GPV.replace("</cwmp:GetParameterValues>", big + "</cwmp:GetParameterValues>")]
+    agent = make_agent(acs.url, boot=False, acs={"max_body": "40000"})
+    assert agent.run() == 1
+    assert "larger than 40000" in agent.last_result[1]
+
+
+def test_max_body_below_spec_minimum_rejected(tmp_path, acs):
+    from rocket.agent import Agent
+    from rocket.config import Config, ConfigError
+    from conftest import write_conf
+    with pytest.raises(ConfigError):
+        Agent(Config.load(write_conf(tmp_path, acs.url, acs={"max_body": "1000"})))
+
+
+def test_missing_ca_file_fails_session_cleanly(acs, make_agent, tmp_path, caplog):
+    agent = make_agent(acs.url.replace("http:", "https:"),
+                       acs={"ca_file": str(tmp_path / "missing.pem")})
+    assert agent.run() == 1
+    assert "TLS" in agent.last_result[1]
+    assert "internal error" not in agent.last_result[1]
+
+
+def test_nonce_expiry_mid_session_is_answered(acs, make_agent):
+    acs.auth = ("digest", "cpe", "pw")
+    acs.queue = [GPV, GPV]
+
+    def hook(a, h, body):
+        if b"GetParameterValuesResponse" in body and not hook.done:
+            hook.done = True
+            a._nonce_conn.clear()  # every nonce handed out so far is now stale
+        return False
+    hook.done = False
+    acs.hook = hook
+    agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+    assert agent.run() == 0
+    statuses = [r.status for r in acs.requests]
+    assert statuses.count(401) == 2
+    i = statuses.index(401, 1)
+    assert acs.requests[i + 1].body == acs.requests[i].body  # the same message, resent
+    assert "nc=00000001" in acs.requests[i + 1].headers["authorization"]
+    assert len(acs.sessions[0].answers) == 2
