@@ -11,7 +11,8 @@ answer, having dealt on the way with:
   connection); a second 401 for the same message is an authentication
   failure. Later POSTs carry the Authorization proactively (nc counts up).
 - 301/302/307: resend to ``Location``; the new URL holds for the rest of the
-  session; at most 5; never from https to http.
+  session; at most 5; never from https to http; only the Inform may be
+  redirected (a redirect later in the session fails it).
 - cookies: every Set-Cookie (also on 401 and redirects) is kept for the
   session and sent back.
 - a connection the server closed between messages is reopened once.
@@ -104,7 +105,12 @@ class AcsClient:
         return path
 
     # ------------------------------------------------------------- request
-    def post(self, body):
+    def post(self, body, may_redirect=True):
+        """POST ``body``; returns (status, data) of the final answer.
+
+        ``may_redirect`` is true only for the session's first message (the
+        Inform): a redirect anywhere else ends the session (TR-069 §3.4.5).
+        """
         redirects = 0
         auth_tries = 0
         while True:
@@ -126,6 +132,9 @@ class AcsClient:
                     self.close()
                 continue
             if status in (301, 302, 307, 308):
+                if not may_redirect:
+                    raise AcsError("HTTP %d redirect in the middle of a session (only the Inform "
+                                   "may be redirected)" % status)
                 redirects += 1
                 loc = headers.get("location", "")
                 if not loc:

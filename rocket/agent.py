@@ -330,7 +330,7 @@ class Agent:
                 e = sess.next_event()
                 if isinstance(e, Send):
                     try:
-                        status, body = client.post(e.body)
+                        status, body = client.post(e.body, may_redirect=e.what == "Inform")
                     except AcsError as err:
                         sess.fail(str(err))
                         continue

@@ -157,6 +157,7 @@ class RawRequest:
         self.handler = handler
         self.conn = id(handler.connection)  # same value = same TCP connection
         self.port = handler.client_address[1]
+        self.path = handler.path
         self.headers = headers
         self.body = body
         self.status = None  # the status the ACS answered with

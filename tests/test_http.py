@@ -183,7 +183,7 @@ def test_basic_over_http_when_allowed(acs, make_agent):
     assert all(r.headers["authorization"].startswith("Basic ") for r in authorized(acs))
 
 
-@pytest.mark.parametrize("alg", ["MD5", "MD5-sess", "SHA-256"])
+@pytest.mark.parametrize("alg", ["MD5", "MD5-sess", "SHA-256", "SHA-256-sess"])
 def test_digest_algorithms_nc_and_same_connection(acs, make_agent, alg):
     acs.auth = ("digest", "cpe", "pw", alg)
     acs.queue = [GPV, GPV]
@@ -303,3 +303,30 @@ def test_nonce_expiry_mid_session_is_answered(acs, make_agent):
     assert acs.requests[i + 1].body == acs.requests[i].body  # the same message, resent
     assert "nc=00000001" in acs.requests[i + 1].headers["authorization"]
     assert len(acs.sessions[0].answers) == 2
+
+
+def test_redirect_later_in_the_session_fails_it(acs, make_agent):
+    with Acs() as other:
+        def hook(a, h, body):
+            if b"GetParameterValuesResponse" in body:
+                a._reply(h, 307, b"", [("Location", other.url)])
+                return True
+            return False
+        acs.hook = hook
+        acs.queue = [GPV]
+        agent = make_agent(acs.url)
+        assert agent.run() == 1
+        assert "redirect in the middle of a session" in agent.last_result[1]
+        assert other.requests == []
+
+
+def test_relative_redirect_location(acs, make_agent):
+    def hook(a, h, body):
+        if h.path == "/acs":
+            a._reply(h, 302, b"", [("Location", "/elsewhere?x=1")])
+            return True
+        return False
+    acs.hook = hook
+    acs.queue = [GPV]
+    assert make_agent(acs.url).run() == 0
+    assert [r.path for r in acs.requests] == ["/acs"] + ["/elsewhere?x=1"] * 3
