@@ -3,7 +3,7 @@
 import re
 import xml.etree.ElementTree as ET
 
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rocket import digest, soap, values

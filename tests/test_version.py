@@ -5,7 +5,6 @@ import re
 import pytest
 
 from cwmpschema import validate
-from rocket.devacs import envelope
 
 NS0, NS1, NS2 = ("urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1",
                  "urn:dslforum-org:cwmp-1-2")
