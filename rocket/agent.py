@@ -296,7 +296,10 @@ class Agent:
             log.error("session: no ACS URL configured ([acs] url); not starting a session")
             return self._session_over(False, "no ACS URL", sent_events)
         self.model.begin_session()
-        version = self.versions.get(url, self.cfg.get("cpe", "cwmp_version"))
+        version = self.cfg.get("cpe", "cwmp_version")
+        remembered = self.versions.get(url)  # lowered after an 8006 from this ACS
+        if remembered and _vt(remembered) < _vt(version):
+            version = remembered
         inform = Inform(self._device_id(), sent_events,
                         self.model.inform_params(sent_events, self.events.changed),
                         self.retry_count, iso_now(self.wallclock()))
