@@ -145,6 +145,8 @@ class AcsClient:
                 if self.url.startswith("https:") and not new.startswith("https:"):
                     raise AcsError("refusing redirect from https to %s" % urlsplit(new).scheme)
                 log.info("session: redirected to %s", _safe_url(new))
+                if self.auth is not None and _origin(new) != _origin(self.url):
+                    self.auth.reset()  # credentials go to another server only when it asks
                 self.url = new
                 self.redirected = True
                 auth_tries = 0
@@ -296,6 +298,11 @@ class _DeadlineSocket:
 
     def __getattr__(self, name):
         return getattr(self.sock, name)
+
+
+def _origin(url):
+    p = urlsplit(url)
+    return p.scheme, p.hostname, p.port
 
 
 def _has_buffered(sock):

@@ -330,3 +330,17 @@ def test_relative_redirect_location(acs, make_agent):
     acs.queue = [GPV]
     assert make_agent(acs.url).run() == 0
     assert [r.path for r in acs.requests] == ["/acs"] + ["/elsewhere?x=1"] * 3
+
+
+def test_credentials_not_sent_unasked_to_redirect_target(acs, make_agent):
+    with Acs() as other:
+        acs.auth = ("digest", "cpe", "pw")
+        other.auth = ("digest", "cpe", "pw")
+        acs.redirect = (other.url, 1)
+        other.queue = [GPV]
+        agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+        assert agent.run() == 0
+        assert [r.status for r in acs.requests] == [401, 302]
+        assert "authorization" not in other.requests[0].headers  # waits for its own challenge
+        assert other.requests[0].status == 401 and other.requests[1].status == 200
+        assert "nc=00000001" in other.requests[1].headers["authorization"]
