@@ -344,3 +344,44 @@ def test_credentials_not_sent_unasked_to_redirect_target(acs, make_agent):
         assert "authorization" not in other.requests[0].headers  # waits for its own challenge
         assert other.requests[0].status == 401 and other.requests[1].status == 200
         assert "nc=00000001" in other.requests[1].headers["authorization"]
+
+
+def _challenge_hook(challenge, check):
+    """An ACS that answers the first POST of a connection with ``challenge``
+    and accepts what ``check(authorization)`` approves."""
+    def hook(a, h, body):
+        got = h.headers.get("Authorization", "")
+        if got and check(got):
+            return False
+        a._reply(h, 401, b"", [("WWW-Authenticate", challenge)])
+        return True
+    return hook
+
+
+def _rfc2069_ok(got):
+    from rocket.digest import digest_response, parse_params
+    p = parse_params(got[7:])
+    return ("qop" not in p and "nc" not in p and p.get("response") == digest_response(
+        "MD5", "cpe", "r", "pw", "POST", p["uri"], "n2069", "", "", ""))
+
+
+def test_digest_without_qop_rfc2069(acs, make_agent):
+    acs.hook = _challenge_hook('Digest realm="r", nonce="n2069"', _rfc2069_ok)
+    assert make_agent(acs.url, acs={"username": "cpe", "password": "pw"}).run() == 0
+
+
+def test_digest_preferred_over_basic_in_one_header(acs, make_agent):
+    acs.hook = _challenge_hook('Basic realm="b", Digest realm="r", nonce="n2069"', _rfc2069_ok)
+    assert make_agent(acs.url, acs={"username": "cpe", "password": "pw"}).run() == 0
+    assert all(r.headers.get("authorization", "Digest").startswith("Digest") for r in acs.requests)
+
+
+@pytest.mark.parametrize("challenge", ['Digest realm="r", nonce="x", algorithm=SHA-512-256',
+                                       'Digest realm="r", nonce="x", qop="auth-int"',
+                                       'Digest realm="r"', 'Negotiate abc', ""])
+def test_unanswerable_challenges_fail_cleanly(acs, make_agent, challenge):
+    acs.hook = _challenge_hook(challenge, lambda got: False)
+    agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+    assert agent.run() == 1
+    assert "internal error" not in agent.last_result[1]
+    assert len(acs.requests) == 1
