@@ -259,13 +259,13 @@ def test_post_headers(acs, make_agent):
 # ------------------------------------------------------------ configuration
 def test_small_max_body_is_a_limit_not_a_crash(acs, make_agent):
     acs.queue = [build_rpc("GetParameterValues", ["Device."])]
-    agent = make_agent(acs.url, acs={"max_body": "40000"})
+    agent = make_agent(acs.url, acs={"max_body": "70000"})
     assert agent.run() == 0
-    big = "<X>%s</X>" % ("y" * 50000)
+    big = "<X>%s</X>" % ("y" * 80000)
     acs.queue = [GPV.replace("</cwmp:GetParameterValues>", big + "</cwmp:GetParameterValues>")]
-    agent = make_agent(acs.url, boot=False, acs={"max_body": "40000"})
+    agent = make_agent(acs.url, boot=False, acs={"max_body": "70000"})
     assert agent.run() == 1
-    assert "larger than 40000" in agent.last_result[1]
+    assert "larger than 70000" in agent.last_result[1]
 
 
 def test_max_body_below_spec_minimum_rejected(tmp_path, acs):
