@@ -11,7 +11,8 @@ answer, having dealt on the way with:
   connection); a second 401 for the same message is an authentication
   failure. Later POSTs carry the Authorization proactively (nc counts up).
 - 301/302/307: resend to ``Location``; the new URL holds for the rest of the
-  session; at most 5; never from https to http.
+  session; at most 5; never from https to http; only the Inform may be
+  redirected (a redirect later in the session fails it).
 - cookies: every Set-Cookie (also on 401 and redirects) is kept for the
   session and sent back.
 - a connection the server closed between messages is reopened once.
@@ -84,7 +85,11 @@ class AcsClient:
         self.close()
         if parts.scheme == "https":
             if self._ctx is None:
-                self._ctx = tls_context(**(self.tls or {}))
+                try:
+                    self._ctx = tls_context(**(self.tls or {}))
+                except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+                    raise AcsError("TLS configuration ([acs] ca_file, client_cert, client_key): %s"
+                                   % (e,)) from None
             conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443,
                                                timeout=self.timeout, context=self._ctx)
         elif parts.scheme == "http":
@@ -110,7 +115,12 @@ class AcsClient:
         return path
 
     # ------------------------------------------------------------- request
-    def post(self, body):
+    def post(self, body, may_redirect=True):
+        """POST ``body``; returns (status, data) of the final answer.
+
+        ``may_redirect`` is true only for the session's first message (the
+        Inform): a redirect anywhere else ends the session (TR-069 §3.4.5).
+        """
         redirects = 0
         auth_tries = 0
         while True:
@@ -132,6 +142,9 @@ class AcsClient:
                     self.close()
                 continue
             if status in (301, 302, 307, 308):
+                if not may_redirect:
+                    raise AcsError("HTTP %d redirect in the middle of a session (only the Inform "
+                                   "may be redirected)" % status)
                 redirects += 1
                 loc = headers.get("location", "")
                 if not loc:
@@ -142,6 +155,8 @@ class AcsClient:
                 if self.url.startswith("https:") and not new.startswith("https:"):
                     raise AcsError("refusing redirect from https to %s" % urlsplit(new).scheme)
                 log.info("session: redirected to %s", _safe_url(new))
+                if self.auth is not None and _origin(new) != _origin(self.url):
+                    self.auth.reset()  # credentials go to another server only when it asks
                 self.url = new
                 self.redirected = True
                 auth_tries = 0
@@ -296,6 +311,11 @@ class _DeadlineSocket:
 
     def __getattr__(self, name):
         return getattr(self.sock, name)
+
+
+def _origin(url):
+    p = urlsplit(url)
+    return p.scheme, p.hostname, p.port
 
 
 def _has_buffered(sock):

@@ -312,7 +312,10 @@ class Agent:
             log.error("session: no ACS URL configured ([acs] url); not starting a session")
             return self._session_over(False, "no ACS URL", sent_events)
         self.model.begin_session()
-        version = self.versions.get(url, self.cfg.get("cpe", "cwmp_version"))
+        version = self.cfg.get("cpe", "cwmp_version")
+        remembered = self.versions.get(url)  # lowered after an 8006 from this ACS
+        if remembered and _vt(remembered) < _vt(version):
+            version = remembered
         inform = Inform(self._device_id(), sent_events,
                         self.model.inform_params(sent_events, self.events.changed),
                         self.retry_count, iso_now(self.wallclock()))
@@ -335,7 +338,7 @@ class Agent:
         password = self.model.store.get(self.model.ms("Password")).value
         client = AcsClient(url, self.ms("Username") or "", password, loop=self.loop, timeout=timeout, tls=tls,
                            allow_basic_over_http=self.cfg.bool("acs", "allow_basic_over_http"),
-                           max_body=self.cfg.int("acs", "max_body", 65536),
+                           max_body=self.cfg.int("acs", "max_body"),
                            user_agent="rocket/%s" % _version())
         log.info("session: start %s events=[%s] retry=%d", safe_url(url),
                  ", ".join(_event(e) for e in sent_events), self.retry_count)
@@ -347,7 +350,7 @@ class Agent:
                 e = sess.next_event()
                 if isinstance(e, Send):
                     try:
-                        status, body = client.post(e.body)
+                        status, body = client.post(e.body, may_redirect=e.what == "Inform")
                     except AcsError as err:
                         sess.fail(str(err))
                         continue

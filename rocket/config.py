@@ -239,6 +239,7 @@ class Config:
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
         self.int("acs", "retry_interval_multiplier", 1000, 65535)
         self.int("acs", "session_timeout", 1)
+        self.int("acs", "max_body", 65536)  # TR-069 wants >= 32 KiB envelopes accepted
         self.int("connection_request", "port", 0, 65535)
         self.int("connection_request", "max_per_minute", 0)
         self.int("connection_request", "nonce_lifetime", 1, 3600)

@@ -97,6 +97,12 @@ class Authenticator:
         self.params = {}
         self.nc = 0
 
+    def reset(self):
+        """Forget the challenge (a new server): nothing is sent until it asks."""
+        self.scheme = None
+        self.params = {}
+        self.nc = 0
+
     def challenge(self, header):
         """Take a 401's WWW-Authenticate. Raises AuthError if unanswerable."""
         scheme, params = parse_challenge(header or "")

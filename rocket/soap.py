@@ -25,6 +25,13 @@ CWMP_NS = ("urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", "urn:dslfor
 # a big SetParameterValues can be a few hundred KiB.
 MAX_BODY = 4 * 1024 * 1024
 
+# What one envelope may hold, whatever its size: a tree of 4 MB of "<a/>"
+# would cost ~100 MB of RAM; 100,000 nodes cost ~10 MB. CWMP messages are
+# less than 10 levels deep, and a SetParameterValues costs 4 nodes per
+# parameter (25,000 parameters fit).
+MAX_DEPTH = 32
+MAX_NODES = 100000  # elements + attributes
+
 # Version string -> namespace. CWMP 1.3 and 1.4 reuse cwmp-1-2.
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 
@@ -139,7 +146,11 @@ def parse(data):
         data = _BODY_FAULT.sub(rb"<\1\2:Fault", data)
     from defusedxml import ElementTree as DET
     try:
-        root = DET.fromstring(data, forbid_dtd=True)
+        parser = DET.XMLParser(target=_BoundedBuilder(), forbid_dtd=True)
+        parser.feed(data)
+        root = parser.close()
+    except SoapError:
+        raise
     except Exception as e:  # ParseError, DefusedXmlException, ValueError
         raise SoapError("bad XML: %s" % (e,)) from None
     if root.tag != "{%s}Envelope" % SOAP_ENV:
@@ -170,6 +181,35 @@ def parse(data):
     if msg.name == "Fault":
         _read_fault(msg, rpc)
     return msg
+
+
+class _BoundedBuilder:
+    """An ElementTree builder that stops at MAX_DEPTH / MAX_NODES."""
+
+    def __init__(self):
+        from xml.etree.ElementTree import TreeBuilder
+        self._tb = TreeBuilder()
+        self._depth = 0
+        self._nodes = 0
+
+    def start(self, tag, attrs):
+        self._depth += 1
+        self._nodes += 1 + len(attrs)
+        if self._depth > MAX_DEPTH:
+            raise SoapError("XML nested deeper than %d levels" % MAX_DEPTH)
+        if self._nodes > MAX_NODES:
+            raise SoapError("more than %d XML elements and attributes" % MAX_NODES)
+        return self._tb.start(tag, attrs)
+
+    def end(self, tag):
+        self._depth -= 1
+        return self._tb.end(tag)
+
+    def data(self, text):
+        self._tb.data(text)
+
+    def close(self):
+        return self._tb.close()
 
 
 def _read_header(msg, header):
@@ -214,17 +254,22 @@ def _read_fault(msg, fault):
 
 # ---------------------------------------------------------------- writing
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_NEEDS_ESC = re.compile("[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Characters outside XML 1.0's Char production (DEL, U+007F, is allowed).
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESC = re.compile("[&<>\"'\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def esc(s):
-    """Escape a value for XML text or an attribute; drop XML-illegal chars."""
+    """Escape a value for XML text or an attribute; drop XML-illegal chars.
+
+    CR is written as a character reference, so a parser's line-end
+    normalisation cannot turn a value's CR LF into LF.
+    """
     if not _NEEDS_ESC.search(s):
         return s
     s = _INVALID_XML.sub("", s)
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&apos;"))
+            .replace('"', "&quot;").replace("'", "&apos;").replace("\r", "&#13;"))
 
 
 def envelope_head(ns, msg_id, extra_headers=""):

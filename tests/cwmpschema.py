@@ -12,6 +12,7 @@ from conftest import SHARED
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
+BBF = "http://www.broadband-forum.org/cwmp/"
 XSD = "http://www.w3.org/2001/XMLSchema"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -20,14 +21,21 @@ _FILES = {"urn:dslforum-org:cwmp-1-0": "cwmp-1-0.xsd", "urn:dslforum-org:cwmp-1-
 _cache = {}
 
 
-def schema(ns):
+def schema(ns, filename=None):
+    """The schema for namespace ``ns`` (or the file ``filename``, e.g. cwmp-1-4.xsd)."""
     import xmlschema
-    if ns not in _cache:
-        _cache[ns] = xmlschema.XMLSchema(
-            os.path.join(SHARED, "bbf", _FILES[ns]),
-            locations={SOAP_ENV: os.path.join(FIXTURES, "soap-envelope.xsd"),
-                       SOAP_ENC: os.path.join(FIXTURES, "soap-encoding.xsd")})
-    return _cache[ns]
+    key = filename or ns
+    if key not in _cache:
+        local = {SOAP_ENV: os.path.join(FIXTURES, "soap-envelope.xsd"),
+                 SOAP_ENC: os.path.join(FIXTURES, "soap-encoding.xsd")}
+        # cwmp-1-3.xsd includes cwmp-1-2.xsd by its URL
+        local[BBF + "cwmp-1-2.xsd"] = os.path.join(SHARED, "bbf", "cwmp-1-2.xsd")
+
+        def mapper(uri):
+            return local.get(uri, uri)
+        _cache[key] = xmlschema.XMLSchema(os.path.join(SHARED, "bbf", filename or _FILES[ns]),
+                                          uri_mapper=mapper)
+    return _cache[key]
 
 
 def split(envelope):
@@ -44,7 +52,15 @@ def _ns_of(tag):
     return tag[1:].split("}", 1)[0]
 
 
-def validate(envelope, expect=None):
+def validate_header(envelope, name, filename):
+    """Validate one header element against ``filename`` (e.g. cwmp-1-3.xsd)."""
+    root, header, rpc = split(envelope)
+    (h,) = [e for e in header if e.tag.rsplit("}", 1)[-1] == name]
+    schema(_ns_of(h.tag), filename).validate(h, namespaces={"soap-env": SOAP_ENV})
+    return h
+
+
+def validate(envelope, expect=None, filename=None):
     """Validate the RPC (or the Fault's cwmp:Fault detail) of one envelope.
 
     Returns (namespace, rpc element). A SOAP fault is validated through its
@@ -63,9 +79,10 @@ def validate(envelope, expect=None):
         assert rpc.tag == "{%s}%s" % (ns, expect), rpc.tag
     if header is not None:
         for h in header:
-            if h.tag in ("{%s}ID" % ns, "{%s}HoldRequests" % ns):
-                schema(ns).validate(h, namespaces={"soap-env": SOAP_ENV})
-    schema(ns).validate(rpc, namespaces={"xsd": XSD, "xsi": XSI, "cwmp": ns, "soap-enc": SOAP_ENC,
+            local = h.tag.rsplit("}", 1)[-1]
+            if local in schema(ns, filename).elements:
+                schema(ns, filename).validate(h, namespaces={"soap-env": SOAP_ENV})
+    schema(ns, filename).validate(rpc, namespaces={"xsd": XSD, "xsi": XSI, "cwmp": ns, "soap-enc": SOAP_ENC,
                                          "soap-env": SOAP_ENV})
     check_arrays(rpc)
     return ns, rpc

@@ -89,15 +89,38 @@ def test_external_entity_is_never_read(acs, make_agent, tmp_path):
     assert validate(acs.sessions[0].answers[0][1], "Fault")[1].findtext("FaultCode") == "9003"
 
 
-def test_deeply_nested_xml(acs, make_agent):
-    depth = 100000
-    nest = "<a>" * depth + "x" + "</a>" * depth
-    raw = env(GPV_SN.replace("</cwmp:GetParameterValues>", "<X>%s</X></cwmp:GetParameterValues>"
-                             % nest))
-    rc, agent = run_one(acs, make_agent, raw)
+def _with_extra(xml):
+    return env(GPV_SN.replace("</cwmp:GetParameterValues>", "<X>%s</X></cwmp:GetParameterValues>"
+                              % xml))
+
+
+# A 4 MB body of "<a/>" is a million elements: ~100 MB as a tree. The parser
+# stops at soap.MAX_DEPTH levels and soap.MAX_NODES elements + attributes.
+COMPLEX = {
+    "deep": _with_extra("<a>" * 100000 + "x" + "</a>" * 100000),
+    "deep-just-over": _with_extra("<a>" * 30 + "</a>" * 30),
+    "wide": _with_extra("<a/>" * 900000),
+    "attributes": _with_extra("<a %s/>" % " ".join('a%d=""' % i for i in range(150000))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COMPLEX))
+def test_too_complex_xml_gets_9003(acs, make_agent, case):
+    rc, agent = run_one(acs, make_agent, COMPLEX[case])
     assert rc == 0
-    for sent, reply in acs.sessions[0].answers:
-        validate(reply)
+    (sent, reply), (sent2, reply2) = acs.sessions[0].answers
+    assert validate(reply, "Fault")[1].findtext("FaultCode") == "9003"
+    validate(reply2, "GetParameterValuesResponse")
+
+
+def test_complexity_limits_leave_room_for_real_messages():
+    from rocket import soap
+    from rocket.devacs import build_rpc
+    args = ["Device.X.%d.Name=value-%d" % (i, i) for i in range(20000)]
+    m = soap.parse(envelope(NS, "big", build_rpc("SetParameterValues", args)))
+    assert len(m.body[0]) == 20000
+    m = soap.parse(_with_extra("<a>" * 20 + "</a>" * 20))  # 26 levels in all
+    assert m.name == "GetParameterValues"
 
 
 BAD_ARGS = {

@@ -183,7 +183,7 @@ def test_basic_over_http_when_allowed(acs, make_agent):
     assert all(r.headers["authorization"].startswith("Basic ") for r in authorized(acs))
 
 
-@pytest.mark.parametrize("alg", ["MD5", "MD5-sess", "SHA-256"])
+@pytest.mark.parametrize("alg", ["MD5", "MD5-sess", "SHA-256", "SHA-256-sess"])
 def test_digest_algorithms_nc_and_same_connection(acs, make_agent, alg):
     acs.auth = ("digest", "cpe", "pw", alg)
     acs.queue = [GPV, GPV]
@@ -254,3 +254,134 @@ def test_post_headers(acs, make_agent):
         else:
             assert "content-type" not in r.headers and "soapaction" not in r.headers
             assert r.headers["content-length"] == "0"
+
+
+# ------------------------------------------------------------ configuration
+def test_small_max_body_is_a_limit_not_a_crash(acs, make_agent):
+    acs.queue = [build_rpc("GetParameterValues", ["Device."])]
+    agent = make_agent(acs.url, acs={"max_body": "70000"})
+    assert agent.run() == 0
+    big = "<X>%s</X>" % ("y" * 80000)
+    acs.queue = [GPV.replace("</cwmp:GetParameterValues>", big + "</cwmp:GetParameterValues>")]
+    agent = make_agent(acs.url, boot=False, acs={"max_body": "70000"})
+    assert agent.run() == 1
+    assert "larger than 70000" in agent.last_result[1]
+
+
+def test_max_body_below_spec_minimum_rejected(tmp_path, acs):
+    from rocket.agent import Agent
+    from rocket.config import Config, ConfigError
+    from conftest import write_conf
+    with pytest.raises(ConfigError):
+        Agent(Config.load(write_conf(tmp_path, acs.url, acs={"max_body": "1000"})))
+
+
+def test_missing_ca_file_fails_session_cleanly(acs, make_agent, tmp_path, caplog):
+    agent = make_agent(acs.url.replace("http:", "https:"),
+                       acs={"ca_file": str(tmp_path / "missing.pem")})
+    assert agent.run() == 1
+    assert "TLS" in agent.last_result[1]
+    assert "internal error" not in agent.last_result[1]
+
+
+def test_nonce_expiry_mid_session_is_answered(acs, make_agent):
+    acs.auth = ("digest", "cpe", "pw")
+    acs.queue = [GPV, GPV]
+
+    def hook(a, h, body):
+        if b"GetParameterValuesResponse" in body and not hook.done:
+            hook.done = True
+            a._nonce_conn.clear()  # every nonce handed out so far is now stale
+        return False
+    hook.done = False
+    acs.hook = hook
+    agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+    assert agent.run() == 0
+    statuses = [r.status for r in acs.requests]
+    assert statuses.count(401) == 2
+    i = statuses.index(401, 1)
+    assert acs.requests[i + 1].body == acs.requests[i].body  # the same message, resent
+    assert "nc=00000001" in acs.requests[i + 1].headers["authorization"]
+    assert len(acs.sessions[0].answers) == 2
+
+
+def test_redirect_later_in_the_session_fails_it(acs, make_agent):
+    with Acs() as other:
+        def hook(a, h, body):
+            if b"GetParameterValuesResponse" in body:
+                a._reply(h, 307, b"", [("Location", other.url)])
+                return True
+            return False
+        acs.hook = hook
+        acs.queue = [GPV]
+        agent = make_agent(acs.url)
+        assert agent.run() == 1
+        assert "redirect in the middle of a session" in agent.last_result[1]
+        assert other.requests == []
+
+
+def test_relative_redirect_location(acs, make_agent):
+    def hook(a, h, body):
+        if h.path == "/acs":
+            a._reply(h, 302, b"", [("Location", "/elsewhere?x=1")])
+            return True
+        return False
+    acs.hook = hook
+    acs.queue = [GPV]
+    assert make_agent(acs.url).run() == 0
+    assert [r.path for r in acs.requests] == ["/acs"] + ["/elsewhere?x=1"] * 3
+
+
+def test_credentials_not_sent_unasked_to_redirect_target(acs, make_agent):
+    with Acs() as other:
+        acs.auth = ("digest", "cpe", "pw")
+        other.auth = ("digest", "cpe", "pw")
+        acs.redirect = (other.url, 1)
+        other.queue = [GPV]
+        agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+        assert agent.run() == 0
+        assert [r.status for r in acs.requests] == [401, 302]
+        assert "authorization" not in other.requests[0].headers  # waits for its own challenge
+        assert other.requests[0].status == 401 and other.requests[1].status == 200
+        assert "nc=00000001" in other.requests[1].headers["authorization"]
+
+
+def _challenge_hook(challenge, check):
+    """An ACS that answers the first POST of a connection with ``challenge``
+    and accepts what ``check(authorization)`` approves."""
+    def hook(a, h, body):
+        got = h.headers.get("Authorization", "")
+        if got and check(got):
+            return False
+        a._reply(h, 401, b"", [("WWW-Authenticate", challenge)])
+        return True
+    return hook
+
+
+def _rfc2069_ok(got):
+    from rocket.digest import digest_response, parse_params
+    p = parse_params(got[7:])
+    return ("qop" not in p and "nc" not in p and p.get("response") == digest_response(
+        "MD5", "cpe", "r", "pw", "POST", p["uri"], "n2069", "", "", ""))
+
+
+def test_digest_without_qop_rfc2069(acs, make_agent):
+    acs.hook = _challenge_hook('Digest realm="r", nonce="n2069"', _rfc2069_ok)
+    assert make_agent(acs.url, acs={"username": "cpe", "password": "pw"}).run() == 0
+
+
+def test_digest_preferred_over_basic_in_one_header(acs, make_agent):
+    acs.hook = _challenge_hook('Basic realm="b", Digest realm="r", nonce="n2069"', _rfc2069_ok)
+    assert make_agent(acs.url, acs={"username": "cpe", "password": "pw"}).run() == 0
+    assert all(r.headers.get("authorization", "Digest").startswith("Digest") for r in acs.requests)
+
+
+@pytest.mark.parametrize("challenge", ['Digest realm="r", nonce="x", algorithm=SHA-512-256',
+                                       'Digest realm="r", nonce="x", qop="auth-int"',
+                                       'Digest realm="r"', 'Negotiate abc', ""])
+def test_unanswerable_challenges_fail_cleanly(acs, make_agent, challenge):
+    acs.hook = _challenge_hook(challenge, lambda got: False)
+    agent = make_agent(acs.url, acs={"username": "cpe", "password": "pw"})
+    assert agent.run() == 1
+    assert "internal error" not in agent.last_result[1]
+    assert len(acs.requests) == 1

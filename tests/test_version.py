@@ -5,7 +5,6 @@ import re
 import pytest
 
 from cwmpschema import validate
-from rocket.devacs import envelope
 
 NS0, NS1, NS2 = ("urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1",
                  "urn:dslforum-org:cwmp-1-2")
@@ -141,3 +140,13 @@ def test_hold_requests_in_any_prefix(acs, make_agent):
     assert make_agent(acs.url, acs={"get_rpc_methods": "true"}).run() == 0
     bodies = [r.body for r in acs.requests]
     assert bodies[1] == b"" and b"GetRPCMethods" in bodies[2]
+
+
+def test_configured_maximum_wins_over_remembered_version(acs, make_agent):
+    acs.inform_fault = 8006
+    assert make_agent(acs.url).run() == 1  # remembers 1.1 for this ACS
+    acs.inform_fault = None
+    assert make_agent(acs.url, boot=False, cpe={"cwmp_version": "1.0"}).run() == 0
+    assert inform_ns(acs, 1) == NS0  # the operator's 1.0 limit, not the remembered 1.1
+    assert make_agent(acs.url, boot=False).run() == 0
+    assert inform_ns(acs, 2) == NS1

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Peak memory of a session fed hostile input, as ratios to the floor.
+
+    .venv/bin/python bench/hostile.py [--python /usr/bin/python3] [--size-mb 50]
+
+Each case runs the built zipapp once (``python3 -I -S rocket.pyz --once``,
+through bench/core.py's LAUNCH so the process reports its own VmHWM)
+against the development ACS on 127.0.0.1, which answers the Inform (or
+the empty POST) with:
+
+- normal: a plain session (InformResponse, one GetParameterValues, 204);
+- huge-length: a --size-mb body announced with Content-Length;
+- huge-chunked: the same body with chunked transfer encoding;
+- laughs: the billion-laughs entity bomb as an ACS request;
+- xxe: an external entity pointing at a local file, as an ACS request;
+- nested: an ACS request nested 100,000 elements deep;
+- wide: an ACS request of ~4 MB holding a million empty elements;
+- max-garbage: [acs] max_body bytes of non-XML, as an ACS request.
+
+Printed: exit status (0: session ok, 1: failed cleanly), the session's
+outcome, peak RSS and its difference to the floor (peak RSS of
+``python3 -I -S -c "import selectors, socket, http.client,
+xml.etree.ElementTree"``). Nothing is asserted.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from core import FLOOR_HWM, build, hwm_of, launch, write_conf  # noqa: E402
+from rocket.devacs import Acs, build_rpc  # noqa: E402
+
+HEAD = ('<?xml version="1.0"?>\n%s<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/'
+        'soap/envelope/" xmlns:cwmp="urn:dslforum-org:cwmp-1-2"><soap-env:Header><cwmp:ID '
+        'soap-env:mustUnderstand="1">b1</cwmp:ID></soap-env:Header><soap-env:Body>')
+TAIL = "</soap-env:Body></soap-env:Envelope>"
+GPV = "<cwmp:GetParameterValues><ParameterNames><string>%s</string></ParameterNames></cwmp:GetParameterValues>"
+
+
+def laughs():
+    dtd = "<!DOCTYPE l [<!ENTITY l0 \"lol\">" + "".join(
+        '<!ENTITY l%d "%s">' % (i, ("&l%d;" % (i - 1)) * 10) for i in range(1, 10)) + "]>"
+    return ((HEAD % dtd) + GPV % "&l9;" + TAIL).encode()
+
+
+def xxe():
+    return ((HEAD % '<!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>') + GPV % "&x;"
+            + TAIL).encode()
+
+
+def nested(depth=100000):
+    return ((HEAD % "") + GPV.replace("</cwmp:", "<X>%s</X></cwmp:" % ("<a>" * depth + "</a>" * depth), 1)
+            % "Device.DeviceInfo.SerialNumber" + TAIL).encode()
+
+
+def huge_hook(total, chunked):
+    def hook(a, h, body):
+        if b"<cwmp:Inform>" not in body:
+            return False
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "text/xml")
+            h.send_header("Transfer-Encoding" if chunked else "Content-Length",
+                          "chunked" if chunked else str(total))
+            h.end_headers()
+            block = b"<a>" * 21845 + b"x"
+            sent = 0
+            while sent < total:
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+                sent += len(block)
+        except OSError:
+            pass
+        h.close_connection = True
+        return True
+    return hook
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--size-mb", type=int, default=50)
+    a = ap.parse_args()
+    py = a.python
+    with tempfile.TemporaryDirectory() as d:
+        pyz = os.path.join(d, "rocket.pyz")
+        build(pyz)
+        p = subprocess.run([py, "-I", "-S", "-c", FLOOR_HWM], capture_output=True, text=True)
+        floor = hwm_of(p.stderr)
+        print("interpreter: %s" % py)
+        print("floor peak RSS: %d KiB" % floor)
+        print("%-14s %4s  %-34s %10s %10s" % ("case", "exit", "outcome", "peak KiB", "vs floor"))
+        total = a.size_mb * 1024 * 1024
+        gpv = build_rpc("GetParameterValues", ["Device.DeviceInfo.SerialNumber"])
+        cases = [
+            ("normal", dict(queue=[gpv])),
+            ("huge-length", dict(hook=huge_hook(total, False))),
+            ("huge-chunked", dict(hook=huge_hook(total, True))),
+            ("laughs", dict(queue=[laughs(), gpv])),
+            ("xxe", dict(queue=[xxe(), gpv])),
+            ("nested", dict(queue=[nested(), gpv])),
+            ("wide", dict(queue=[((HEAD % "") + "<cwmp:X>" + "<a/>" * 1000000 + "</cwmp:X>"
+                                  + TAIL).encode(), gpv])),
+            ("max-garbage", dict(queue=[bytes(range(256)) * (4 * 1024 * 1024 // 256), gpv])),
+        ]
+        for i, (name, setup) in enumerate(cases):
+            with Acs() as acs:
+                for k, v in setup.items():
+                    setattr(acs, k, v)
+                conf = write_conf(os.path.join(d, "c%d" % i), acs.url)
+                secs, rc, hwm = launch(py, pyz, conf, 0, "--once", "--boot")
+                faults = [r for s in acs.sessions for _, r in s.answers if b"<FaultCode>" in r]
+                outcome = ("ok, %d fault answer%s" % (len(faults), "" if len(faults) == 1 else "s")
+                           if rc == 0 else "session failed cleanly")
+                print("%-14s %4d  %-34s %10d %+9d (x%.2f)"
+                      % (name, rc, outcome, hwm, hwm - floor, hwm / floor))
+
+
+if __name__ == "__main__":
+    main()
