@@ -307,7 +307,10 @@ class ControlServer:
         except Exception:
             log.exception("control: %s failed", cmd)
             return "error: internal error (see the agent's log)\n"
-        log.info("control: %s", cmd if cmd in ("get", "set") else line[:200])
+        if cmd in ("inform", "notify"):  # set logs its own line; status and get are reads
+            log.info("control: %s", line[:200])
+        else:
+            log.debug("control: %s", cmd)
         return "ok\n" + "".join(s + "\n" for s in lines)
 
     def do_status(self, rest):

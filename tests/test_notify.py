@@ -388,6 +388,29 @@ def test_inform_parameters_follow_their_event_list(acs, make_agent, tmp_path):
     assert events_of(inform) == [VALUE_CHANGE]
     vals = inform_values(inform)
     assert PII not in vals and BOX + "Name" not in vals and vals[BOX + "Status"] == "Down"
+    # patterns: '*' for instance numbers, and a partial path
+    acs.queue = [build_rpc("AddObject", [ip]),
+                 build_rpc("SetParameterValues", [ip + "3.Enable=true:boolean",
+                                                  ip + "3.ParameterName=" + ip + "*.EventList",
+                                                  ip + "3.EventList=X 00AA11 Poke"]),
+                 build_rpc("SetParameterValues", [ip + "2.ParameterName=Device.X_TEST_Quiet."])]
+    agent.add_event("2 PERIODIC")
+    run_until(agent, lambda: ended(acs) == 6)
+    agent.stop()
+    # after a restart (the table persists) the backend has not been read yet: the Inform reads it
+    agent, b = live_agent(acs, make_agent, tmp_path, boot=False)
+    quiet = file_backend(tmp_path, name="quiet", prefix="Device.X_TEST_Quiet.")
+    agent.model.add_backend(quiet)
+    start(agent)
+    assert quiet.loads == 0
+    agent.add_event("X 00AA11 Poke")
+    run_until(agent, lambda: ended(acs) == 7)
+    vals = inform_values(acs.sessions[6].inform)
+    assert vals[ip + "1.EventList"] == "2 PERIODIC" and vals[ip + "3.EventList"] == "X 00AA11 Poke"
+    assert ip + "2.EventList" in vals
+    assert vals["Device.X_TEST_Quiet.Name"] == "box" and vals["Device.X_TEST_Quiet.Mode"] == "a"
+    assert quiet.loads == 1
+    assert agent.model.value("Device.ManagementServer.InformParameterNumberOfEntries") == "3"
     agent.stop()
 
 
