@@ -21,7 +21,6 @@ same run: start time and peak RSS of
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile

@@ -29,9 +29,10 @@ Requests (fields are separated by one space; see ``set`` for values):
                         is not the ACS's write: a notifying parameter it
                         changes notifies. ParameterKey is left alone.
 
-Values (in ``set`` requests and in answers) escape backslash, tab, newline,
-carriage return as ``\\\\``, ``\\t``, ``\\n``, ``\\r`` and other control
-characters as ``\\xHH``, so one parameter is always one line.
+Values (in ``set`` requests and in answers) are escaped like backend
+records (``rocket.records``): backslash, tab, newline, carriage return as
+``\\\\``, ``\\t``, ``\\n``, ``\\r``, other control characters as ``\\0ooo``
+(octal, what ``printf '%b'`` reads), so one parameter is always one line.
 
 Client side (``main``): ``rocket.pyz ctl [--socket PATH | -c CONFIG]
 [--timeout S] COMMAND ARGS...`` prints the answer's lines and exits 0 on
@@ -46,6 +47,8 @@ import socket
 import stat
 import sys
 
+from rocket import records
+
 log = logging.getLogger("rocket")
 
 MAX_REQUEST = 256 * 1024
@@ -55,49 +58,14 @@ MAX_CLIENTS = 8
 _LOCAL_EVENTS = ("2 PERIODIC", "14 HEARTBEAT")
 _VENDOR_EVENT = re.compile(r"^X \S+ \S.*$")  # the 1.2 schema's "X <OUI or token> <event>"
 
-_ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
-
-
-def escape(s):
-    """One line for any string: backslash escapes for controls."""
-    out = []
-    for ch in s:
-        e = _ESC.get(ch)
-        if e is not None:
-            out.append(e)
-        elif ch < " " or ch == "\x7f":
-            out.append("\\x%02x" % ord(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+# Values travel escaped as backend records do (rocket.records: \\ \t \n \r,
+# other controls as \0ooo, which printf '%b' turns back into the character).
+escape = records.escape
 
 
 def unescape(s):
     """Inverse of ``escape``; ValueError on a malformed escape."""
-    if "\\" not in s:
-        return s
-    out = []
-    i = 0
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        if i + 1 >= n:
-            raise ValueError("backslash at the end of a value")
-        c = s[i + 1]
-        if c in _UNESC:
-            out.append(_UNESC[c])
-            i += 2
-        elif c == "x" and re.match(r"^[0-9a-fA-F]{2}$", s[i + 2:i + 4]):
-            out.append(chr(int(s[i + 2:i + 4], 16)))
-            i += 4
-        else:
-            raise ValueError("unknown escape \\%s" % c)
-    return "".join(out)
+    return records.unescape(s)
 
 
 def socket_path(cfg):

@@ -114,7 +114,7 @@ class Notifier:
     def _start_check(self):
         self._start_timer = None
         try:
-            self.check()
+            self.check(also=self._declaring())
         except Exception:
             log.exception("notify: start check failed")
         if self._active_changed_pending():
@@ -153,6 +153,40 @@ class Notifier:
         v = self.model.value(path) if p.owner is None else p.value
         return "" if v is None else v
 
+    def _owner(self, path):
+        """The backend to read for ``path``: None for the agent's own
+        parameters, even inside a backend's subtree (DeviceInfo.SoftwareVersion
+        under a backend owning DeviceInfo.)."""
+        p = self.model.store.get(path)
+        if isinstance(p, Param):
+            if p.owner is None:
+                if p.value:
+                    return None
+                # Empty, and a backend declares it: the backend fills it in
+                # (SoftwareVersion from /etc/os-release when [cpe] has none).
+                b = self.model.owner(path)
+                return b if b is not None and _declares(b, path) else None
+            for b in self.model.backends:
+                if b.name == p.owner:
+                    return b
+        return self.model.owner(path)
+
+    def _declaring(self):
+        """Backends whose declaration gives some of their own parameters a
+        notification: read once at start so those parameters are known."""
+        out = []
+        store = self.model.store
+        for b in self.model.backends:
+            specs = getattr(getattr(b, "manifest", None), "specs", None) or {}
+            for path, spec in specs.items():
+                if spec.notification or spec.flags & (ACTIVE_FORCED | ACTIVE_DEFAULT):
+                    p = store.get(path)
+                    if isinstance(p, Param) and p.owner is None:
+                        continue  # the agent's own (checked without it)
+                    out.append(b)
+                    break
+        return out
+
     def notifying(self, prefixes=None):
         """Paths of the parameters known to notify (under ``prefixes``)."""
         model = self.model
@@ -175,15 +209,16 @@ class Notifier:
             paths = set(k for k in paths if any(_under(k, pre) for pre in prefixes))
         return paths
 
-    def check(self, prefixes=None):
+    def check(self, prefixes=None, also=()):
         """Re-read the notifying parameters (all, or under ``prefixes``) and
-        record the changes. Returns the changed paths."""
+        record the changes; ``also``: backends to read in any case. Returns
+        the changed paths."""
         model = self.model
         store = model.store
         paths = self.notifying(prefixes)
-        owners = {}
+        owners = {b.name: b for b in also}
         for path in paths:
-            b = model.owner(path)
+            b = self._owner(path)
             if b is not None:
                 owners[b.name] = b
         failed = set()
@@ -194,11 +229,13 @@ class Notifier:
             except Exception as e:  # CwmpFault from a broken script, or a bug
                 log.warning("notify: backend %s could not be read: %s", name, e)
                 failed.add(name)
+        if also:
+            paths = self.notifying(prefixes)  # what the declared backends brought
         changes = []
         pending = set(self.events.changed)
         for path in sorted(paths):
             p = store.get(path)
-            owner = model.owner(path)
+            owner = self._owner(path)
             if owner is not None and owner.name in failed:
                 continue
             if not isinstance(p, Param):
@@ -359,7 +396,7 @@ class Notifier:
         model = self.model
         owners = {}
         for path in paths:
-            b = model.owner(path)
+            b = self._owner(path)
             if b is not None:
                 owners[b.name] = b
         for name in sorted(owners):
@@ -378,6 +415,11 @@ class Notifier:
         t = self._active_timer
         left = None if t is None or t.cancelled else max(0.0, t.when - self.loop.clock())
         return left, list(self.events.changed)
+
+
+def _declares(backend, path):
+    m = getattr(backend, "manifest", None)
+    return m is not None and hasattr(m, "spec") and m.spec(path) is not None
 
 
 def _under(path, prefix):
