@@ -38,11 +38,12 @@ their Inform value is the empty string, as for any read.
 
 An active change asks for a session, ``[notify] settle`` seconds later (so a
 burst of pushes ends in one session) and no sooner than
-``ManagementServer.DefaultActiveNotificationThrottle`` seconds after the end of
-the last session; later changes join the one waiting request. A session that
-runs earlier for any other reason carries the pending changes, and the
-waiting request then has nothing left to do. A passive change only waits for
-the next session.
+``ManagementServer.DefaultActiveNotificationThrottle`` seconds after the end
+of the last successful session; later changes join the one waiting request.
+A session that runs earlier for any other reason carries the pending
+changes, and the waiting request then has nothing left to do. After a
+failed session the retry wait of §3.2.1.1 rules, as for any event. A
+passive change only waits for the next session.
 """
 
 import logging
@@ -91,7 +92,7 @@ class Notifier:
         self._acs_written = set()  # notifying paths the ACS wrote this session
         self._deferred = []  # (path, level) changes seen while a session ran
         self._reported = {}  # path -> value sent in this session's Inform
-        self._last_end = None  # loop clock at the end of the last session
+        self._last_end = None  # loop clock at the end of the last successful session
         self._poll_timer = None
         self._active_timer = None
         self._start_timer = None
@@ -376,7 +377,8 @@ class Notifier:
                     self._reported[name] = _digest(p.value) if p.flags & HIDDEN else value
 
     def after_session(self, ok):
-        self._last_end = self.loop.clock()
+        if ok:  # the throttle counts from the end of the last successful session
+            self._last_end = self.loop.clock()
         reported, self._reported = self._reported, {}
         pending = set(self.events.changed)
         for path, value in reported.items():
