@@ -92,6 +92,7 @@ class Notifier:
         self._acs_written = set()  # notifying paths the ACS wrote this session
         self._deferred = []  # (path, level) changes seen while a session ran
         self._reported = {}  # path -> value sent in this session's Inform
+        self._informed = False  # this session's Inform is built (later changes wait)
         self._last_end = None  # loop clock at the end of the last successful session
         self._poll_timer = None
         self._active_timer = None
@@ -260,7 +261,7 @@ class Notifier:
         """Queue value changes for the next Inform; ask for a session if active."""
         if not changes:
             return
-        if self.agent.in_session:
+        if self.agent.in_session and self._informed:
             # The Inform of this session is already out: they go in the next.
             self._deferred.extend(changes)
             return
@@ -273,7 +274,7 @@ class Notifier:
                  "active" if active else "passive")
         evq.add(ev.VALUE_CHANGE, save=False)
         evq.save()
-        if active:
+        if active and not self.agent.in_session:
             self._want_active()
 
     def _active_changed_pending(self):
@@ -356,9 +357,11 @@ class Notifier:
             return
         v = self._current(path, p)
         prev = self.baseline.get(path)
-        if prev is None or (self.agent.in_session and not self.local):
-            # First sight; or during a session, where only the ACS's requests
-            # change agent parameters (ParameterKey, InformParameterNumberOfEntries).
+        if prev is None or (self._informed and not self.local):
+            # First sight; or during a session once the Inform is out, where
+            # only the ACS's requests change agent parameters (ParameterKey,
+            # InformParameterNumberOfEntries). Before the Inform (the
+            # before_session hooks), a change rides this session's Inform.
             self.baseline[path] = v
         elif prev != v and path not in self.events.changed:
             self._record([(path, lvl)])
@@ -367,6 +370,7 @@ class Notifier:
     def on_inform(self, params):
         """DataModel.on_inform: remember the values reported for the changes;
         they become the baseline once the ACS has answered that Inform."""
+        self._informed = True
         changed = set(self.events.changed)
         store = self.model.store
         self._reported = {}
@@ -377,6 +381,7 @@ class Notifier:
                     self._reported[name] = _digest(p.value) if p.flags & HIDDEN else value
 
     def after_session(self, ok):
+        self._informed = False
         if ok:  # the throttle counts from the end of the last successful session
             self._last_end = self.loop.clock()
         reported, self._reported = self._reported, {}
