@@ -13,12 +13,13 @@ Requests (fields are separated by one space; see ``set`` for values):
 
     status              last and next session, retry count, pending events,
                         ACS URL (without credentials)
-    inform [EVENT]      start a session now, adding EVENT: "2 PERIODIC",
-                        "14 HEARTBEAT" or a vendor event "X <OUI> <name>";
-                        without EVENT the session lists what is pending. Other
-                        codes belong to the agent (BOOT, VALUE CHANGE...) or to
-                        the ACS (6 CONNECTION REQUEST needs an authenticated
-                        connection request) and are refused.
+    inform [EVENT]      start a session now (a retry wait is cut short),
+                        adding EVENT: "2 PERIODIC" or a vendor event
+                        "X <OUI> <name>"; without EVENT the Inform lists what
+                        is pending (possibly nothing). Other codes belong to
+                        the agent (BOOT, VALUE CHANGE, TRANSFER COMPLETE...)
+                        or to the ACS (6 CONNECTION REQUEST needs an
+                        authenticated connection request) and are refused.
     notify PREFIX...    a value under PREFIX may have changed: re-read the
                         notifying parameters there (4 VALUE CHANGE if so)
     get PATH...         values, one "PATH=VALUE" line each (partial paths
@@ -55,7 +56,7 @@ MAX_REQUEST = 256 * 1024
 MAX_CLIENTS = 8
 
 # Events a local client may add with "inform" (see the module docstring).
-_LOCAL_EVENTS = ("2 PERIODIC", "14 HEARTBEAT")
+_LOCAL_EVENTS = ("2 PERIODIC",)
 _VENDOR_EVENT = re.compile(r"^X \S+ \S.*$")  # the 1.2 schema's "X <OUI or token> <event>"
 
 # Values travel escaped as backend records do (rocket.records: \\ \t \n \r,
@@ -420,7 +421,7 @@ _USAGE = """usage: rocket ctl [--socket PATH | -c CONFIG] [--timeout SECONDS] CO
 
 commands:
   status                 last/next session, retry count, pending events, ACS URL
-  inform [EVENT]         start a session now ("2 PERIODIC", "14 HEARTBEAT", "X OUI NAME")
+  inform [EVENT]         start a session now ("2 PERIODIC" or "X OUI NAME")
   notify PREFIX...       re-check notifying parameters under PREFIX
   get PATH...            print PATH=VALUE lines
   set PATH=VALUE...      write values locally (all or nothing)
