@@ -4,8 +4,9 @@
     python3 bench/notify_poll.py [--polls 20]
 
 The agent holds a 10,000-parameter tree from an in-process backend plus three
-shell-style backends of 1,000 parameters each, whose ``load`` runs one
-``sh`` process printing its subtree (as a script backend does). Scenarios:
+script backends (``rocket.backend``, real ``sh`` scripts with manifests) of
+1,000 parameters each. Notification attributes are set as an ACS's
+SetParameterAttributes would. Scenarios:
 
 - agent:   only the agent's forced parameters notify (SoftwareVersion...)
 - one:     20 passive parameters in one shell backend
@@ -21,7 +22,6 @@ same run: start time and peak RSS of
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,38 +31,60 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLOOR = "import selectors, socket, http.client, xml.etree.ElementTree"
 
 
+def _hwm(text):
+    """VmHWM in KiB from a /proc/self/status dump (wait4's ru_maxrss carries
+    the parent's high-water mark over exec: useless here)."""
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
 def floor():
     best_t, rss = None, 0
+    code = FLOOR + "; import sys; sys.stdout.write(open('/proc/self/status').read())"
     for _ in range(5):
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-I", "-S", "-c", FLOOR])
-        _, status, ru = os.wait4(p.pid, 0)
+        out = subprocess.check_output([sys.executable, "-I", "-S", "-c", code], text=True)
         dt = time.perf_counter() - t0
         best_t = dt if best_t is None else min(best_t, dt)
-        rss = max(rss, ru.ru_maxrss)
+        rss = max(rss, _hwm(out))
     return best_t, rss
 
 
 CHILD = r'''
-import sys, time, resource, json
+import os, sys, time, json
 sys.path.insert(0, sys.argv[1])
 from rocket.agent import Agent
 from rocket.config import Config
 from rocket.store import Param
-from rocket import notify
+from rocket import backend, notify
+
+def _hwm(text):
+    for line in text.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 
 scenario, polls, tmp = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+bdir = os.path.join(tmp, "backends")
+os.makedirs(bdir)
+SCRIPT = """#!/bin/sh
+cat > /dev/null
+[ "$1" = get ] || exit 0
+i=0
+while [ $i -lt 1000 ]; do printf 'Device.X_SH%d.%d.Value\\tv%d\\n' {k} $i $i; i=$((i+1)); done
+"""
+for k in range(3):
+    with open(os.path.join(bdir, "sh%d" % k), "w") as f:
+        f.write(SCRIPT.replace("{k}", str(k)))
+    os.chmod(os.path.join(bdir, "sh%d" % k), 0o755)
+    with open(os.path.join(bdir, "sh%d.manifest" % k), "w") as f:
+        f.write("prefix Device.X_SH%d.\nparam Device.X_SH%d.{i}.Value string rw\n" % (k, k))
 cfg = Config()
-cfg.set("state", "dir", tmp)
+cfg.set("state", "dir", os.path.join(tmp, "state"))
+cfg.set("backends", "dir", bdir)
 cfg.set("acs", "url", "")
 agent = Agent(cfg)
-n = notify.install(agent)
-spawned = [0]
-real_run = agent.loop.run_process
-def counting(*a, **kw):
-    spawned[0] += 1
-    return real_run(*a, **kw)
-agent.loop.run_process = counting
 
 class Big:
     name = "big"; prefixes = ["Device.X_BIG."]
@@ -71,49 +93,40 @@ class Big:
             p = "Device.X_BIG.%d.Value" % i
             q = store.get(p)
             if q is None:
-                store.add(p, Param("v%d" % i, "string", True, owner="big",
-                                   notification=1 if scenario == "big" and i % 10 == 0 else 0))
+                store.add(p, Param("v%d" % i, "string", True, owner="big"))
             else:
                 q.value = "v%d" % i
 
-SCRIPT = 'i=0; while [ $i -lt 1000 ]; do printf "%s.%d.Value\tv%d\n" "$P" $i $i; i=$((i+1)); done'
-
-class Sh:
-    def __init__(self, k, notifying):
-        self.name = "sh%d" % k; self.prefix = "Device.X_SH%d." % k; self.prefixes = [self.prefix]
-        self.notifying = notifying
-    def load(self, store):
-        r = agent.loop.run_process(["sh", "-c", SCRIPT], env={"P": self.prefix[:-1], "PATH": "/usr/bin:/bin"})
-        for i, line in enumerate(r.stdout.decode().splitlines()):
-            path, _, value = line.partition("\t")
-            q = store.get(path)
-            if q is None:
-                store.add(path, Param(value, "string", True, owner=self.name,
-                                      notification=1 if self.notifying and i % 50 == 0 else 0))
-            else:
-                q.value = value
-
 agent.model.add_backend(Big())
+shells = backend.load_backends(agent)
+n = notify.install(agent)
+# the ACS asked for passive notification (SetParameterAttributes)
+attrs = agent.model.attrs
+if scenario == "big":
+    for i in range(0, 10000, 10):
+        attrs["Device.X_BIG.%d.Value" % i] = [1, []]
 for k in range(3):
-    agent.model.add_backend(Sh(k, scenario == "three" or (scenario == "one" and k == 0)))
-# a session's worth of discovery: every backend loaded once, so the
-# notifying parameters are known (as after the first GPN/GPV of an ACS)
+    if scenario == "three" or (scenario == "one" and k == 0):
+        for i in range(0, 1000, 50):
+            attrs["Device.X_SH%d.%d.Value" % (k, i)] = [1, []]
+# a session's worth of discovery first: every backend read once (as after
+# an ACS's GetParameterNames of the root)
 agent.model.begin_session()
 agent.model.touch(agent.root)
 agent.model.end_session()
 n.started = True
 n.check()
 notifying = len(n.baseline)
-spawned[0] = 0
+spawned = sum(b.spawned for b in shells)
 loads = n.loads
 t0 = time.perf_counter()
 for _ in range(polls):
     n.check()
 dt = (time.perf_counter() - t0) / polls
 print(json.dumps({"scenario": scenario, "params": len(agent.model.store), "notifying": notifying,
-                  "processes_per_poll": spawned[0] / polls, "loads_per_poll": (n.loads - loads) / polls,
-                  "ms_per_poll": dt * 1000,
-                  "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "processes_per_poll": (sum(b.spawned for b in shells) - spawned) / polls,
+                  "loads_per_poll": (n.loads - loads) / polls, "ms_per_poll": dt * 1000,
+                  "peak_rss_kb": _hwm(open("/proc/self/status").read())}))
 '''
 
 

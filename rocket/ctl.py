@@ -13,12 +13,13 @@ Requests (fields are separated by one space; see ``set`` for values):
 
     status              last and next session, retry count, pending events,
                         ACS URL (without credentials)
-    inform [EVENT]      start a session now, adding EVENT: "2 PERIODIC",
-                        "14 HEARTBEAT" or a vendor event "X <OUI> <name>";
-                        without EVENT the session lists what is pending. Other
-                        codes belong to the agent (BOOT, VALUE CHANGE...) or to
-                        the ACS (6 CONNECTION REQUEST needs an authenticated
-                        connection request) and are refused.
+    inform [EVENT]      start a session now (a retry wait is cut short),
+                        adding EVENT: "2 PERIODIC" or a vendor event
+                        "X <OUI> <name>"; without EVENT the Inform lists what
+                        is pending (possibly nothing). Other codes belong to
+                        the agent (BOOT, VALUE CHANGE, TRANSFER COMPLETE...)
+                        or to the ACS (6 CONNECTION REQUEST needs an
+                        authenticated connection request) and are refused.
     notify PREFIX...    a value under PREFIX may have changed: re-read the
                         notifying parameters there (4 VALUE CHANGE if so)
     get PATH...         values, one "PATH=VALUE" line each (partial paths
@@ -29,9 +30,10 @@ Requests (fields are separated by one space; see ``set`` for values):
                         is not the ACS's write: a notifying parameter it
                         changes notifies. ParameterKey is left alone.
 
-Values (in ``set`` requests and in answers) escape backslash, tab, newline,
-carriage return as ``\\\\``, ``\\t``, ``\\n``, ``\\r`` and other control
-characters as ``\\xHH``, so one parameter is always one line.
+Values (in ``set`` requests and in answers) are escaped like backend
+records (``rocket.records``): backslash, tab, newline, carriage return as
+``\\\\``, ``\\t``, ``\\n``, ``\\r``, other control characters as ``\\0ooo``
+(octal, what ``printf '%b'`` reads), so one parameter is always one line.
 
 Client side (``main``): ``rocket.pyz ctl [--socket PATH | -c CONFIG]
 [--timeout S] COMMAND ARGS...`` prints the answer's lines and exits 0 on
@@ -46,58 +48,25 @@ import socket
 import stat
 import sys
 
+from rocket import records
+
 log = logging.getLogger("rocket")
 
 MAX_REQUEST = 256 * 1024
 MAX_CLIENTS = 8
 
 # Events a local client may add with "inform" (see the module docstring).
-_LOCAL_EVENTS = ("2 PERIODIC", "14 HEARTBEAT")
+_LOCAL_EVENTS = ("2 PERIODIC",)
 _VENDOR_EVENT = re.compile(r"^X \S+ \S.*$")  # the 1.2 schema's "X <OUI or token> <event>"
 
-_ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
-
-
-def escape(s):
-    """One line for any string: backslash escapes for controls."""
-    out = []
-    for ch in s:
-        e = _ESC.get(ch)
-        if e is not None:
-            out.append(e)
-        elif ch < " " or ch == "\x7f":
-            out.append("\\x%02x" % ord(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+# Values travel escaped as backend records do (rocket.records: \\ \t \n \r,
+# other controls as \0ooo, which printf '%b' turns back into the character).
+escape = records.escape
 
 
 def unescape(s):
     """Inverse of ``escape``; ValueError on a malformed escape."""
-    if "\\" not in s:
-        return s
-    out = []
-    i = 0
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        if i + 1 >= n:
-            raise ValueError("backslash at the end of a value")
-        c = s[i + 1]
-        if c in _UNESC:
-            out.append(_UNESC[c])
-            i += 2
-        elif c == "x" and re.match(r"^[0-9a-fA-F]{2}$", s[i + 2:i + 4]):
-            out.append(chr(int(s[i + 2:i + 4], 16)))
-            i += 4
-        else:
-            raise ValueError("unknown escape \\%s" % c)
-    return "".join(out)
+    return records.unescape(s)
 
 
 def socket_path(cfg):
@@ -307,7 +276,10 @@ class ControlServer:
         except Exception:
             log.exception("control: %s failed", cmd)
             return "error: internal error (see the agent's log)\n"
-        log.info("control: %s", cmd if cmd in ("get", "set") else line[:200])
+        if cmd in ("inform", "notify"):  # set logs its own line; status and get are reads
+            log.info("control: %s", line[:200])
+        else:
+            log.debug("control: %s", cmd)
         return "ok\n" + "".join(s + "\n" for s in lines)
 
     def do_status(self, rest):
@@ -449,7 +421,7 @@ _USAGE = """usage: rocket ctl [--socket PATH | -c CONFIG] [--timeout SECONDS] CO
 
 commands:
   status                 last/next session, retry count, pending events, ACS URL
-  inform [EVENT]         start a session now ("2 PERIODIC", "14 HEARTBEAT", "X OUI NAME")
+  inform [EVENT]         start a session now ("2 PERIODIC" or "X OUI NAME")
   notify PREFIX...       re-check notifying parameters under PREFIX
   get PATH...            print PATH=VALUE lines
   set PATH=VALUE...      write values locally (all or nothing)

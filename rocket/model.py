@@ -148,6 +148,7 @@ class DataModel:
             s.add(self.ms(name), Param(value, ptype, writable, None, flags, limit))
         s.get(self.ms("ParameterKey")).value = self.parameter_key
         s.add_object(self.ms("InformParameter."), writable=True, table=True)
+        self._load_inform_params()
         self._apply_saved_attrs()
 
     def _file_value(self, cfg, name, sec, key, ptype):
@@ -382,6 +383,8 @@ class DataModel:
             if p.owner is None:
                 for cb in self.on_set:
                     cb(name, v)
+        if any(name.startswith(self.ms("InformParameter.")) for name, _, _ in staged):
+            self._save_inform_params()
         self._set_key(parameter_key)
         return status
 
@@ -531,12 +534,43 @@ class DataModel:
         inst = "%s%d." % (table, number)
         self.store.add_object(inst, writable=True)
         if table == self.ms("InformParameter."):
-            s = self.store
-            s.add(inst + "Enable", Param("false", "boolean", True))
-            s.add(inst + "ParameterName", Param("", "string", True, limit=256))
-            s.add(inst + "EventList", Param("", "string", True))
+            self._new_inform_param(inst, "false", "", "")
             self._count_inform_params()
+            self._save_inform_params()
         return number
+
+    # InformParameter.{i}: the agent's own table, persisted as informparams.json
+    def _new_inform_param(self, inst, enable, name, event_list):
+        s = self.store
+        s.add(inst + "Enable", Param(enable, "boolean", True))
+        s.add(inst + "ParameterName", Param(name, "string", True, limit=256))
+        s.add(inst + "EventList", Param(event_list, "string", True))
+
+    def _save_inform_params(self):
+        if self.state is None:
+            return
+        ip = self.ms("InformParameter.")
+        rows = {}
+        for n in self.store.instances(ip):
+            base = "%s%d." % (ip, n)
+            rows[str(n)] = [self.store.get(base + k).value for k in ("Enable", "ParameterName", "EventList")]
+        self.state.save("informparams", {"last": self._last_instance.get(ip, 0), "rows": rows})
+
+    def _load_inform_params(self):
+        saved = self.state.load("informparams", {}) if self.state is not None else {}
+        if not isinstance(saved, dict):
+            return
+        ip = self.ms("InformParameter.")
+        rows = saved.get("rows") or {}
+        for n in sorted(rows, key=lambda k: int(k) if k.isdigit() else 0):
+            row = rows[n]
+            if n.isdigit() and int(n) > 0 and isinstance(row, list) and len(row) == 3:
+                inst = "%s%s." % (ip, n)
+                self.store.add_object(inst, writable=True)
+                self._new_inform_param(inst, *[str(v) for v in row])
+        nums = self.store.instances(ip)
+        self._last_instance[ip] = max(nums + [int(saved.get("last") or 0)])
+        self._count_inform_params()
 
     def delete_object(self, path, parameter_key):
         for c in self.checks:
@@ -560,6 +594,7 @@ class DataModel:
             del self.attrs[k]
         if path.startswith(self.ms("InformParameter.")):
             self._count_inform_params()
+            self._save_inform_params()
         for cb in self.on_change:
             cb(path, "deleted", None)
         self._set_key(parameter_key)
@@ -609,13 +644,34 @@ class DataModel:
                     continue
             elif all(c == "4 VALUE CHANGE" for c in codes):
                 continue
-            p = self.store.get(name)
-            if isinstance(p, Param) and name not in seen:
-                seen.add(name)
-                out.append((name, p.type, self.read(name, p)))
+            for path, p in self._inform_matches(name):
+                if path not in seen:
+                    seen.add(path)
+                    out.append((path, p.type, self.read(path, p)))
         for cb in self.on_inform:
             cb(out)
         return out
+
+    def _inform_matches(self, name):
+        """Parameters an InformParameter's ParameterName names: one path, a
+        partial path, or a pattern with '*' in place of instance numbers."""
+        if not name.startswith(self.root):
+            return []
+        star = name.find("*")
+        head = name if star < 0 else name[:name.rfind(".", 0, star) + 1]
+        try:
+            self.touch(head)  # a backend's value, read once this session
+        except Exception as e:  # a broken backend must not stop the Inform
+            log.warning("inform: cannot read %s: %s", head[:256], e)
+            return []
+        if star < 0:
+            if name.endswith("."):
+                return list(self.store.params_under(name))
+            p = self.store.get(name)
+            return [(name, p)] if isinstance(p, Param) else []
+        import re
+        rx = re.compile(re.escape(name).replace(r"\*", "[0-9]+") + ("" if name.endswith(".") else "$"))
+        return [(k, p) for k, p in self.store.params_under(head) if rx.match(k)]
 
 
 def _uptime():

@@ -38,11 +38,12 @@ their Inform value is the empty string, as for any read.
 
 An active change asks for a session, ``[notify] settle`` seconds later (so a
 burst of pushes ends in one session) and no sooner than
-``ManagementServer.DefaultActiveNotificationThrottle`` seconds after the end of
-the last session; later changes join the one waiting request. A session that
-runs earlier for any other reason carries the pending changes, and the
-waiting request then has nothing left to do. A passive change only waits for
-the next session.
+``ManagementServer.DefaultActiveNotificationThrottle`` seconds after the end
+of the last successful session; later changes join the one waiting request.
+A session that runs earlier for any other reason carries the pending
+changes, and the waiting request then has nothing left to do. After a
+failed session the retry wait of §3.2.1.1 rules, as for any event. A
+passive change only waits for the next session.
 """
 
 import logging
@@ -91,7 +92,8 @@ class Notifier:
         self._acs_written = set()  # notifying paths the ACS wrote this session
         self._deferred = []  # (path, level) changes seen while a session ran
         self._reported = {}  # path -> value sent in this session's Inform
-        self._last_end = None  # loop clock at the end of the last session
+        self._informed = False  # this session's Inform is built (later changes wait)
+        self._last_end = None  # loop clock at the end of the last successful session
         self._poll_timer = None
         self._active_timer = None
         self._start_timer = None
@@ -114,7 +116,7 @@ class Notifier:
     def _start_check(self):
         self._start_timer = None
         try:
-            self.check()
+            self.check(also=self._declaring())
         except Exception:
             log.exception("notify: start check failed")
         if self._active_changed_pending():
@@ -153,6 +155,40 @@ class Notifier:
         v = self.model.value(path) if p.owner is None else p.value
         return "" if v is None else v
 
+    def _owner(self, path):
+        """The backend to read for ``path``: None for the agent's own
+        parameters, even inside a backend's subtree (DeviceInfo.SoftwareVersion
+        under a backend owning DeviceInfo.)."""
+        p = self.model.store.get(path)
+        if isinstance(p, Param):
+            if p.owner is None:
+                if p.value:
+                    return None
+                # Empty, and a backend declares it: the backend fills it in
+                # (SoftwareVersion from /etc/os-release when [cpe] has none).
+                b = self.model.owner(path)
+                return b if b is not None and _declares(b, path) else None
+            for b in self.model.backends:
+                if b.name == p.owner:
+                    return b
+        return self.model.owner(path)
+
+    def _declaring(self):
+        """Backends whose declaration gives some of their own parameters a
+        notification: read once at start so those parameters are known."""
+        out = []
+        store = self.model.store
+        for b in self.model.backends:
+            specs = getattr(getattr(b, "manifest", None), "specs", None) or {}
+            for path, spec in specs.items():
+                if spec.notification or spec.flags & (ACTIVE_FORCED | ACTIVE_DEFAULT):
+                    p = store.get(path)
+                    if isinstance(p, Param) and p.owner is None:
+                        continue  # the agent's own (checked without it)
+                    out.append(b)
+                    break
+        return out
+
     def notifying(self, prefixes=None):
         """Paths of the parameters known to notify (under ``prefixes``)."""
         model = self.model
@@ -175,15 +211,16 @@ class Notifier:
             paths = set(k for k in paths if any(_under(k, pre) for pre in prefixes))
         return paths
 
-    def check(self, prefixes=None):
+    def check(self, prefixes=None, also=()):
         """Re-read the notifying parameters (all, or under ``prefixes``) and
-        record the changes. Returns the changed paths."""
+        record the changes; ``also``: backends to read in any case. Returns
+        the changed paths."""
         model = self.model
         store = model.store
         paths = self.notifying(prefixes)
-        owners = {}
+        owners = {b.name: b for b in also}
         for path in paths:
-            b = model.owner(path)
+            b = self._owner(path)
             if b is not None:
                 owners[b.name] = b
         failed = set()
@@ -194,11 +231,13 @@ class Notifier:
             except Exception as e:  # CwmpFault from a broken script, or a bug
                 log.warning("notify: backend %s could not be read: %s", name, e)
                 failed.add(name)
+        if also:
+            paths = self.notifying(prefixes)  # what the declared backends brought
         changes = []
         pending = set(self.events.changed)
         for path in sorted(paths):
             p = store.get(path)
-            owner = model.owner(path)
+            owner = self._owner(path)
             if owner is not None and owner.name in failed:
                 continue
             if not isinstance(p, Param):
@@ -222,7 +261,7 @@ class Notifier:
         """Queue value changes for the next Inform; ask for a session if active."""
         if not changes:
             return
-        if self.agent.in_session:
+        if self.agent.in_session and self._informed:
             # The Inform of this session is already out: they go in the next.
             self._deferred.extend(changes)
             return
@@ -235,7 +274,7 @@ class Notifier:
                  "active" if active else "passive")
         evq.add(ev.VALUE_CHANGE, save=False)
         evq.save()
-        if active:
+        if active and not self.agent.in_session:
             self._want_active()
 
     def _active_changed_pending(self):
@@ -318,9 +357,11 @@ class Notifier:
             return
         v = self._current(path, p)
         prev = self.baseline.get(path)
-        if prev is None or (self.agent.in_session and not self.local):
-            # First sight; or during a session, where only the ACS's requests
-            # change agent parameters (ParameterKey, InformParameterNumberOfEntries).
+        if prev is None or (self._informed and not self.local):
+            # First sight; or during a session once the Inform is out, where
+            # only the ACS's requests change agent parameters (ParameterKey,
+            # InformParameterNumberOfEntries). Before the Inform (the
+            # before_session hooks), a change rides this session's Inform.
             self.baseline[path] = v
         elif prev != v and path not in self.events.changed:
             self._record([(path, lvl)])
@@ -329,6 +370,7 @@ class Notifier:
     def on_inform(self, params):
         """DataModel.on_inform: remember the values reported for the changes;
         they become the baseline once the ACS has answered that Inform."""
+        self._informed = True
         changed = set(self.events.changed)
         store = self.model.store
         self._reported = {}
@@ -339,7 +381,9 @@ class Notifier:
                     self._reported[name] = _digest(p.value) if p.flags & HIDDEN else value
 
     def after_session(self, ok):
-        self._last_end = self.loop.clock()
+        self._informed = False
+        if ok:  # the throttle counts from the end of the last successful session
+            self._last_end = self.loop.clock()
         reported, self._reported = self._reported, {}
         pending = set(self.events.changed)
         for path, value in reported.items():
@@ -359,7 +403,7 @@ class Notifier:
         model = self.model
         owners = {}
         for path in paths:
-            b = model.owner(path)
+            b = self._owner(path)
             if b is not None:
                 owners[b.name] = b
         for name in sorted(owners):
@@ -378,6 +422,11 @@ class Notifier:
         t = self._active_timer
         left = None if t is None or t.cancelled else max(0.0, t.when - self.loop.clock())
         return left, list(self.events.changed)
+
+
+def _declares(backend, path):
+    m = getattr(backend, "manifest", None)
+    return m is not None and hasattr(m, "spec") and m.spec(path) is not None
 
 
 def _under(path, prefix):

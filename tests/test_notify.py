@@ -16,6 +16,7 @@ SV = "Device.DeviceInfo.SoftwareVersion"
 PII = "Device.ManagementServer.PeriodicInformInterval"
 CRURL = "Device.ManagementServer.ConnectionRequestURL"
 THROTTLE = "Device.ManagementServer.DefaultActiveNotificationThrottle"
+PC = "Device.DeviceInfo.ProvisioningCode"
 
 
 def events_of(inform):
@@ -388,6 +389,29 @@ def test_inform_parameters_follow_their_event_list(acs, make_agent, tmp_path):
     assert events_of(inform) == [VALUE_CHANGE]
     vals = inform_values(inform)
     assert PII not in vals and BOX + "Name" not in vals and vals[BOX + "Status"] == "Down"
+    # patterns: '*' for instance numbers, and a partial path
+    acs.queue = [build_rpc("AddObject", [ip]),
+                 build_rpc("SetParameterValues", [ip + "3.Enable=true:boolean",
+                                                  ip + "3.ParameterName=" + ip + "*.EventList",
+                                                  ip + "3.EventList=X 00AA11 Poke"]),
+                 build_rpc("SetParameterValues", [ip + "2.ParameterName=Device.X_TEST_Quiet."])]
+    agent.add_event("2 PERIODIC")
+    run_until(agent, lambda: ended(acs) == 6)
+    agent.stop()
+    # after a restart (the table persists) the backend has not been read yet: the Inform reads it
+    agent, b = live_agent(acs, make_agent, tmp_path, boot=False)
+    quiet = file_backend(tmp_path, name="quiet", prefix="Device.X_TEST_Quiet.")
+    agent.model.add_backend(quiet)
+    start(agent)
+    assert quiet.loads == 0
+    agent.add_event("X 00AA11 Poke")
+    run_until(agent, lambda: ended(acs) == 7)
+    vals = inform_values(acs.sessions[6].inform)
+    assert vals[ip + "1.EventList"] == "2 PERIODIC" and vals[ip + "3.EventList"] == "X 00AA11 Poke"
+    assert ip + "2.EventList" in vals
+    assert vals["Device.X_TEST_Quiet.Name"] == "box" and vals["Device.X_TEST_Quiet.Mode"] == "a"
+    assert quiet.loads == 1
+    assert agent.model.value("Device.ManagementServer.InformParameterNumberOfEntries") == "3"
     agent.stop()
 
 
@@ -473,3 +497,25 @@ def test_connection_request_url_set_by_a_later_service(acs, make_agent, tmp_path
     assert set(events_of(moved)) == {"1 BOOT", VALUE_CHANGE}
     assert inform_values(moved)[CRURL].startswith("http://127.0.0.3:")
     assert len(acs.sessions) == 3
+
+
+def test_change_made_as_a_session_starts_rides_its_inform(acs, make_agent, tmp_path):
+    agent, _ = live_agent(acs, make_agent, tmp_path, backend=False)
+    codes = iter(["A", "A", "B"])  # as a DHCP hook setting ProvisioningCode would
+    agent.before_session.append(lambda: agent.model.set_internal(PC, next(codes)))
+    agent.start()
+    run_until(agent, lambda: ended(acs) == 1)
+    first = acs.sessions[0].inform
+    assert VALUE_CHANGE in events_of(first) and inform_values(first)[PC] == "A"  # was empty
+    agent.add_event("2 PERIODIC")
+    run_until(agent, lambda: ended(acs) == 2)
+    assert events_of(acs.sessions[1].inform) == ["2 PERIODIC"]
+    agent.add_event("2 PERIODIC")
+    run_until(agent, lambda: ended(acs) == 3)
+    inform = acs.sessions[2].inform
+    assert set(events_of(inform)) == {"2 PERIODIC", VALUE_CHANGE}
+    assert inform_values(inform)[PC] == "B"
+    spin(agent, 0.3)
+    assert len(acs.sessions) == 3  # delivered: no session of its own afterwards
+    assert agent.notifier.baseline[PC] == "B"
+    agent.stop()
