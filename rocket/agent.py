@@ -121,6 +121,7 @@ class Agent:
         self.after_session = []  # callables(ok) run once a session is over
         self.before_session = []  # callables() run as a session starts, before the Inform
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
+        self.on_reload = []  # callables() run after SIGHUP re-read the configuration
         self.started = wallclock()
         self.exit_code = None
 
@@ -198,6 +199,11 @@ class Agent:
         self.schedule_periodic()
         if self.acs_url != old_url:
             self._url_changed()
+        for cb in list(self.on_reload):
+            try:
+                cb()
+            except Exception:
+                log.exception("reload: a feature failed to apply the new configuration")
 
     # ----------------------------------------------------------- triggers
     def add_event(self, code, command_key="", start=True):

@@ -409,11 +409,19 @@ class XmppService:
         return local, domain, res
 
     # ----------------------------------------------------------- service
+    def _settings(self):
+        from rocket.config import DEFAULTS
+        return {k: self._cfg(k) for k in DEFAULTS["xmpp"]}
+
     def start(self, agent):
         self.agent = agent
+        if self._reload not in agent.on_reload:
+            agent.on_reload.append(self._reload)
+        self._applied = self._settings()
         self._build_params()
         if not agent.cfg.bool("xmpp", "enable"):
             self._status("Disabled")
+            self._methods(False)
             return
         local, domain, _ = self._account()
         if not local or not domain:
@@ -431,6 +439,16 @@ class XmppService:
             self.proto.close()
             self._flush()
         self._close()
+
+    def _reload(self):
+        """SIGHUP: a changed [xmpp] section restarts the connection."""
+        if self._settings() == self._applied:
+            return
+        log.info("xmpp: configuration changed, reconnecting")
+        self.stop()
+        self.state = "down"
+        self.failures = 0
+        self.start(self.agent)
 
     def _later(self, name, delay, cb):
         old = self._timers.pop(name, None)
@@ -452,14 +470,22 @@ class XmppService:
         return self.agent.root + "XMPP.Connection.1." + name
 
     def _build_params(self):
+        """Device.XMPP.Connection.1.* from [xmpp] (read-only mirrors);
+        on a reload the existing parameters are updated in place."""
         from rocket.store import HIDDEN, Param
         model = self.agent.model
         s = model.store
         enabled = self.agent.cfg.bool("xmpp", "enable")
+
+        def put(path, value, ptype="string", flags=0):
+            if isinstance(s.get(path), Param):
+                model.set_internal(path, value)
+            else:
+                s.add(path, Param(value, ptype, False, flags=flags))
         if self.agent.root == "Device.":
             local, domain, res = self._account()
             s.add_object("Device.XMPP.")
-            s.add("Device.XMPP.ConnectionNumberOfEntries", Param("1", "unsignedInt"))
+            put("Device.XMPP.ConnectionNumberOfEntries", "1", "unsignedInt")
             s.add_object("Device.XMPP.Connection.", table=True)
             s.add_object(self._conn(""))
             for name, value, ptype, flags in (
@@ -470,12 +496,12 @@ class XmppService:
                     ("UseTLS", "true", "boolean", 0), ("TLSEstablished", "false", "boolean", 0),
                     ("KeepAliveInterval", self._cfg("keepalive_interval"), "long", 0),
                     ("ServerNumberOfEntries", "1", "unsignedInt", 0)):
-                s.add(self._conn(name), Param(value, ptype, False, flags=flags))
+                put(self._conn(name), value, ptype, flags)
             s.add_object(self._conn("Server."), table=True)
             s.add_object(self._conn("Server.1."))
-            s.add(self._conn("Server.1.Enable"), Param("true", "boolean"))
-            s.add(self._conn("Server.1.ServerAddress"), Param(self._cfg("server") or domain, "string"))
-            s.add(self._conn("Server.1.Port"), Param(self._cfg("port"), "unsignedInt"))
+            put(self._conn("Server.1.Enable"), "true", "boolean")
+            put(self._conn("Server.1.ServerAddress"), self._cfg("server") or domain)
+            put(self._conn("Server.1.Port"), self._cfg("port"), "unsignedInt")
         model.set_internal(model.ms("ConnReqXMPPConnection"),
                            self._conn("")[:-1] if enabled and self.agent.root == "Device." else "")
 

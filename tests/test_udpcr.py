@@ -395,3 +395,21 @@ def test_requests_during_a_session_give_exactly_one_followup(acs, make_agent):
         assert len(acs.sessions) == n + 2
     finally:
         agent.stop()
+
+
+def test_sighup_reload_turns_the_udp_port_off(acs, make_agent):
+    agent = make_agent(acs.url, boot=True, once=False,
+                       udp_connection_request={"enable": "true", "port": "0", "address": "127.0.0.1"})
+    agent.start()
+    try:
+        svc = _service(agent)
+        sock = svc.sock
+        agent.reload()  # unchanged: the same socket stays
+        assert svc.sock is sock
+        agent.cfg.parser.set("udp_connection_request", "enable", "false")
+        with open(agent.cfg.path, "w") as f:
+            agent.cfg.parser.write(f)
+        agent.reload()
+        assert svc.sock is None and _ms(agent, "UDPConnectionRequestAddress") == ""
+    finally:
+        agent.stop()

@@ -233,11 +233,11 @@ def test_xmpp_reconnects_after_server_restart(acs, make_agent, prosody):
     agent.start()
     svc = _service(agent)
     try:
-        assert run_until(agent, lambda: svc.state == "up"), prosody.logs()
+        assert run_until(agent, lambda: svc.state == "up", timeout=30), prosody.logs()
         prosody.stop()
-        assert run_until(agent, lambda: svc.state != "up")
+        assert run_until(agent, lambda: svc.state != "up", timeout=30), prosody.logs()
         prosody.start()
-        assert run_until(agent, lambda: svc.state == "up", timeout=20), prosody.logs()
+        assert run_until(agent, lambda: svc.state == "up", timeout=30), (svc.failures, prosody.logs())
         assert svc.failures == 0
     finally:
         agent.stop()
@@ -279,5 +279,26 @@ def test_xmpp_refused_connection_backs_off(acs, make_agent, tmp_path):
         assert run_until(agent, lambda: svc.failures >= 2, timeout=10)
         assert svc.state in ("down", "connecting") and svc.proto.authenticated is False
         assert agent.model.value("Device.XMPP.Connection.1.Status") in ("Error", "Connecting")
+    finally:
+        agent.stop()
+
+
+def test_sighup_reload_applies_a_changed_xmpp_section(acs, make_agent, prosody, tmp_path):
+    agent = _xmpp_agent(make_agent, acs, prosody)
+    agent.start()
+    svc = _service(agent)
+    try:
+        assert run_until(agent, lambda: svc.state == "up"), prosody.logs()
+        agent.reload()  # same file: the connection stays
+        assert svc.state == "up"
+        agent.cfg.parser.set("xmpp", "enable", "false")
+        with open(agent.cfg.path, "w") as f:
+            agent.cfg.parser.write(f)
+        agent.reload()
+        assert svc.sock is None and svc.state == "down"
+        assert agent.model.value("Device.XMPP.Connection.1.Status") == "Disabled"
+        assert agent.model.value("Device.XMPP.Connection.1.Enable") == "false"
+        assert "XMPP" not in _ms(agent, "SupportedConnReqMethods")
+        assert _ms(agent, "ConnReqXMPPConnection") == ""
     finally:
         agent.stop()
