@@ -395,6 +395,7 @@ class XmppService:
         self._timers = {}
         self._wbuf = b""
         self._handshaking = False
+        self._mirror = False  # Device.XMPP.Connection.1.* built and kept up to date here
         self._recent = collections.deque()  # times of accepted requests (rate limit)
 
     # ------------------------------------------------------------ config
@@ -482,7 +483,10 @@ class XmppService:
                 model.set_internal(path, value)
             else:
                 s.add(path, Param(value, ptype, False, flags=flags))
-        if self.agent.root == "Device.":
+        # Ours unless a backend (a static tree, a device script) owns the
+        # subtree: then the device's own values stand and are not touched.
+        self._mirror = self.agent.root == "Device." and model.owner(self._conn("")) is None
+        if self._mirror:
             local, domain, res = self._account()
             s.add_object("Device.XMPP.")
             put("Device.XMPP.ConnectionNumberOfEntries", "1", "unsignedInt")
@@ -506,7 +510,7 @@ class XmppService:
                            self._conn("")[:-1] if enabled and self.agent.root == "Device." else "")
 
     def _status(self, status):
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("Status"), status)
 
     def _methods(self, on):
@@ -522,7 +526,7 @@ class XmppService:
     def _publish_jid(self, jid):
         model = self.agent.model
         path = model.ms("ConnReqJabberID")
-        if self.agent.root == "Device.":
+        if self._mirror:
             model.set_internal(self._conn("JabberID"), jid)
         if model.value(path) == jid:
             return
@@ -612,7 +616,7 @@ class XmppService:
         except (ssl.SSLError, OSError) as e:
             return self._fail("TLS handshake failed: %s" % e)
         self._handshaking = False
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("TLSEstablished"), "true")
         self.proto.tls_done()
         self._flush()
@@ -711,7 +715,7 @@ class XmppService:
             except OSError:
                 pass
             self.sock = None
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("TLSEstablished"), "false")
 
     def _fail(self, reason):
