@@ -246,6 +246,19 @@ class UdpConnReq:
         self._bind_spec = None
         self._recent = collections.deque()
 
+    def status_lines(self):
+        """For ``rocket.pyz ctl status``."""
+        if self.sock is None:
+            return ["udp_connection_request: off"]
+        ms = self.agent.ms
+        d = self.checker.dropped
+        return ["udp_connection_request: %s" % _authority(*self.sock.getsockname()[:2]),
+                "udp_address: %s (NAT %s)" % (ms("UDPConnectionRequestAddress") or "(not learned yet)",
+                                             "detected" if ms("NATDetected") == "true" else "not detected"),
+                "udp_requests: %d accepted, %d dropped%s" % (
+                    self.accepted, sum(d.values()),
+                    " (%s)" % ", ".join("%s %d" % kv for kv in sorted(d.items())) if d else "")]
+
     # ------------------------------------------------------------ config
     def _ms(self, name):
         return self.agent.ms(name) or ""

@@ -398,6 +398,14 @@ class XmppService:
         self._mirror = False  # Device.XMPP.Connection.1.* built and kept up to date here
         self._recent = collections.deque()  # times of accepted requests (rate limit)
 
+    def status_lines(self):
+        """For ``rocket.pyz ctl status``."""
+        if self.agent is None or not self.agent.cfg.bool("xmpp", "enable"):
+            return ["xmpp: off"]
+        jid = self.proto.jid if self.proto is not None and self.state == "up" else None
+        return ["xmpp: %s%s" % (self.state, " as %s" % jid if jid else ""),
+                "xmpp_requests: %d accepted, %d refused" % (self.accepted, self.refused)]
+
     # ------------------------------------------------------------ config
     def _cfg(self, key):
         return self.agent.cfg.get("xmpp", key)

@@ -285,6 +285,15 @@ def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
         # the request that follows the change tells the server: BINDING-CHANGE
         assert run_until(agent, lambda: any(m.get(stun.BINDING_CHANGE) is not None
                                             for m in server.requests))
+        # and `ctl status` shows it, with the drop counters
+        from rocket import ctl
+        send_udp_cr("127.0.0.1", _service(agent).sock.getsockname()[1], "cr-user", "bad-pass")
+        assert run_until(agent, lambda: _service(agent).checker.dropped["bad signature"] == 1)
+        control = [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
+        lines = control.do_status("")
+        assert "udp_address: 198.51.100.1:40002 (NAT detected)" in lines
+        assert "udp_requests: 0 accepted, 1 dropped (bad signature 1)" in lines
+        assert "xmpp: off" in lines
     finally:
         agent.stop()
         server.stop()

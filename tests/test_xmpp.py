@@ -195,6 +195,8 @@ def test_xmpp_connection_request_end_to_end(acs, make_agent, prosody):
         assert iq.get("type") == "error"
         assert iq.find(".//{urn:ietf:params:xml:ns:xmpp-stanzas}service-unavailable") is not None
         assert svc.refused == 3 and svc.accepted == 1
+        assert svc.status_lines() == ["xmpp: up as cpe@rocket.test/rocket",
+                                      "xmpp_requests: 1 accepted, 3 refused"]
 
         # nothing started by the refused ones; a valid one still works
         iq = _in_thread(agent, lambda: client.request(to, "cr-user", "cr-pass", "ok2"))
