@@ -304,3 +304,28 @@ def test_sighup_reload_applies_a_changed_xmpp_section(acs, make_agent, prosody, 
         assert _ms(agent, "ConnReqXMPPConnection") == ""
     finally:
         agent.stop()
+
+
+_stanzas = st.sampled_from([
+    b"<iq type='get' id='1' from='a@b/c'><connectionRequest xmlns='%s'><username>cr-user</username>"
+    b"<password>cr-pass</password></connectionRequest></iq>" % xmpp.NS_CONNREQ.encode(),
+    b"<iq type='set' id='2'/>", b"<iq type='result' id='bind1'/>", b"<message><body>x</body></message>",
+    b"<presence/>", b"<stream:features/>", b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", b"</stream:stream>", b" ", b"<",
+    b"<iq type='get' id='&amp;'><ping xmlns='urn:xmpp:ping'/></iq>", b"\xff\xfe", b"<a b='",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_stanzas, max_size=8), st.binary(max_size=60))
+def test_protocol_fuzz_in_ready_state_raises_only_xmpp_error(stanzas, tail):
+    p = _ready_protocol(lambda sender, u, pw: None if (u, pw) == ("cr-user", "cr-pass") else "no")
+    try:
+        for s in stanzas + [tail]:
+            for e in p.feed(s):
+                assert isinstance(e, (xmpp.ConnectionRequest, xmpp.Closed, xmpp.StartTls, xmpp.Connected))
+    except xmpp.XmppError:
+        pass
+    for out in p.outbox:  # everything we answered is well-formed XML on its own
+        import xml.etree.ElementTree as ET
+        ET.fromstring(out)
