@@ -422,3 +422,12 @@ def test_sighup_reload_turns_the_udp_port_off(acs, make_agent):
         assert svc.sock is None and _ms(agent, "UDPConnectionRequestAddress") == ""
     finally:
         agent.stop()
+
+
+@pytest.mark.parametrize("lo, hi, period", [(0, -1, 30), (10, -1, 10), (60, 20, 20), (0, 45, 45),
+                                            (5, 600, 5)])
+def test_keepalive_period_stays_between_min_and_max(acs, make_agent, lo, hi, period):
+    agent = make_agent(acs.url, once=False, stun={"minimum_keepalive": lo, "maximum_keepalive": hi})
+    svc = _service(agent)
+    svc.agent = agent
+    assert svc.keepalive_period() == period
