@@ -319,6 +319,10 @@ class ControlServer:
             c if not k else "%s %s" % (c, escape(k)) for c, k in a.events.pending) or "none"))
         if changed:
             lines.append("changed: %s" % ", ".join(changed))
+        for s in a.services:  # features report their own state ("name: value" lines)
+            more = getattr(s, "status_lines", None)
+            if more is not None:
+                lines.extend(more())
         return lines
 
     def do_inform(self, rest):

@@ -243,7 +243,21 @@ class UdpConnReq:
         self.accepted = 0
         self.local = None  # (ip, port) our source address towards the STUN server
         self.server = None
+        self._bind_spec = None
         self._recent = collections.deque()
+
+    def status_lines(self):
+        """For ``rocket.pyz ctl status``."""
+        if self.sock is None:
+            return ["udp_connection_request: off"]
+        ms = self.agent.ms
+        d = self.checker.dropped
+        return ["udp_connection_request: %s" % _authority(*self.sock.getsockname()[:2]),
+                "udp_address: %s (NAT %s)" % (ms("UDPConnectionRequestAddress") or "(not learned yet)",
+                                             "detected" if ms("NATDetected") == "true" else "not detected"),
+                "udp_requests: %d accepted, %d dropped%s" % (
+                    self.accepted, sum(d.values()),
+                    " (%s)" % ", ".join("%s %d" % kv for kv in sorted(d.items())) if d else "")]
 
     # ------------------------------------------------------------ config
     def _ms(self, name):
@@ -263,6 +277,7 @@ class UdpConnReq:
         self.agent = agent
         agent.model.on_set.append(self._on_set)
         agent.after_session.append(self._after_session)
+        agent.on_reload.append(self.reconfigure)
         self._dirty = False
         saved = agent.state.load("udpcr", {})
         self.saved = saved if isinstance(saved, dict) else {}
@@ -295,8 +310,19 @@ class UdpConnReq:
             self.reconfigure()
 
     def reconfigure(self):
-        """(Re)open the socket and restart STUN after a parameter change."""
-        self._close()
+        """Apply the configuration and parameters: open or close the socket
+        (kept open across changes of the STUN settings, so the NAT binding
+        survives), restart STUN."""
+        cfg = self.agent.cfg
+        addr = cfg.get("udp_connection_request", "address") or "0.0.0.0"
+        port = cfg.int("udp_connection_request", "port", 0, 65535)
+        self.checker.max_clock_skew = cfg.int("udp_connection_request", "max_clock_skew", 0)
+        if self.sock is not None and (not self.wanted() or self._bind_spec != (addr, port)):
+            self._close()
+        for t in (self.stun_timer, self.rtx_timer):
+            if t is not None:
+                t.cancel()
+        self.stun_timer = self.rtx_timer = None
         self.binding = None
         self._methods()
         model = self.agent.model
@@ -304,22 +330,9 @@ class UdpConnReq:
             model.set_internal(model.ms("NATDetected"), "false")
             model.set_internal(model.ms("UDPConnectionRequestAddress"), "")
             return
-        cfg = self.agent.cfg
-        addr = cfg.get("udp_connection_request", "address") or "0.0.0.0"
-        port = cfg.int("udp_connection_request", "port", 0, 65535)
-        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            s.setblocking(False)
-            s.bind((addr, port))
-        except OSError as e:
-            s.close()
-            log.error("udpcr: cannot listen on UDP %s: %s", _authority(addr, port), e)
+        if self.sock is None and not self._open(addr, port):
             return
-        self.sock = s
-        self.agent.loop.add_reader(s, self._readable, nested=True)
-        bound = s.getsockname()[:2]
-        log.info("udpcr: listening for UDP connection requests on %s", _authority(*bound))
+        bound = self.sock.getsockname()[:2]
         self.local = bound
         if self.stun_enabled():
             self.binding = StunBinding(self._ms("STUNUsername"), self._secret("STUNPassword"))
@@ -330,6 +343,23 @@ class UdpConnReq:
             if host in ("0.0.0.0", "::"):
                 host = self._route_source(_host_of(self.agent.acs_url), 7547) or host
             self._publish((host, bound[1]), nat=False)
+
+    def _open(self, addr, port):
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            s.setblocking(False)
+            s.bind((addr, port))
+        except OSError as e:
+            s.close()
+            log.error("udpcr: cannot listen on UDP %s: %s", _authority(addr, port), e)
+            return False
+        self.sock = s
+        self._bind_spec = (addr, port)
+        self.agent.loop.add_reader(s, self._readable, nested=True)
+        log.info("udpcr: listening for UDP connection requests on %s",
+                 _authority(*s.getsockname()[:2]))
+        return True
 
     def _methods(self):
         """Keep STUN in SupportedConnReqMethods exactly while it is enabled."""

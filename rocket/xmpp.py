@@ -395,7 +395,16 @@ class XmppService:
         self._timers = {}
         self._wbuf = b""
         self._handshaking = False
+        self._mirror = False  # Device.XMPP.Connection.1.* built and kept up to date here
         self._recent = collections.deque()  # times of accepted requests (rate limit)
+
+    def status_lines(self):
+        """For ``rocket.pyz ctl status``."""
+        if self.agent is None or not self.agent.cfg.bool("xmpp", "enable"):
+            return ["xmpp: off"]
+        jid = self.proto.jid if self.proto is not None and self.state == "up" else None
+        return ["xmpp: %s%s" % (self.state, " as %s" % jid if jid else ""),
+                "xmpp_requests: %d accepted, %d refused" % (self.accepted, self.refused)]
 
     # ------------------------------------------------------------ config
     def _cfg(self, key):
@@ -409,11 +418,19 @@ class XmppService:
         return local, domain, res
 
     # ----------------------------------------------------------- service
+    def _settings(self):
+        from rocket.config import DEFAULTS
+        return {k: self._cfg(k) for k in DEFAULTS["xmpp"]}
+
     def start(self, agent):
         self.agent = agent
+        if self._reload not in agent.on_reload:
+            agent.on_reload.append(self._reload)
+        self._applied = self._settings()
         self._build_params()
         if not agent.cfg.bool("xmpp", "enable"):
             self._status("Disabled")
+            self._methods(False)
             return
         local, domain, _ = self._account()
         if not local or not domain:
@@ -431,6 +448,16 @@ class XmppService:
             self.proto.close()
             self._flush()
         self._close()
+
+    def _reload(self):
+        """SIGHUP: a changed [xmpp] section restarts the connection."""
+        if self._settings() == self._applied:
+            return
+        log.info("xmpp: configuration changed, reconnecting")
+        self.stop()
+        self.state = "down"
+        self.failures = 0
+        self.start(self.agent)
 
     def _later(self, name, delay, cb):
         old = self._timers.pop(name, None)
@@ -452,14 +479,25 @@ class XmppService:
         return self.agent.root + "XMPP.Connection.1." + name
 
     def _build_params(self):
+        """Device.XMPP.Connection.1.* from [xmpp] (read-only mirrors);
+        on a reload the existing parameters are updated in place."""
         from rocket.store import HIDDEN, Param
         model = self.agent.model
         s = model.store
         enabled = self.agent.cfg.bool("xmpp", "enable")
-        if self.agent.root == "Device.":
+
+        def put(path, value, ptype="string", flags=0):
+            if isinstance(s.get(path), Param):
+                model.set_internal(path, value)
+            else:
+                s.add(path, Param(value, ptype, False, flags=flags))
+        # Ours unless a backend (a static tree, a device script) owns the
+        # subtree: then the device's own values stand and are not touched.
+        self._mirror = self.agent.root == "Device." and model.owner(self._conn("")) is None
+        if self._mirror:
             local, domain, res = self._account()
             s.add_object("Device.XMPP.")
-            s.add("Device.XMPP.ConnectionNumberOfEntries", Param("1", "unsignedInt"))
+            put("Device.XMPP.ConnectionNumberOfEntries", "1", "unsignedInt")
             s.add_object("Device.XMPP.Connection.", table=True)
             s.add_object(self._conn(""))
             for name, value, ptype, flags in (
@@ -470,17 +508,17 @@ class XmppService:
                     ("UseTLS", "true", "boolean", 0), ("TLSEstablished", "false", "boolean", 0),
                     ("KeepAliveInterval", self._cfg("keepalive_interval"), "long", 0),
                     ("ServerNumberOfEntries", "1", "unsignedInt", 0)):
-                s.add(self._conn(name), Param(value, ptype, False, flags=flags))
+                put(self._conn(name), value, ptype, flags)
             s.add_object(self._conn("Server."), table=True)
             s.add_object(self._conn("Server.1."))
-            s.add(self._conn("Server.1.Enable"), Param("true", "boolean"))
-            s.add(self._conn("Server.1.ServerAddress"), Param(self._cfg("server") or domain, "string"))
-            s.add(self._conn("Server.1.Port"), Param(self._cfg("port"), "unsignedInt"))
+            put(self._conn("Server.1.Enable"), "true", "boolean")
+            put(self._conn("Server.1.ServerAddress"), self._cfg("server") or domain)
+            put(self._conn("Server.1.Port"), self._cfg("port"), "unsignedInt")
         model.set_internal(model.ms("ConnReqXMPPConnection"),
                            self._conn("")[:-1] if enabled and self.agent.root == "Device." else "")
 
     def _status(self, status):
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("Status"), status)
 
     def _methods(self, on):
@@ -496,7 +534,7 @@ class XmppService:
     def _publish_jid(self, jid):
         model = self.agent.model
         path = model.ms("ConnReqJabberID")
-        if self.agent.root == "Device.":
+        if self._mirror:
             model.set_internal(self._conn("JabberID"), jid)
         if model.value(path) == jid:
             return
@@ -586,7 +624,7 @@ class XmppService:
         except (ssl.SSLError, OSError) as e:
             return self._fail("TLS handshake failed: %s" % e)
         self._handshaking = False
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("TLSEstablished"), "true")
         self.proto.tls_done()
         self._flush()
@@ -685,7 +723,7 @@ class XmppService:
             except OSError:
                 pass
             self.sock = None
-        if self.agent.root == "Device.":
+        if self._mirror:
             self.agent.model.set_internal(self._conn("TLSEstablished"), "false")
 
     def _fail(self, reason):

@@ -285,6 +285,15 @@ def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
         # the request that follows the change tells the server: BINDING-CHANGE
         assert run_until(agent, lambda: any(m.get(stun.BINDING_CHANGE) is not None
                                             for m in server.requests))
+        # and `ctl status` shows it, with the drop counters
+        from rocket import ctl
+        send_udp_cr("127.0.0.1", _service(agent).sock.getsockname()[1], "cr-user", "bad-pass")
+        assert run_until(agent, lambda: _service(agent).checker.dropped["bad signature"] == 1)
+        control = [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
+        lines = control.do_status("")
+        assert "udp_address: 198.51.100.1:40002 (NAT detected)" in lines
+        assert "udp_requests: 0 accepted, 1 dropped (bad signature 1)" in lines
+        assert "xmpp: off" in lines
     finally:
         agent.stop()
         server.stop()
@@ -395,3 +404,30 @@ def test_requests_during_a_session_give_exactly_one_followup(acs, make_agent):
         assert len(acs.sessions) == n + 2
     finally:
         agent.stop()
+
+
+def test_sighup_reload_turns_the_udp_port_off(acs, make_agent):
+    agent = make_agent(acs.url, boot=True, once=False,
+                       udp_connection_request={"enable": "true", "port": "0", "address": "127.0.0.1"})
+    agent.start()
+    try:
+        svc = _service(agent)
+        sock = svc.sock
+        agent.reload()  # unchanged: the same socket stays
+        assert svc.sock is sock
+        agent.cfg.parser.set("udp_connection_request", "enable", "false")
+        with open(agent.cfg.path, "w") as f:
+            agent.cfg.parser.write(f)
+        agent.reload()
+        assert svc.sock is None and _ms(agent, "UDPConnectionRequestAddress") == ""
+    finally:
+        agent.stop()
+
+
+@pytest.mark.parametrize("lo, hi, period", [(0, -1, 30), (10, -1, 10), (60, 20, 20), (0, 45, 45),
+                                            (5, 600, 5)])
+def test_keepalive_period_stays_between_min_and_max(acs, make_agent, lo, hi, period):
+    agent = make_agent(acs.url, once=False, stun={"minimum_keepalive": lo, "maximum_keepalive": hi})
+    svc = _service(agent)
+    svc.agent = agent
+    assert svc.keepalive_period() == period

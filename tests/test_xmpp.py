@@ -195,6 +195,8 @@ def test_xmpp_connection_request_end_to_end(acs, make_agent, prosody):
         assert iq.get("type") == "error"
         assert iq.find(".//{urn:ietf:params:xml:ns:xmpp-stanzas}service-unavailable") is not None
         assert svc.refused == 3 and svc.accepted == 1
+        assert svc.status_lines() == ["xmpp: up as cpe@rocket.test/rocket",
+                                      "xmpp_requests: 1 accepted, 3 refused"]
 
         # nothing started by the refused ones; a valid one still works
         iq = _in_thread(agent, lambda: client.request(to, "cr-user", "cr-pass", "ok2"))
@@ -233,11 +235,11 @@ def test_xmpp_reconnects_after_server_restart(acs, make_agent, prosody):
     agent.start()
     svc = _service(agent)
     try:
-        assert run_until(agent, lambda: svc.state == "up"), prosody.logs()
+        assert run_until(agent, lambda: svc.state == "up", timeout=30), prosody.logs()
         prosody.stop()
-        assert run_until(agent, lambda: svc.state != "up")
+        assert run_until(agent, lambda: svc.state != "up", timeout=30), prosody.logs()
         prosody.start()
-        assert run_until(agent, lambda: svc.state == "up", timeout=20), prosody.logs()
+        assert run_until(agent, lambda: svc.state == "up", timeout=30), (svc.failures, prosody.logs())
         assert svc.failures == 0
     finally:
         agent.stop()
@@ -281,3 +283,49 @@ def test_xmpp_refused_connection_backs_off(acs, make_agent, tmp_path):
         assert agent.model.value("Device.XMPP.Connection.1.Status") in ("Error", "Connecting")
     finally:
         agent.stop()
+
+
+def test_sighup_reload_applies_a_changed_xmpp_section(acs, make_agent, prosody, tmp_path):
+    agent = _xmpp_agent(make_agent, acs, prosody)
+    agent.start()
+    svc = _service(agent)
+    try:
+        assert run_until(agent, lambda: svc.state == "up"), prosody.logs()
+        agent.reload()  # same file: the connection stays
+        assert svc.state == "up"
+        agent.cfg.parser.set("xmpp", "enable", "false")
+        with open(agent.cfg.path, "w") as f:
+            agent.cfg.parser.write(f)
+        agent.reload()
+        assert svc.sock is None and svc.state == "down"
+        assert agent.model.value("Device.XMPP.Connection.1.Status") == "Disabled"
+        assert agent.model.value("Device.XMPP.Connection.1.Enable") == "false"
+        assert "XMPP" not in _ms(agent, "SupportedConnReqMethods")
+        assert _ms(agent, "ConnReqXMPPConnection") == ""
+    finally:
+        agent.stop()
+
+
+_stanzas = st.sampled_from([
+    b"<iq type='get' id='1' from='a@b/c'><connectionRequest xmlns='%s'><username>cr-user</username>"
+    b"<password>cr-pass</password></connectionRequest></iq>" % xmpp.NS_CONNREQ.encode(),
+    b"<iq type='set' id='2'/>", b"<iq type='result' id='bind1'/>", b"<message><body>x</body></message>",
+    b"<presence/>", b"<stream:features/>", b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+    b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", b"</stream:stream>", b" ", b"<",
+    b"<iq type='get' id='&amp;'><ping xmlns='urn:xmpp:ping'/></iq>", b"\xff\xfe", b"<a b='",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_stanzas, max_size=8), st.binary(max_size=60))
+def test_protocol_fuzz_in_ready_state_raises_only_xmpp_error(stanzas, tail):
+    p = _ready_protocol(lambda sender, u, pw: None if (u, pw) == ("cr-user", "cr-pass") else "no")
+    try:
+        for s in stanzas + [tail]:
+            for e in p.feed(s):
+                assert isinstance(e, (xmpp.ConnectionRequest, xmpp.Closed, xmpp.StartTls, xmpp.Connected))
+    except xmpp.XmppError:
+        pass
+    for out in p.outbox:  # everything we answered is well-formed XML on its own
+        import xml.etree.ElementTree as ET
+        ET.fromstring(out)
