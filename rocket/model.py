@@ -211,12 +211,17 @@ class DataModel:
                     log.error("backend %s: apply failed: %s", b.name, e)
         self._touched.clear()
 
-    def touch(self, path):
-        """Load the backends whose subtrees overlap ``path`` (once a session)."""
+    def touch(self, path, deep=True):
+        """Load the backends whose subtrees overlap ``path`` (once a session).
+
+        ``deep=False`` (GetParameterNames with NextLevel): only a backend
+        whose subtree holds ``path`` itself; the object of a deeper prefix
+        is in the store from ``add_backend`` on, so listing it needs no load.
+        """
         for prefix, b in self._routes:
             if b.name in self._loaded:
                 continue
-            if prefix.startswith(path) or path.startswith(prefix):
+            if path.startswith(prefix) or (deep and prefix.startswith(path)):
                 self.load_backend(b)  # a failure (9002) is retried on the next touch
                 self._loaded.add(b.name)
 
@@ -309,7 +314,7 @@ class DataModel:
             path = self.root
         if not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
-        self.touch(path)
+        self.touch(path, deep=not next_level)
         node = self.store.get(path)
         if node is None:
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])

@@ -215,7 +215,7 @@ def _read_fault(msg, fault):
 # ---------------------------------------------------------------- writing
 
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_NEEDS_ESC = re.compile("[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESC = re.compile("[&<>\"'\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def esc(s):
@@ -223,8 +223,9 @@ def esc(s):
     if not _NEEDS_ESC.search(s):
         return s
     s = _INVALID_XML.sub("", s)
+    # A raw CR would reach the ACS as LF (XML end-of-line handling): send &#13;.
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&apos;"))
+            .replace('"', "&quot;").replace("'", "&apos;").replace("\r", "&#13;"))
 
 
 def envelope_head(ns, msg_id, extra_headers=""):

@@ -52,5 +52,5 @@ def test_dump_loads_and_genieacs_discovery_completes(acs, make_agent, dump):
     own = {k for k, n in agent2.model.store.nodes.items() if getattr(n, "owner", 1) is None}
     same = [p for p in params if p in rows and p not in own]
     assert len(same) > len(params) - 100
-    bad = [p for p in same if got[p] != rows[p][3].replace("\r\n", "\n").replace("\r", "\n")]
+    bad = [p for p in same if got[p] != rows[p][3]]
     assert bad == []
