@@ -17,6 +17,7 @@ SetParameterValues that concerns one backend runs ``set-commit`` once.
 Verbs (stdin -> stdout, see rocket/backends/README.md):
 
     get          owned prefixes          PATH TAB VALUE [TAB TYPE] / OBJECT.
+    validate     PATH TAB VALUE TAB TYPE  faults, or "valid"
     set          PATH TAB VALUE TAB TYPE  "fault" TAB PATH TAB CODE TAB TEXT... or "staged"
     set-commit   same                    faults, or "status" TAB 0|1
     commit       -                       "status" TAB 0|1
@@ -201,7 +202,7 @@ class ScriptBackend:
         self.max_output = max_output
         self.env = env
         self.spawned = 0  # processes started, for tests and benchmarks
-        self._pending = []
+        self._said_skipped = False
 
     def __repr__(self):
         return "<ScriptBackend %s>" % self.name
@@ -296,8 +297,12 @@ class ScriptBackend:
                                       notif, access))
                 self._objects(store, path, seen_objs, False)
         if skipped:
-            log.warning("backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
-                        skipped, "" if skipped == 1 else "s")
+            # Expected when another backend owns part of this one's subtree;
+            # said once at warning level, then at debug level.
+            level = logging.DEBUG if self._said_skipped else logging.WARNING
+            self._said_skipped = True
+            log.log(level, "backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
+                    skipped, "" if skipped == 1 else "s")
 
     def _objects(self, store, path, seen, explicit):
         """Create the objects above ``path`` (and ``path`` itself if an object),
@@ -352,6 +357,11 @@ class ScriptBackend:
         if result is None:
             raise self._garbage(verb, "no %s record" % want)
         return result
+
+    def validate(self, changes):
+        """Only check the values (the request fails anyway): faults or None."""
+        recs = self.run("validate", self._set_records(changes))
+        self._set_answer("validate", recs, "valid")
 
     def set(self, changes):
         """Validate and stage (two-phase: commit() follows)."""

@@ -371,6 +371,9 @@ class DataModel:
                     continue
             staged.append((name, p, v))
         if faults:
+            # Report every offending parameter: let the backends judge the
+            # values that passed the checks above (validation only).
+            faults.extend(self._backend_validate(staged))
             raise CwmpFault(9003, param_faults=faults)
         by_owner = {}
         for name, p, v in staged:
@@ -389,6 +392,22 @@ class DataModel:
                     cb(name, v)
         self._set_key(parameter_key)
         return status
+
+    def _backend_validate(self, staged):
+        by_owner = {}
+        for name, p, v in staged:
+            if p.owner is not None:
+                by_owner.setdefault(p.owner, []).append((name, v))
+        faults = []
+        for owner, changes in by_owner.items():
+            validate = getattr(self._backend(owner), "validate", None)
+            if validate is None:
+                continue
+            try:
+                validate(changes)
+            except CwmpFault as e:
+                faults.extend(e.param_faults)
+        return faults
 
     def _backend_set(self, by_owner):
         """Hand the changes to their backends, all or nothing; the Status.

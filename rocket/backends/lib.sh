@@ -189,6 +189,10 @@ _rk_set() {
 $_rk_in
 EOF
 	[ "$RK_FAULTS" -eq 0 ] || return 0
+	if [ "$1" = validate ]; then
+		printf 'valid\n'
+		return 0
+	fi
 	while IFS= read -r _rk_l; do
 		[ -n "$_rk_l" ] || continue
 		_rk_split "$_rk_l"
@@ -213,7 +217,7 @@ _rk_read_one() {
 rk_main() {
 	case ${1:-} in
 	get) rk_get ;;
-	set | set-commit) _rk_set "$1" ;;
+	validate | set | set-commit) _rk_set "$1" ;;
 	commit)
 		rk_commit || exit 1
 		printf 'status\t%s\n' "$RK_STATUS"
