@@ -146,14 +146,15 @@ def test_spv_all_or_nothing_agent_side_faults(acs, make_agent, tmp_path):
     run = install_backend(tmp_path)
     answers, agent = session(acs, make_agent, [
         spv((P + "Text", "should not stick"), (P + "ReadOnly", "x"), (P + "Number", "101:unsignedInt"),
-            (P + "Flag", "maybe:boolean"), (P + "Nope", "1"), (P + "Number.", "1"), key="bad"),
+            (P + "Flag", "maybe:boolean"), (P + "Nope", "1"), (P + "Number.", "1"), (P + "Picky", "bad"),
+            key="bad"),
         gpv(P + "Text", "Device.ManagementServer.ParameterKey")])
     assert fault_code(answers[0]) == 9003
     assert sorted(param_faults(answers[0])) == sorted([
         (P + "ReadOnly", 9008), (P + "Number", 9007), (P + "Flag", 9007), (P + "Nope", 9005),
-        (P + "Number.", 9005)])
+        (P + "Number.", 9005), (P + "Picky", 9007)])
     assert parse_values(answers[1]) == {P + "Text": "hello", "Device.ManagementServer.ParameterKey": ""}
-    assert calls(run) == ["get"]  # rejected before the backend saw it
+    assert calls(run) == ["get", "validate"]  # the backend only judged the values
 
 
 def test_spv_all_or_nothing_across_two_backends(acs, make_agent, tmp_path):
