@@ -72,7 +72,8 @@ def test_sh_library_roundtrip(shell, fields):
 def test_sh_library_known_values(shell):
     fields = ["plain", "tab\there", "nl\nthere", "cr\rthere", "back\\slash", "\\t literal",
               "ctl\x01\x1f\x7f", "$(reboot)", "`id`", "'\"", "trailing\\", "", "%s%b\\0101",
-              "ünï ✓", "-n", "-e \\c"]
+              "ünï ✓", "-n", "-e \\c",
+              ("long\t\\ \x01\n\r ü" * 1000) + "\\"]  # the library's sed path for long values
     data = records.encode_all([["Device.X.P%d" % i, v] for i, v in enumerate(fields)])
     assert _sh_roundtrip(shell, fields) == data
     # NUL cannot live in a shell variable: it is dropped, nothing else changes

@@ -66,7 +66,14 @@ rk_esc() {
 		return 0
 		;;
 	esac
-	_rk_rep "$1" '\' '\\'
+	if [ ${#1} -gt 4096 ]; then
+		# Long values: one sed run does backslashes and TABs in linear time
+		# (shell slicing would be quadratic in their number).
+		_rk_r=$(printf '%s_' "$1" | sed -e 's/\\/\\\\/g' -e "s/$RK_TAB/\\\\t/g")
+		_rk_r=${_rk_r%_}
+	else
+		_rk_rep "$1" '\' '\\'
+	fi
 	_rk_rep "$_rk_r" "$RK_NL" '\n'
 	case $_rk_r in
 	*[[:cntrl:]]*)
