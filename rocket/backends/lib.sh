@@ -161,10 +161,10 @@ _rk_split() {
 	_rk_f=${_rk_rest%%"$RK_TAB"*}
 	rk_unesc "$_rk_f"
 	RK_VALUE=$RK_VAL
-	case $_rk_rest in
-	*"$RK_TAB"*) RK_TYPE=${_rk_rest#*"$RK_TAB"} ;;
-	*) RK_TYPE=string ;;
-	esac
+	# (no `case` on the long remainder: pattern matching a long escaped
+	# value is slow in some shells; the type is the last field)
+	RK_TYPE=${_rk_rest##*"$RK_TAB"}
+	[ "$RK_TYPE" = "$_rk_rest" ] && RK_TYPE=string
 }
 
 # Defaults: a read-only backend needs only rk_get.
