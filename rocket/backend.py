@@ -38,7 +38,7 @@ import re
 from rocket import records, values
 from rocket.soap import CwmpFault
 from rocket.store import (ACTIVE_DEFAULT, ACTIVE_FORCED, CAN_DENY, FORCED_INFORM, HIDDEN,
-                          VOLATILE, Obj, Param)
+                          VOLATILE, Param)
 
 log = logging.getLogger("rocket")
 
@@ -262,15 +262,15 @@ class ScriptBackend:
         spec_of = self.manifest.spec
         for rec in recs:
             path = rec[0]
+            if (len(rec) == 1) != path.endswith(".") or len(rec) > 3:
+                raise self._garbage(verb, "\t".join(rec))
             if len(rec) == 1:
-                if not path.endswith(".") or not self._mine(path):
+                if not self._mine(path):
                     skipped += 1
                     continue
-                self._objects(store, path, seen_objs, True)
+                self._objects(store, path, seen_objs)
                 continue
-            if path.endswith(".") or len(rec) > 3 or not self._mine(path):
-                if path in ("instance", "status"):
-                    continue
+            if not self._mine(path):
                 skipped += 1
                 continue
             value = rec[1]
@@ -295,7 +295,7 @@ class ScriptBackend:
                 access = tuple(a[1]) if a else ()
                 store.add(path, Param(value, ptype, spec.writable, self.name, spec.flags, spec.limit,
                                       notif, access))
-                self._objects(store, path, seen_objs, False)
+                self._objects(store, path, seen_objs)
         if skipped:
             # Expected when another backend owns part of this one's subtree;
             # said once at warning level, then at debug level.
@@ -304,7 +304,7 @@ class ScriptBackend:
             log.log(level, "backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
                     skipped, "" if skipped == 1 else "s")
 
-    def _objects(self, store, path, seen, explicit):
+    def _objects(self, store, path, seen):
         """Create the objects above ``path`` (and ``path`` itself if an object),
         marking tables (parents of instance numbers) and what the ACS may
         add to or delete (``table`` lines of the manifest)."""
@@ -329,7 +329,7 @@ class ScriptBackend:
                 store.add_object(obj, writable=is_table, owner=self.name, table=is_table)
 
     # ------------------------------------------------------------ writing
-    def _set_records(self, changes, store=None):
+    def _set_records(self, changes):
         recs = []
         for path, value in changes:
             p = self.model.store.get(path) if self.model is not None else None
