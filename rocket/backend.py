@@ -17,6 +17,7 @@ SetParameterValues that concerns one backend runs ``set-commit`` once.
 Verbs (stdin -> stdout, see rocket/backends/README.md):
 
     get          owned prefixes          PATH TAB VALUE [TAB TYPE] / OBJECT.
+    validate     PATH TAB VALUE TAB TYPE  faults, or "valid"
     set          PATH TAB VALUE TAB TYPE  "fault" TAB PATH TAB CODE TAB TEXT... or "staged"
     set-commit   same                    faults, or "status" TAB 0|1
     commit       -                       "status" TAB 0|1
@@ -37,7 +38,7 @@ import re
 from rocket import records, values
 from rocket.soap import CwmpFault
 from rocket.store import (ACTIVE_DEFAULT, ACTIVE_FORCED, CAN_DENY, FORCED_INFORM, HIDDEN,
-                          VOLATILE, Obj, Param)
+                          VOLATILE, Param)
 
 log = logging.getLogger("rocket")
 
@@ -201,7 +202,7 @@ class ScriptBackend:
         self.max_output = max_output
         self.env = env
         self.spawned = 0  # processes started, for tests and benchmarks
-        self._pending = []
+        self._said_skipped = False
 
     def __repr__(self):
         return "<ScriptBackend %s>" % self.name
@@ -261,15 +262,15 @@ class ScriptBackend:
         spec_of = self.manifest.spec
         for rec in recs:
             path = rec[0]
+            if (len(rec) == 1) != path.endswith(".") or len(rec) > 3:
+                raise self._garbage(verb, "\t".join(rec))
             if len(rec) == 1:
-                if not path.endswith(".") or not self._mine(path):
+                if not self._mine(path):
                     skipped += 1
                     continue
-                self._objects(store, path, seen_objs, True)
+                self._objects(store, path, seen_objs)
                 continue
-            if path.endswith(".") or len(rec) > 3 or not self._mine(path):
-                if path in ("instance", "status"):
-                    continue
+            if not self._mine(path):
                 skipped += 1
                 continue
             value = rec[1]
@@ -294,12 +295,16 @@ class ScriptBackend:
                 access = tuple(a[1]) if a else ()
                 store.add(path, Param(value, ptype, spec.writable, self.name, spec.flags, spec.limit,
                                       notif, access))
-                self._objects(store, path, seen_objs, False)
+                self._objects(store, path, seen_objs)
         if skipped:
-            log.warning("backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
-                        skipped, "" if skipped == 1 else "s")
+            # Expected when another backend owns part of this one's subtree;
+            # said once at warning level, then at debug level.
+            level = logging.DEBUG if self._said_skipped else logging.WARNING
+            self._said_skipped = True
+            log.log(level, "backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
+                    skipped, "" if skipped == 1 else "s")
 
-    def _objects(self, store, path, seen, explicit):
+    def _objects(self, store, path, seen):
         """Create the objects above ``path`` (and ``path`` itself if an object),
         marking tables (parents of instance numbers) and what the ACS may
         add to or delete (``table`` lines of the manifest)."""
@@ -324,7 +329,7 @@ class ScriptBackend:
                 store.add_object(obj, writable=is_table, owner=self.name, table=is_table)
 
     # ------------------------------------------------------------ writing
-    def _set_records(self, changes, store=None):
+    def _set_records(self, changes):
         recs = []
         for path, value in changes:
             p = self.model.store.get(path) if self.model is not None else None
@@ -352,6 +357,11 @@ class ScriptBackend:
         if result is None:
             raise self._garbage(verb, "no %s record" % want)
         return result
+
+    def validate(self, changes):
+        """Only check the values (the request fails anyway): faults or None."""
+        recs = self.run("validate", self._set_records(changes))
+        self._set_answer("validate", recs, "valid")
 
     def set(self, changes):
         """Validate and stage (two-phase: commit() follows)."""

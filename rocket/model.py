@@ -212,12 +212,17 @@ class DataModel:
                     log.error("backend %s: apply failed: %s", b.name, e)
         self._touched.clear()
 
-    def touch(self, path):
-        """Load the backends whose subtrees overlap ``path`` (once a session)."""
+    def touch(self, path, deep=True):
+        """Load the backends whose subtrees overlap ``path`` (once a session).
+
+        ``deep=False`` (GetParameterNames with NextLevel): only a backend
+        whose subtree holds ``path`` itself; the object of a deeper prefix
+        is in the store from ``add_backend`` on, so listing it needs no load.
+        """
         for prefix, b in self._routes:
             if b.name in self._loaded:
                 continue
-            if prefix.startswith(path) or path.startswith(prefix):
+            if path.startswith(prefix) or (deep and prefix.startswith(path)):
                 self.load_backend(b)  # a failure (9002) is retried on the next touch
                 self._loaded.add(b.name)
 
@@ -310,7 +315,7 @@ class DataModel:
             path = self.root
         if not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
-        self.touch(path)
+        self.touch(path, deep=not next_level)
         node = self.store.get(path)
         if node is None:
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
@@ -367,6 +372,9 @@ class DataModel:
                     continue
             staged.append((name, p, v))
         if faults:
+            # Report every offending parameter: let the backends judge the
+            # values that passed the checks above (validation only).
+            faults.extend(self._backend_validate(staged))
             raise CwmpFault(9003, param_faults=faults)
         by_owner = {}
         for name, p, v in staged:
@@ -387,6 +395,22 @@ class DataModel:
             self._save_inform_params()
         self._set_key(parameter_key)
         return status
+
+    def _backend_validate(self, staged):
+        by_owner = {}
+        for name, p, v in staged:
+            if p.owner is not None:
+                by_owner.setdefault(p.owner, []).append((name, v))
+        faults = []
+        for owner, changes in by_owner.items():
+            validate = getattr(self._backend(owner), "validate", None)
+            if validate is None:
+                continue
+            try:
+                validate(changes)
+            except CwmpFault as e:
+                faults.extend(e.param_faults)
+        return faults
 
     def _backend_set(self, by_owner):
         """Hand the changes to their backends, all or nothing; the Status.

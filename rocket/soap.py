@@ -268,6 +268,7 @@ def esc(s):
     if not _NEEDS_ESC.search(s):
         return s
     s = _INVALID_XML.sub("", s)
+    # A raw CR would reach the ACS as LF (XML end-of-line handling): send &#13;.
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("'", "&apos;").replace("\r", "&#13;"))
 

@@ -48,7 +48,6 @@ def test_dump_loads_and_genieacs_discovery_completes(acs, make_agent, dump):
     got = parse_values(reply)
     assert len(got) == len(params)
     rows = {r[0]: r for r in d.rows}
-    mgmt = root + "ManagementServer."
     own = {k for k, n in agent2.model.store.nodes.items() if getattr(n, "owner", 1) is None}
     same = [p for p in params if p in rows and p not in own]
     assert len(same) > len(params) - 100

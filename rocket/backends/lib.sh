@@ -66,7 +66,14 @@ rk_esc() {
 		return 0
 		;;
 	esac
-	_rk_rep "$1" '\' '\\'
+	if [ ${#1} -gt 4096 ]; then
+		# Long values: one sed run does backslashes and TABs in linear time
+		# (shell slicing would be quadratic in their number).
+		_rk_r=$(printf '%s_' "$1" | sed -e 's/\\/\\\\/g' -e "s/$RK_TAB/\\\\t/g")
+		_rk_r=${_rk_r%_}
+	else
+		_rk_rep "$1" '\' '\\'
+	fi
 	_rk_rep "$_rk_r" "$RK_NL" '\n'
 	case $_rk_r in
 	*[[:cntrl:]]*)
@@ -154,10 +161,10 @@ _rk_split() {
 	_rk_f=${_rk_rest%%"$RK_TAB"*}
 	rk_unesc "$_rk_f"
 	RK_VALUE=$RK_VAL
-	case $_rk_rest in
-	*"$RK_TAB"*) RK_TYPE=${_rk_rest#*"$RK_TAB"} ;;
-	*) RK_TYPE=string ;;
-	esac
+	# (no `case` on the long remainder: pattern matching a long escaped
+	# value is slow in some shells; the type is the last field)
+	RK_TYPE=${_rk_rest##*"$RK_TAB"}
+	[ "$RK_TYPE" = "$_rk_rest" ] && RK_TYPE=string
 }
 
 # Defaults: a read-only backend needs only rk_get.
@@ -189,6 +196,10 @@ _rk_set() {
 $_rk_in
 EOF
 	[ "$RK_FAULTS" -eq 0 ] || return 0
+	if [ "$1" = validate ]; then
+		printf 'valid\n'
+		return 0
+	fi
 	while IFS= read -r _rk_l; do
 		[ -n "$_rk_l" ] || continue
 		_rk_split "$_rk_l"
@@ -213,7 +224,7 @@ _rk_read_one() {
 rk_main() {
 	case ${1:-} in
 	get) rk_get ;;
-	set | set-commit) _rk_set "$1" ;;
+	validate | set | set-commit) _rk_set "$1" ;;
 	commit)
 		rk_commit || exit 1
 		printf 'status\t%s\n' "$RK_STATUS"
