@@ -44,19 +44,27 @@ def run_until(agent, cond, timeout=15.0, step=0.05):
 
 
 class Coturn:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, attempts=3):
         exe = shutil.which("turnserver")
         if exe is None:
             pytest.skip("coturn's turnserver is not installed (apt-get install coturn)")
-        self.port = free_port(socket.SOCK_DGRAM)
-        self.log = open(os.path.join(str(tmp_path), "turnserver.log"), "w+")
-        argv = [exe, "-n", "--stun-only", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
-                "-p", str(self.port), "--no-cli", "--no-tls", "--no-dtls", "--log-file", "stdout",
-                "--simple-log", "--userdb", os.path.join(str(tmp_path), "turndb"),
-                "--pidfile", os.path.join(str(tmp_path), "turnserver.pid")]
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self._wait_ready()
+        # A "free" port can be taken between the probe and turnserver's bind
+        # (coturn also binds port+1): try a fresh port a few times.
+        for attempt in range(attempts):
+            self.port = free_port(socket.SOCK_DGRAM)
+            self.log = open(os.path.join(str(tmp_path), "turnserver.log"), "w+")
+            argv = [exe, "-n", "--stun-only", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
+                    "-p", str(self.port), "--no-cli", "--no-tls", "--no-dtls", "--log-file", "stdout",
+                    "--simple-log", "--userdb", os.path.join(str(tmp_path), "turndb"),
+                    "--pidfile", os.path.join(str(tmp_path), "turnserver.pid")]
+            self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+            try:
+                self._wait_ready()
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
 
     def _wait_ready(self):
         from rocket import stun
