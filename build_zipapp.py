@@ -27,7 +27,7 @@ import zipapp
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXCLUDE = {"devacs.py"}
+EXCLUDE = {"devacs.py", "README.md"}
 DEFUSED_INIT = '''"""defusedxml (bundled subset): XML bomb protection for Python stdlib modules.
 
 Only ElementTree is bundled. Full package: https://pypi.org/project/defusedxml/
@@ -39,6 +39,35 @@ __version__ = "%s"
 '''
 
 
+def _drop_docstrings(src):
+    """Replace every docstring (module, class, function) by an empty string.
+
+    Docstrings are documentation for readers of the source, which stays in
+    the repository; on the router they only cost flash and memory. Each one
+    becomes ``""`` on its first line, so a body that was only a docstring
+    stays valid. Sources that use ``__doc__`` keep theirs.
+    """
+    import ast
+    if "__doc__" in src:
+        return src
+    tree = ast.parse(src)
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                d = body[0]
+                spans.append((d.lineno, d.end_lineno, d.col_offset))
+    lines = src.splitlines()
+    for start, end, col in sorted(spans, reverse=True):
+        first, last = lines[start - 1], lines[end - 1]
+        if first[:col].strip() or last[len(last.rstrip()):].strip():
+            continue  # shares its lines with other code: leave it
+        lines[start - 1:end] = [" " * col + '""']
+    return "\n".join(lines) + "\n"
+
+
 def _strip(src):
     """Drop comment-only and blank lines outside string literals.
 
@@ -47,11 +76,18 @@ def _strip(src):
     """
     import io
     import tokenize
-    keep = set()
+    keep = set()  # lines inside multi-line strings (not their first line)
+    fstart = getattr(tokenize, "FSTRING_START", None)
+    fend = getattr(tokenize, "FSTRING_END", None)
+    opened = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(src).readline):
             if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
-                keep.update(range(tok.start[0], tok.end[0] + 1))
+                keep.update(range(tok.start[0] + 1, tok.end[0] + 1))
+            elif fstart is not None and tok.type == fstart:
+                opened.append(tok.start[0])
+            elif fend is not None and tok.type == fend and opened:
+                keep.update(range(opened.pop() + 1, tok.end[0] + 1))
     except (tokenize.TokenError, SyntaxError):
         return src
     out = []
@@ -59,6 +95,11 @@ def _strip(src):
         s = line.strip()
         if n not in keep and (not s or (s.startswith("#") and n > 1)):
             continue
+        if n not in keep:
+            # one space per indentation level instead of four: indentation
+            # only has to be consistent, and continuation lines are free
+            body = line.lstrip(" ")
+            line = " " * ((len(line) - len(body)) // 4) + body
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -76,7 +117,13 @@ def copy_rocket(dst):
             s, d = os.path.join(dirpath, f), os.path.join(out, f)
             if f.endswith(".py"):
                 with open(s, encoding="utf-8") as fh:
-                    text = _strip(fh.read())
+                    original = fh.read()
+                text = _strip(_drop_docstrings(original))
+                try:
+                    compile(text, d, "exec")
+                except SyntaxError:
+                    text = original  # never ship a broken module to save bytes
+                    print("build_zipapp: %s kept unstripped" % os.path.relpath(s, HERE))
                 with open(d, "w", encoding="utf-8") as fh:
                     fh.write(text)
             else:
