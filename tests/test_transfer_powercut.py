@@ -18,7 +18,8 @@ again in the next session (as a real ACS does); the agent keeps one copy of
 a repeated request it had already journalled.
 
 ROCKET_POWERCUT_RUNS sets the number of runs (24 by default; the bench
-uses 200 or more).
+uses 200 or more), ROCKET_POWERCUT_SEED the random seed and
+ROCKET_POWERCUT_PYTHON the interpreter that runs the zipapp (e.g. a 3.8).
 """
 
 import json
@@ -37,7 +38,8 @@ RUNS = int(os.environ.get("ROCKET_POWERCUT_RUNS", "24"))
 
 
 def _start(pyz, conf, boot):
-    args = [sys.executable, "-I", "-S", pyz, "-c", conf, "--log-level", "info"]
+    python = os.environ.get("ROCKET_POWERCUT_PYTHON", sys.executable)
+    args = [python, "-I", "-S", pyz, "-c", conf, "--log-level", "info"]
     if boot:
         args.append("--boot")
     with open(os.path.join(os.path.dirname(conf), "agent.log"), "ab") as log:
