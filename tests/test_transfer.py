@@ -413,3 +413,31 @@ def test_repeated_download_is_queued_once(acs, files, make_agent, tx):
     a = mk(make_agent, acs, tx)
     run_until_sessions(a, acs, 2)
     assert len(tc_requests(acs)) == 1
+
+
+def test_ctl_autonomous_and_transfers_listing(acs, files, make_agent, tx, pyz, tmp_path):
+    import subprocess
+    import sys
+    acs.queue = [download_rpc(files.url("/c"), "3 Vendor Configuration File", "ctl-later", delay=3600)]
+    a = mk(make_agent, acs, tx)
+    run_until_sessions(a, acs, 1)
+    sock = os.path.join(a.state.path, "rocket.sock")
+
+    def ctl(*args):
+        p = subprocess.Popen([sys.executable, "-I", "-S", pyz, "ctl", "--socket", sock] + list(args),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        drive(a, lambda: p.poll() is not None, start=False)
+        return p.returncode, p.stdout.read(), p.stderr.read()
+
+    rc, out, err = ctl("transfers")
+    assert rc == 0, err
+    assert "download queued key=ctl-later type=3 Vendor Configuration File" in out
+    rc, out, err = ctl("autonomous", "file_type=1 Firmware Upgrade Image", "fault_code=9018",
+                       "fault_string=bad image", "transfer_url=http://vendor.example/fw.bin")
+    assert rc == 0 and out.startswith("queued "), err
+    rc, out, err = ctl("autonomous", "file_type=1 Firmware Upgrade Image", "color=blue")
+    assert rc == 1 and "unknown field" in err
+    run_until_sessions(a, acs, 2, start=False)
+    atc = tc_requests(acs, "AutonomousTransferComplete")
+    assert len(atc) == 1 and fault_codes(atc[0]) == [9018] and "bad image" in atc[0]
+    assert ("10 AUTONOMOUS TRANSFER COMPLETE", "") in events_of(acs.sessions[1].inform)
