@@ -857,7 +857,9 @@ class Transfers:
         hook = self._download_hook(num)
         if self._hook(hook) is None:
             # stored for others to use: TargetFileName (basename only) in download_dir
-            name = os.path.basename(t.get("target") or "") or "transfer-%d" % t["id"]
+            name = os.path.basename(t.get("target") or "")
+            if not name or name.startswith(".") or name.endswith(".part"):
+                name = "transfer-%d" % t["id"]
             dest = os.path.join(self.download_dir, name)
             try:
                 os.replace(path, dest)

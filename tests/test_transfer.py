@@ -441,3 +441,26 @@ def test_ctl_autonomous_and_transfers_listing(acs, files, make_agent, tx, pyz, t
     atc = tc_requests(acs, "AutonomousTransferComplete")
     assert len(atc) == 1 and fault_codes(atc[0]) == [9018] and "bad image" in atc[0]
     assert ("10 AUTONOMOUS TRANSFER COMPLETE", "") in events_of(acs.sessions[1].inform)
+
+
+@pytest.mark.parametrize("status,code", [(18, 9018), (19, 9019), (3, 9010)])
+def test_install_hook_exit_status_maps_to_fault(acs, files, make_agent, tx, tmp_path, status, code):
+    files.files["/c"] = b"cfg"
+    bad = hook(tmp_path / "hooks" / "bad", "exit %d" % status)
+    acs.queue = [download_rpc(files.url("/c"), "3 Vendor Configuration File", "hook-%d" % status)]
+    a = mk(make_agent, acs, tx, transfer={"config_hook": bad})
+    run_until_sessions(a, acs, 2)
+    assert fault_codes(tc_requests(acs)[0]) == [code]
+
+
+@pytest.mark.parametrize("case", ["too-big", "stalled"])
+def test_incomplete_downloads_are_9017(acs, files, make_agent, tx, case):
+    files.files["/big"] = b"b" * 50000
+    extra = {"max_size": "10000"} if case == "too-big" else {"timeout": "1"}
+    if case == "stalled":
+        files.stall["/big"] = 1000
+    acs.queue = [download_rpc(files.url("/big"), "3 Vendor Configuration File", case)]  # FileSize 0: unknown
+    a = mk(make_agent, acs, tx, transfer=extra)
+    run_until_sessions(a, acs, 2)
+    assert fault_codes(tc_requests(acs)[0]) == [9017]
+    assert not [f for f in os.listdir(a.cfg.get("transfer", "download_dir")) if f.endswith(".part")]
