@@ -125,7 +125,6 @@ class Transfers:
     def __init__(self, agent):
         self.agent = agent
         self.loop = agent.loop
-        self.cfg = agent.cfg
         self.journal = Journal(agent.state)
         self.active = None  # FileGet in progress
         self._kick_timer = None
@@ -134,6 +133,10 @@ class Transfers:
         self._tls = None
 
     # ------------------------------------------------------------ config
+    @property
+    def cfg(self):
+        return self.agent.cfg  # replaced on SIGHUP: always read the current one
+
     def _c(self, key):
         return self.cfg.get("transfer", key)
 
@@ -163,12 +166,13 @@ class Transfers:
         return "file_hook"
 
     def _tls_context(self):
-        if self._tls is None:
+        """The ACS's trust settings ([acs] ca_file, client_cert, client_key, insecure)."""
+        c = self.cfg
+        if self._tls is None or self._tls[0] is not c:
             from rocket.acshttp import tls_context
-            c = self.cfg
-            self._tls = tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
-                                    c.get("acs", "client_key"), c.bool("acs", "insecure"))
-        return self._tls
+            self._tls = (c, tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
+                                        c.get("acs", "client_key"), c.bool("acs", "insecure")))
+        return self._tls[1]
 
     def _now(self):
         return self.agent.wallclock()
