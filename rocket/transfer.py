@@ -11,8 +11,10 @@ before anything depends on it):
    unsupported file type, 9013 a URL scheme other than http/https, 9004 no
    room (FileSize above the free space or ``max_size``, queue full).
 2. Staged work starts only after a session has ended cleanly. Transfers
-   then run one at a time from the loop, never inside a session
-   (rocket.fetch streams the body to ``download_dir``).
+   then run one at a time, started from the loop's top level, never from
+   inside a session; rocket.fetch streams the body to ``download_dir`` from
+   a loop reader, so it keeps arriving while a later session runs, and the
+   install step waits for that session to end.
 3. The outcome is recorded (``done`` with its FaultStruct and times), then
    "7 TRANSFER COMPLETE" + "M Download"/"M Upload"/"M ScheduleDownload"
    are added and a session is requested. Every session carries a
