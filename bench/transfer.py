@@ -10,7 +10,11 @@ process, driven by rocket.loop.Loop, written to disk) and by
 --repeat), and the peak RSS of the rocket process for the small and the
 big file (streaming: the two must be about equal), next to the floor
 (peak RSS of ``python3 -I -S -c "import selectors, socket, http.client,
-xml.etree.ElementTree"``).
+xml.etree.ElementTree"``). Peak RSS is the process's own VmHWM (ru_maxrss
+would carry the parent's high-water mark across fork+exec).
+
+--python PATH runs the rocket side (and the floor) under another
+interpreter, e.g. the router's /usr/bin/python3.
 """
 
 import argparse
@@ -24,9 +28,10 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
 
 CHILD = r"""
-import os, resource, sys, time
+import os, sys, time
 sys.path.insert(0, sys.argv[1])
 from rocket.loop import Loop
 from rocket.fetch import FileGet
@@ -44,7 +49,8 @@ while not res:
     loop.run_once(max_wait=1)
 dt = time.monotonic() - t0
 os.close(fd)
-print(res[0][0], dt, os.path.getsize(out), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+hwm = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(res[0][0], dt, os.path.getsize(out), hwm)
 """
 
 
@@ -93,7 +99,7 @@ def serve(path, ctx):
 
 
 def rocket_get(url, out, ca):
-    r = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD, ROOT, url, out, ca],
+    r = subprocess.run([PYTHON, "-I", "-S", "-c", CHILD, ROOT, url, out, ca],
                        check=True, capture_output=True, text=True)
     code, dt, size, rss = r.stdout.split()
     if code != "0":
@@ -111,9 +117,9 @@ def curl_get(url, out, ca):
 
 
 def floor_rss():
-    code = ("import resource, selectors, socket, http.client, xml.etree.ElementTree;"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    return int(subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+    code = ("import selectors, socket, http.client, xml.etree.ElementTree;"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])")
+    return int(subprocess.run([PYTHON, "-I", "-S", "-c", code], capture_output=True,
                               text=True, check=True).stdout)
 
 
@@ -123,7 +129,10 @@ def main():
     ap.add_argument("--small-mb", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tls", action="store_true", help="HTTPS (needs trustme)")
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the rocket side")
     a = ap.parse_args()
+    global PYTHON
+    PYTHON = a.python
     tmp = tempfile.mkdtemp(prefix="rocket-bench-")
     try:
         ctx, ca = None, ""

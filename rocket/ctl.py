@@ -29,6 +29,10 @@ Requests (fields are separated by one space; see ``set`` for values):
                         SetParameterValues and applied by the backends. It
                         is not the ACS's write: a notifying parameter it
                         changes notifies. ParameterKey is left alone.
+    transfers           (rocket.transfer) the journal: one line per transfer
+    autonomous FIELD=VALUE[<TAB>FIELD=VALUE...]
+                        (rocket.transfer) a transfer the device did on its
+                        own, reported with AutonomousTransferComplete
 
 Values (in ``set`` requests and in answers) are escaped like backend
 records (``rocket.records``): backslash, tab, newline, carriage return as
@@ -265,7 +269,7 @@ class ControlServer:
         cmd, _, rest = line.partition(" ")
         handler = self.handlers.get(cmd)
         if handler is None:
-            return "error: unknown command %r (status, inform, notify, get, set)\n" % cmd[:32]
+            return "error: unknown command %r (%s)\n" % (cmd[:32], ", ".join(sorted(self.handlers)))
         from rocket.soap import CwmpFault
         try:
             lines = handler(rest)
@@ -431,6 +435,12 @@ commands:
   set PATH=VALUE...      write values locally (all or nothing)
   audit [--since TIME] [--path PREFIX] [--json]
                          what the ACS did (reads the audit files: needs no running agent)
+  transfers              list the journalled transfers and device operations
+  autonomous FIELD=VALUE...
+                         report a transfer the device did on its own
+                         (AutonomousTransferComplete); fields: file_type (required),
+                         is_download, transfer_url, announce_url, file_size, target,
+                         fault_code, fault_string, start, complete
 """
 
 
@@ -452,10 +462,15 @@ def request_line(cmd, args):
             if not a or any(c.isspace() for c in a):
                 raise ValueError("a path has no spaces: %r" % a)
         return cmd + " " + " ".join(args)
-    if cmd == "status":
+    if cmd in ("status", "transfers"):
         if args:
-            raise ValueError("status takes no arguments")
-        return "status"
+            raise ValueError("%s takes no arguments" % cmd)
+        return cmd
+    if cmd == "autonomous":
+        for a in args:
+            if "=" not in a:
+                raise ValueError("expected FIELD=VALUE, got %r" % a)
+        return "autonomous " + "\t".join(escape(a) for a in args)
     raise ValueError("unknown command %r" % cmd)
 
 

@@ -243,9 +243,18 @@ def exchange(loop, url, method, username, password, tls_factory, timeout, allow_
         try:
             length, chunks = body_source() if body_source else (None, ())
             conn.send(_request_head(method, conn, url, auth, extra_headers, length))
-            for chunk in chunks:
-                conn.send(chunk)
-            status, headers, rest = conn.read_head()
+            try:
+                for chunk in chunks:
+                    conn.send(chunk)
+            except FetchError as e:
+                # A server may answer (401, 413...) and close before taking the
+                # whole body: its answer says more than the failed send.
+                try:
+                    status, headers, rest = conn.read_head()
+                except FetchError:
+                    raise e from None
+            else:
+                status, headers, rest = conn.read_head()
         except Exception:
             conn.close()
             raise
@@ -265,6 +274,8 @@ def exchange(loop, url, method, username, password, tls_factory, timeout, allow_
             if redirects > MAX_REDIRECTS:
                 raise FetchError(9010, "more than %d redirects" % MAX_REDIRECTS)
             new = urljoin(url, headers["location"])
+            if scheme == "https" and not new.startswith("https:"):
+                raise FetchError(9010, "refusing a redirect from https to %s" % urlsplit(new).scheme[:16])
             if urlsplit(new).netloc != urlsplit(url).netloc:
                 auth = None  # credentials go to the server they were given for only
             elif auth is not None:

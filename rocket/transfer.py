@@ -11,8 +11,10 @@ before anything depends on it):
    unsupported file type, 9013 a URL scheme other than http/https, 9004 no
    room (FileSize above the free space or ``max_size``, queue full).
 2. Staged work starts only after a session has ended cleanly. Transfers
-   then run one at a time from the loop, never inside a session
-   (rocket.fetch streams the body to ``download_dir``).
+   then run one at a time, started from the loop's top level, never from
+   inside a session; rocket.fetch streams the body to ``download_dir`` from
+   a loop reader, so it keeps arriving while a later session runs, and the
+   install step waits for that session to end.
 3. The outcome is recorded (``done`` with its FaultStruct and times), then
    "7 TRANSFER COMPLETE" + "M Download"/"M Upload"/"M ScheduleDownload"
    are added and a session is requested. Every session carries a
@@ -41,12 +43,15 @@ their data in the environment (ROCKET_FILE, ROCKET_FILE_TYPE,
 ROCKET_FILE_SIZE, ROCKET_TARGET_NAME, ROCKET_COMMAND_KEY, ROCKET_OUTPUT,
 ROCKET_REASON), never on the command line.
 
-Autonomous transfers (done by the device on its own): drop a JSON file in
-the spool directory (default ``STATE_DIR/spool``), written to a temporary
-name first and renamed to ``*.json``; see ``write_autonomous``. The agent
-picks it up at start, after each session and every ``spool_interval``
-seconds, and reports it with AutonomousTransferComplete and
-"10 AUTONOMOUS TRANSFER COMPLETE" (CWMP 1.1 and later).
+Autonomous transfers (done by the device on its own): ``rocket.pyz ctl
+autonomous file_type=... [fault_code=...]`` on the control socket, or a
+JSON file dropped in the spool directory (default ``STATE_DIR/spool``),
+written to a temporary name first and renamed to ``*.json`` (see
+``write_autonomous``; this works while the agent is down too). The agent
+picks spool files up at start, after each session and every
+``spool_interval`` seconds, and reports each with AutonomousTransferComplete
+and "10 AUTONOMOUS TRANSFER COMPLETE" (CWMP 1.1 and later). ``rocket.pyz
+ctl transfers`` lists the journal.
 
 Reboot, FactoryReset and ScheduleInform are applied after the session has
 ended cleanly too. Reboot: the CommandKey is journalled, the reboot hook
@@ -122,7 +127,6 @@ class Transfers:
     def __init__(self, agent):
         self.agent = agent
         self.loop = agent.loop
-        self.cfg = agent.cfg
         self.journal = Journal(agent.state)
         self.active = None  # FileGet in progress
         self._kick_timer = None
@@ -131,6 +135,10 @@ class Transfers:
         self._tls = None
 
     # ------------------------------------------------------------ config
+    @property
+    def cfg(self):
+        return self.agent.cfg  # replaced on SIGHUP: always read the current one
+
     def _c(self, key):
         return self.cfg.get("transfer", key)
 
@@ -160,12 +168,13 @@ class Transfers:
         return "file_hook"
 
     def _tls_context(self):
-        if self._tls is None:
+        """The ACS's trust settings ([acs] ca_file, client_cert, client_key, insecure)."""
+        c = self.cfg
+        if self._tls is None or self._tls[0] is not c:
             from rocket.acshttp import tls_context
-            c = self.cfg
-            self._tls = tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
-                                    c.get("acs", "client_key"), c.bool("acs", "insecure"))
-        return self._tls
+            self._tls = (c, tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
+                                        c.get("acs", "client_key"), c.bool("acs", "insecure")))
+        return self._tls[1]
 
     def _now(self):
         return self.agent.wallclock()
@@ -267,6 +276,61 @@ class Transfers:
         a.acked["AutonomousTransferComplete"] = self._atc_acked
         a.after_session.append(self._after_session)
         a.services.append(self)
+        ctl = getattr(a, "ctl", None)  # the control socket, when there is one
+        if ctl is not None:
+            ctl.handlers["transfers"] = self._ctl_transfers
+            ctl.handlers["autonomous"] = self._ctl_autonomous
+
+    # ------------------------------------------------------ control socket
+    def _ctl_transfers(self, rest):
+        j = self.journal
+        lines = []
+        for t in j.transfers:
+            code = (t.get("fault") or [0])[0]
+            lines.append("%d %s %s key=%s type=%s%s" % (
+                t["id"], t["kind"], t["state"] + (" (staged)" if t.get("staged") else ""),
+                _ctl_escape(t["key"]), _ctl_escape(t["file_type"]),
+                " fault=%d" % code if t["state"] == "done" else ""))
+        for i in j.informs:
+            lines.append("inform key=%s in %.0f s%s" % (_ctl_escape(i["key"]), i["at"] - self._now(),
+                                                       " (staged)" if i.get("staged") else ""))
+        if j.doc.get("reboot"):
+            lines.append("reboot key=%s %s" % (_ctl_escape(j.doc["reboot"]["key"]), j.doc["reboot"]["state"]))
+        if j.doc.get("reset"):
+            lines.append("factory-reset %s" % j.doc["reset"])
+        return lines
+
+    def _ctl_autonomous(self, rest):
+        from rocket.ctl import RequestError, unescape
+        fields = {}
+        for item in rest.split("\t") if rest else []:
+            k, sep, v = item.partition("=")
+            try:
+                fields[k.strip()] = unescape(v)
+            except ValueError as e:
+                raise RequestError(str(e)) from None
+        allowed = {"file_type", "is_download", "transfer_url", "announce_url", "file_size", "target",
+                   "fault_code", "fault_string", "start", "complete"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise RequestError("unknown field(s): %s" % ", ".join(sorted(unknown)))
+        ft = fields.get("file_type", "")
+        if not ft or len(ft) > 64:
+            raise RequestError("file_type is required (at most 64 characters)")
+        try:
+            size = int(fields.get("file_size", "0"))
+            code = int(fields.get("fault_code", "0"))
+        except ValueError:
+            raise RequestError("file_size and fault_code are integers") from None
+        if size < 0 or not (code == 0 or 9000 <= code <= 9899):
+            raise RequestError("file_size >= 0; fault_code 0 or 9000-9899")
+        down = fields.get("is_download", "true").lower() in ("1", "true", "yes")
+        name = write_autonomous(self.spool_dir, down, ft, fields.get("transfer_url", ""), size,
+                                fields.get("target", ""), code, fields.get("fault_string", ""),
+                                fields.get("start", ""), fields.get("complete", ""),
+                                fields.get("announce_url", ""))
+        self.scan_spool()
+        return ["queued %s" % name]
 
     # -------------------------------------------------------- validation
     def _check_queue(self):
@@ -799,7 +863,9 @@ class Transfers:
         hook = self._download_hook(num)
         if self._hook(hook) is None:
             # stored for others to use: TargetFileName (basename only) in download_dir
-            name = os.path.basename(t.get("target") or "") or "transfer-%d" % t["id"]
+            name = os.path.basename(t.get("target") or "")
+            if not name or name.startswith(".") or name.endswith(".part"):
+                name = "transfer-%d" % t["id"]
             dest = os.path.join(self.download_dir, name)
             try:
                 os.replace(path, dest)
@@ -908,6 +974,11 @@ class Transfers:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def _ctl_escape(s):
+    from rocket.ctl import escape
+    return escape(s)
 
 
 def install(agent):

@@ -64,7 +64,7 @@ class FileServer:
         return "%s://127.0.0.1:%d%s" % (self.scheme, self.server.server_address[1], path)
 
     def start(self):
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
 
