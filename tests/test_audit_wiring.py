@@ -135,3 +135,24 @@ def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, 
     assert [(c["channel"], c["result"]) for c in crs] == [("udp", "accepted"), ("udp", "refused")]
     assert crs[1]["reason"] == "remote management is off"
     assert len(acs.sessions) == 2
+
+
+def test_ctl_audit_asks_a_running_agent_to_flush(acs, make_agent, pyz, tmp_path):
+    import json
+    import subprocess
+    import sys
+    sock = str(tmp_path / "ctl.sock")
+    agent = make_agent(acs.url, once=False, control={"socket": sock})
+    r = Running(agent)
+    try:
+        assert acs.wait_sessions(1)
+        assert wait_for(lambda: not agent.in_session)
+        r.call(lambda: agent.audit.record("reboot", reason="test record held in RAM"))
+        assert wait_for(lambda: agent.audit._buf)
+        out = subprocess.run([sys.executable, "-I", "-S", pyz, "ctl", "--socket", sock, "audit", "--file",
+                              agent.audit.path, "--json"], capture_output=True, text=True, timeout=60)
+    finally:
+        r.close()
+    assert out.returncode == 0, out.stderr
+    kinds = [json.loads(x)["kind"] for x in out.stdout.splitlines()]
+    assert kinds[-1] == "reboot"
