@@ -106,7 +106,8 @@ def main():
                 "[connection_request]\nport = 0\nbind = 127.0.0.1\nusername = %s\npassword = %s\n"
                 "max_per_minute = 1000\n"
                 "[backends]\ndir = %s\n[state]\ndir = %s\n[log]\nlevel = warning\n"
-                % (acs.url, USER, PW, tmp, os.path.join(tmp, "state")))
+                "[audit]\nfile = %s\n"
+                % (acs.url, USER, PW, tmp, os.path.join(tmp, "state"), os.path.join(tmp, "audit.log")))
     agent = subprocess.Popen([sys.executable, "-I", "-S", pyz, "-c", conf, "--boot"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr_lines = []

@@ -91,6 +91,7 @@ def main():
                      "allowed_jids": "acs@rocket.test"},
             "backends": {"dir": os.path.join(tmp, "backends")},
             "state": {"dir": os.path.join(tmp, "state")},
+            "audit": {"file": os.path.join(tmp, "audit.log")},
             "log": {"level": "warning"},
         })
         os.makedirs(os.path.join(tmp, "backends"))

@@ -127,6 +127,8 @@ def write_conf(d, url, interval=3600, extra=""):
                 "[cpe]\nserial_number = BENCH-1\noui = 00AA11\n"
                 "[connection_request]\nport = 0\n[backends]\ndir = %s\n[state]\ndir = %s\n%s"
                 % (url, interval, d, os.path.join(d, "state"), extra))
+        if "[audit]" not in extra:  # the bench's own directory, not the shared /tmp/rocket
+            f.write("[audit]\nfile = %s\n" % os.path.join(d, "audit.log"))
     return path
 
 

@@ -53,6 +53,12 @@ RATE_WINDOW = 60.0
 _LOG_BURST = 20  # refusal lines per minute before they are only counted
 
 
+def remote_on(agent):
+    """False when the owner policy has turned remote management off."""
+    policy = getattr(agent, "policy", None)
+    return policy is None or policy.remote
+
+
 class _Conn:
     __slots__ = ("peer", "parser", "deadline")
 
@@ -268,6 +274,9 @@ class ConnectionRequests:
                 self._refuse(sock, c, 401, v.reason, hdrs)
                 return
             how = v.reason
+        if not remote_on(self.agent):
+            self._refuse(sock, c, 503, "remote management is off (owner policy)")
+            return
         if not self.allow():
             self._refuse(sock, c, 503, "rate limit (%d a minute)" % self.max_per_minute)
             return
@@ -275,6 +284,8 @@ class ConnectionRequests:
         self.stats["accepted"] += 1
         log.info("connreq: accepted from %s (%s)%s", c.peer, how,
                  ": session follows the current one" if self.agent.in_session else "")
+        self.agent.audit.record("connection_request", channel="http", result="accepted", peer=c.peer,
+                                auth=how)
         self.trigger()
 
     def allow(self):
@@ -304,7 +315,9 @@ class ConnectionRequests:
     def _refuse(self, sock, c, status, reason, headers=()):
         self.stats[status] += 1
         self._send(sock, status, headers)
-        self._log_refusal("connreq: refused %d from %s: %s", status, c.peer, reason)
+        if self._log_refusal("connreq: refused %d from %s: %s", status, c.peer, reason):
+            self.agent.audit.record("connection_request", channel="http", result="refused",
+                                    status=status, peer=c.peer, reason=reason)
 
     def _send(self, sock, status, headers=()):
         try:
@@ -344,19 +357,24 @@ class ConnectionRequests:
         self._sweep_timer = self.loop.call_at(first.deadline, sweep, "connreq-sweep")
 
     def _log_refusal(self, fmt, *args):
-        """One line per refusal, but at most _LOG_BURST a minute (then a count)."""
+        """One line per refusal, but at most _LOG_BURST a minute (then a count).
+        True if this one was logged (the audit records the same ones)."""
         now = self.loop.clock()
         start, logged, dropped = self._log_window
         if now - start >= 60:
             if dropped:
                 log.warning("connreq: %d more refusals in the last minute not logged", dropped)
+                self.agent.audit.record("connection_request", channel="http", result="refused",
+                                        count=dropped, reason="more refusals, not detailed")
             start, logged, dropped = now, 0, 0
-        if logged < _LOG_BURST:
+        shown = logged < _LOG_BURST
+        if shown:
             log.warning(fmt, *args)
             logged += 1
         else:
             dropped += 1
         self._log_window = (start, logged, dropped)
+        return shown
 
     # -------------------------------------------------------- agent hooks
     def _after_session(self, ok):

@@ -102,7 +102,7 @@ class ControlServer:
         self.sock = None
         self.conns = {}
         self.handlers = {"status": self.do_status, "inform": self.do_inform, "notify": self.do_notify,
-                         "get": self.do_get, "set": self.do_set}
+                         "get": self.do_get, "set": self.do_set, "audit-flush": self.do_audit_flush}
 
     # --------------------------------------------------------- lifecycle
     def start(self, agent):
@@ -286,6 +286,10 @@ class ControlServer:
             log.debug("control: %s", cmd)
         return "ok\n" + "".join(s + "\n" for s in lines)
 
+    def do_audit_flush(self, rest):
+        """Write the audit records waiting in RAM (``ctl audit`` asks first)."""
+        return ["flushed: %d bytes" % self.agent.audit.flush()]
+
     def do_status(self, rest):
         a = self.agent
         from rocket.acshttp import safe_url
@@ -434,7 +438,8 @@ commands:
   get PATH...            print PATH=VALUE lines
   set PATH=VALUE...      write values locally (all or nothing)
   audit [--since TIME] [--path PREFIX] [--json]
-                         what the ACS did (reads the audit files: needs no running agent)
+                         what the ACS did (reads the audit files: needs no running agent;
+                         a running one is first asked to write out what it holds in RAM)
   transfers              list the journalled transfers and device operations
   autonomous FIELD=VALUE...
                          report a transfer the device did on its own
@@ -524,6 +529,16 @@ def main(argv):
         sys.stderr.write(_USAGE)
         return 2
     if args[0] == "audit":
+        # The files are read directly; a running agent is first asked (briefly,
+        # if it is there at all) to write out what it still holds in RAM.
+        try:
+            if sock is None:
+                from rocket.config import Config
+                logging.getLogger("rocket").addHandler(logging.NullHandler())
+                sock = socket_path(Config.load(conf))
+            call(sock, "audit-flush", min(timeout, 2.0))
+        except Exception:  # no agent, no socket, a bad configuration: read what is on disk
+            pass
         from rocket import audit
         return audit.ctl_main((["-c", conf] if conf else []) + args[1:])
     try:

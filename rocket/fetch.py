@@ -225,11 +225,13 @@ def _status_fault(status, url):
 
 
 def exchange(loop, url, method, username, password, tls_factory, timeout, allow_basic_http,
-             body_source=None, extra_headers=()):
+             body_source=None, extra_headers=(), allowed=None):
     """Send one request (answering one auth challenge, following redirects).
 
     ``body_source`` is None or a callable returning (length, iterator of
-    bytes) so the body can be sent again after a 401. Returns
+    bytes) so the body can be sent again after a 401. ``allowed`` (the
+    owner policy) is asked about every URL before it is contacted, the
+    first one and each redirect: False is fault 9001. Returns
     (conn, status, headers, leftover) for a 2xx answer; raises FetchError.
     """
     auth = Authenticator(username, password) if (username or password) else None
@@ -239,6 +241,8 @@ def exchange(loop, url, method, username, password, tls_factory, timeout, allow_
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https"):
             raise FetchError(9010, "unsupported URL scheme %r" % scheme[:16])
+        if allowed is not None and not allowed(url):
+            raise FetchError(9001, "%s refused by the owner policy" % safe_url(url))
         conn = _Conn(loop, url, tls_factory, timeout)
         try:
             length, chunks = body_source() if body_source else (None, ())
@@ -297,8 +301,9 @@ class FileGet:
     """
 
     def __init__(self, loop, url, fd, on_done, username="", password="", tls_factory=None,
-                 timeout=30, allow_basic_http=False, max_size=0):
+                 timeout=30, allow_basic_http=False, max_size=0, allowed=None):
         self.loop = loop
+        self.allowed = allowed
         self.url = url
         self.fd = fd
         self.on_done = on_done
@@ -320,7 +325,7 @@ class FileGet:
     def start(self):
         self.conn, status, headers, rest = exchange(
             self.loop, self.url, "GET", self.username, self.password, self.tls_factory,
-            self.timeout, self.allow_basic_http)
+            self.timeout, self.allow_basic_http, allowed=self.allowed)
         if "chunked" in headers.get("transfer-encoding", "").lower():
             self.chunked = _Dechunker()
         elif headers.get("content-length", "").strip().isdigit():
@@ -489,7 +494,7 @@ class _Dechunker:
 
 
 def put_file(loop, url, path, method, username, password, tls_factory, timeout, allow_basic_http,
-             content_type="application/octet-stream"):
+             content_type="application/octet-stream", allowed=None):
     """Upload the file at ``path``; raises FetchError (9011 for HTTP errors)."""
     size = os.path.getsize(path)
 
@@ -506,7 +511,7 @@ def put_file(loop, url, path, method, username, password, tls_factory, timeout, 
     try:
         conn, status, headers, rest = exchange(loop, url, method, username, password, tls_factory,
                                                timeout, allow_basic_http, body,
-                                               [("Content-Type", content_type)])
+                                               [("Content-Type", content_type)], allowed)
     except FetchError as e:
         if e.code in (9016, 9017, 9010):
             raise FetchError(9011, e.reason) from None

@@ -31,7 +31,17 @@ Where it is enforced (every ACS request passes through these):
 - ``DataModel.locks``: GetParameterNames reports write-denied parameters and
   objects as not writable, so the ACS is told the truth before it tries.
 - ``Agent.gates``: with ``remote = no`` no session starts; each trigger says
-  so in the log and in the audit.
+  so in the log and in the audit. Connection requests (HTTP, UDP, XMPP) are
+  refused once authenticated (HTTP: 503).
+- ``agent.policy.download_allowed(url)`` / ``upload_allowed(url)``: the
+  transfer code asks again for every URL it contacts, the first one and each
+  redirect (TransferComplete 9001 if refused), so neither a redirect nor a
+  policy tightened while a transfer waited can take it elsewhere.
+
+Why 9001 for SetParameterAttributes rather than 9009 (Notification request
+rejected): 9009 belongs to the data model's own rules (canDeny,
+forceEnabled) and speaks of the notification only, while a denied subtree
+refuses the AccessList change as well; 9001 is the standard's policy refusal.
 
 Every refusal is a fault to the ACS, a log line and an audit record (the
 ``rpc`` record carries ``policy``: the rule that refused it).

@@ -153,6 +153,10 @@ class Transfers:
     def _types(self, key):
         return set(self._c(key).replace(",", " ").split())
 
+    def _policy(self, name):
+        """The owner policy's URL check (rocket.policy), or None without one."""
+        return getattr(getattr(self.agent, "policy", None), name, None)
+
     def _hook(self, name):
         cmd = self._c(name)
         if not cmd:
@@ -632,18 +636,23 @@ class Transfers:
 
     def _reboot(self, reason):
         log.info("reboot: %s", reason)
+        self.agent.audit.record("reboot", reason=reason)
+        self.agent.audit.flush(persist=True)  # the device may be gone before the hook returns
         code = self._run_hook("reboot_hook", {"ROCKET_REASON": reason})
         if code == 0:
             log.info("reboot: hook done; the agent stops and waits for the system to go down")
             self.agent.stop()
         else:
             log.error("reboot: the reboot hook failed; the device was not rebooted")
+            self.agent.audit.record("reboot", reason=reason, result="failed: the hook failed")
 
     def _factory_reset(self):
         j = self.journal
         j.doc["reset"] = "resetting"
         j.save()
         log.info("factory reset: clearing the agent's state")
+        self.agent.audit.record("factory_reset", reason="FactoryReset RPC")
+        self.agent.audit.flush(persist=True)  # the device may be gone before the hook returns
         self._wipe()
         code = self._run_hook("factory_reset_hook", {"ROCKET_REASON": "FactoryReset RPC"})
         if code == 0:
@@ -839,7 +848,8 @@ class Transfers:
 
         g = FileGet(self.loop, t["url"], fd, done, t.get("username", ""), t.get("password", ""),
                     self._tls_context, self.cfg.int("transfer", "timeout"),
-                    self.cfg.bool("transfer", "allow_basic_over_http"), limit)
+                    self.cfg.bool("transfer", "allow_basic_over_http"), limit,
+                    allowed=self._policy("download_allowed"))
         self.active = g
         try:
             g.start()
@@ -858,6 +868,7 @@ class Transfers:
             self._failed(t, code, reason)
             return
         size = os.path.getsize(path)
+        t["bytes"] = size
         log.info("transfer %d: downloaded %d bytes", t["id"], size)
         num = t["file_type"].split(" ", 1)[0]
         hook = self._download_hook(num)
@@ -918,12 +929,14 @@ class Transfers:
             self._failed(t, 9011, "upload hook produced no file")
             return
         method = self._c("upload_method").upper()
-        log.info("transfer %d: uploading %d bytes with %s to %s", t["id"], os.path.getsize(path), method,
+        t["bytes"] = os.path.getsize(path)
+        log.info("transfer %d: uploading %d bytes with %s to %s", t["id"], t["bytes"], method,
                  safe_url(t["url"]))
         try:
             put_file(self.loop, t["url"], path, method, t.get("username", ""), t.get("password", ""),
                      self._tls_context, self.cfg.int("transfer", "timeout"),
-                     self.cfg.bool("transfer", "allow_basic_over_http"))
+                     self.cfg.bool("transfer", "allow_basic_over_http"),
+                     allowed=self._policy("upload_allowed"))
         except FetchError as e:
             self._unlink(path)
             self._failed(t, e.code, e.reason)
@@ -961,6 +974,10 @@ class Transfers:
             log.info("transfer %d: complete", t["id"])
         else:
             log.warning("transfer %d: complete with fault %d %s", t["id"], code, reason)
+        self.agent.audit.record("transfer", direction="upload" if t["kind"] == "upload" else "download",
+                                command_key=t["key"], file_type=t["file_type"], url=t["url"],
+                                size=t.get("bytes"), result="ok" if code == 0 else "fault",
+                                fault=code or None, reason=reason or None)
         if events:
             self.agent.events.add(ev.TRANSFER_COMPLETE, save=False)
             self.agent.events.add(_M_EVENT[t["kind"]], t["key"])

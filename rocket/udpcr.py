@@ -534,6 +534,13 @@ class UdpConnReq:
         if not ok:
             log.debug("udpcr: dropped a datagram from %s: %s", _authority(*addr[:2]), info)
             return
+        policy = getattr(agent, "policy", None)
+        if policy is not None and not policy.remote:
+            log.warning("udpcr: connection request from %s refused: remote management is off "
+                        "(owner policy)", _authority(*addr[:2]))
+            agent.audit.record("connection_request", channel="udp", result="refused",
+                               peer=_authority(*addr[:2]), reason="remote management is off")
+            return
         limit = agent.cfg.int("connection_request", "max_per_minute", 0)
         now = time.monotonic()
         while self._recent and self._recent[0] < now - 60:
@@ -546,6 +553,8 @@ class UdpConnReq:
         self._save()
         self.accepted += 1
         log.info("udpcr: connection request from %s accepted", _authority(*addr[:2]))
+        agent.audit.record("connection_request", channel="udp", result="accepted",
+                           peer=_authority(*addr[:2]))
         agent.add_event(CR_EVENT)
 
 

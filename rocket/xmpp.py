@@ -683,10 +683,14 @@ class XmppService:
             if e.accepted:
                 self.accepted += 1
                 log.info("xmpp: connection request from %s accepted", e.sender)
+                self.agent.audit.record("connection_request", channel="xmpp", result="accepted",
+                                        peer=e.sender)
                 self.agent.add_event(CR_EVENT)
             else:
                 self.refused += 1
                 log.info("xmpp: connection request from %s refused: %s", e.sender, e.reason)
+                self.agent.audit.record("connection_request", channel="xmpp", result="refused",
+                                        peer=e.sender, reason=e.reason)
         elif isinstance(e, Closed):
             self._fail(e.reason)
 
@@ -756,6 +760,9 @@ class XmppService:
         ok_pw = hmac.compare_digest(password.encode("utf-8"), want_pw.encode("utf-8"))
         if not (ok_user and ok_pw):
             return "wrong credentials"
+        policy = getattr(agent, "policy", None)
+        if policy is not None and not policy.remote:
+            return "remote management is off (owner policy)"
         limit = agent.cfg.int("connection_request", "max_per_minute", 0)
         now = agent.loop.clock()
         while self._recent and self._recent[0] < now - 60:
