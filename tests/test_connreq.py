@@ -166,6 +166,24 @@ def test_curl_digest(running, acs):
     assert len(acs.sessions) == 2
 
 
+def test_urllib_digest_client(running, acs):
+    import urllib.error
+    import urllib.request
+    r = running()
+
+    def opener(pw):
+        mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        mgr.add_password(None, r.url, USER, pw)
+        return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(mgr))
+    with pytest.raises(urllib.error.HTTPError) as e:
+        opener("wrong").open(r.url, timeout=10)
+    assert e.value.code == 401
+    with opener(PW).open(r.url, timeout=10) as resp:
+        assert resp.status == 200 and resp.read() == b""
+    settle(acs, 2, r.agent, extra=0)
+    assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
+
+
 # ------------------------------------------------------------- refusals
 def test_bad_credentials_start_no_session(running, acs):
     r = running(connection_request={"nonce_lifetime": "1"})
@@ -431,7 +449,7 @@ def test_url_change_across_a_restart_is_reported(acs, make_agent):
     assert cr_url_of(acs.sessions[2].inform)[-32:] == cr_url_of(acs.sessions[0].inform)[-32:]
 
 
-def test_url_from_interface_and_ipv6_brackets(running, acs):
+def test_url_from_interface_with_a_dual_stack_listener(running, acs):
     r = running(connection_request={"bind": "", "interface": "lo"})
     assert re.match(r"^http://127\.0\.0\.1:\d+/", r.url)
     # bound to every address (dual-stack where available): reachable on 127.0.0.1
@@ -536,5 +554,14 @@ def test_netaddr():
     assert netaddr.interface_address("no-such-if0") is None
     assert netaddr.url_host("::1") == "[::1]" and netaddr.url_host("10.0.0.1") == "10.0.0.1"
     assert netaddr.unmap("::ffff:10.1.2.3") == "10.1.2.3"
+    # ::1 is host scope, not global: lo has no usable IPv6 address, so its IPv4 one
+    assert netaddr.interface_address("lo", socket.AF_INET6) == "127.0.0.1"
+    assert netaddr._ipv6_of("lo") is None
     if os.path.exists("/proc/net/if_inet6"):
-        assert netaddr.interface_address("lo", socket.AF_INET6) is None  # ::1 is host scope
+        with open("/proc/net/if_inet6") as f:
+            rows = [ln.split() for ln in f]
+        for addr, _, _, scope, flags, name in rows:
+            if scope == "00" and not int(flags, 16) & 0x68:
+                got = netaddr.interface_address(name, socket.AF_INET6)
+                assert socket.inet_pton(socket.AF_INET6, got) == bytes.fromhex(addr)
+                break
