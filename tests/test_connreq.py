@@ -565,3 +565,24 @@ def test_netaddr():
                 got = netaddr.interface_address(name, socket.AF_INET6)
                 assert socket.inet_pton(socket.AF_INET6, got) == bytes.fromhex(addr)
                 break
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"GET / HTTP/1.1", b"A: b", b"x"]),
+                max_size=20), st.integers(1, 7))
+def test_parser_incremental_equals_whole(pieces, step):
+    data = b"".join(pieces)
+
+    def run(chunks):
+        p = RequestParser()
+        try:
+            for c in chunks:
+                r = p.feed(c)
+                if r is not None:
+                    return ("req", r.method, r.target, sorted(r.headers.items()))
+            return None
+        except HttpError as e:
+            return ("err", e.status)
+    whole = run([data])
+    bytewise = run([data[i:i + step] for i in range(0, len(data), step)])
+    assert whole == bytewise
