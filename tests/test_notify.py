@@ -126,8 +126,6 @@ def ended(acs):
 def live_agent(acs, make_agent, tmp_path, boot=True, backend=True, **sections):
     sections.setdefault("notify", {}).setdefault("settle", "0")
     sections.setdefault("control", {}).setdefault("enable", "false")
-    # these tests play the connection request listener themselves (set_internal)
-    sections.setdefault("connection_request", {}).setdefault("enable", "false")
     agent = make_agent(acs.url, boot=boot, once=False, **sections)
     b = None
     if backend:
