@@ -69,23 +69,11 @@ class ConnectionRequests:
     def __init__(self, agent):
         self.agent = agent
         self.loop = agent.loop
-        cfg = agent.cfg
-        sec = "connection_request"
-        self.port = cfg.int(sec, "port", 0, 65535)
-        self.bind = cfg.get(sec, "bind").replace(",", " ").split()
-        self.timeout = cfg.int(sec, "request_timeout", 1, 300)
-        self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
-        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
-        self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
-        self.check_interval = cfg.int(sec, "url_check_interval", 1)
-        algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
-        self.digest = DigestServer(realm=cfg.get(sec, "realm"), algorithms=algs,
-                                   lifetime=cfg.int(sec, "nonce_lifetime", 1, 3600),
-                                   allow_basic=cfg.bool(sec, "allow_basic"), clock=self.loop.clock)
         self.saved = agent.state.load("connreq", {})
         if not isinstance(self.saved, dict):
             self.saved = {}
-        self.path = self._path(cfg.get(sec, "path"))
+        self.digest = DigestServer(clock=self.loop.clock)
+        self._settings()
         self.listeners = []
         self.bound_port = None
         self.conns = collections.OrderedDict()  # socket -> _Conn, oldest first
@@ -101,11 +89,41 @@ class ConnectionRequests:
         self._url = None  # the last URL computed and published
         agent.model.on_set.append(self._on_set)
         agent.after_session.append(self._after_session)
+        reload_hooks = getattr(agent, "on_reload", None)
+        if reload_hooks is not None:
+            reload_hooks.append(self.reload)
         hooks = getattr(agent, "before_session", None)
         if hooks is not None:
             hooks.append(self._before_session)
 
     # ------------------------------------------------------------ set-up
+    def _settings(self):
+        """Read [connection_request] (at start, and again on SIGHUP)."""
+        cfg = self.agent.cfg
+        sec = "connection_request"
+        self.port = cfg.int(sec, "port", 0, 65535)
+        self.bind = cfg.get(sec, "bind").replace(",", " ").split()
+        self.timeout = cfg.int(sec, "request_timeout", 1, 300)
+        self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
+        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
+        self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
+        self.check_interval = cfg.int(sec, "url_check_interval", 1)
+        algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
+        self.digest.configure(cfg.get(sec, "realm"), algs, cfg.int(sec, "nonce_lifetime", 1, 3600),
+                              cfg.bool(sec, "allow_basic"))
+        self.path = self._path(cfg.get(sec, "path"))
+
+    def reload(self):
+        """SIGHUP: apply the new [connection_request] at once; the port is
+        reopened only if the port or the bind addresses changed."""
+        where = (self.port, self.bind)
+        self._settings()
+        if self.listeners and (self.port, self.bind) != where:
+            log.info("connreq: port or bind addresses changed: reopening the listener")
+            self._close_listeners()
+        self._reconcile()
+        self.check_url()
+
     def _path(self, configured):
         if configured:
             return configured if configured.startswith("/") else "/" + configured

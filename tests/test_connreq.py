@@ -421,6 +421,22 @@ def test_http_cr_disable_closes_port_and_empties_url(running, acs):
     assert cr_url_of(acs.sessions[3].inform) == r.url
 
 
+def test_sighup_applies_the_new_settings(running, acs, tmp_path):
+    r = running()
+    port = r.agent.connreq.bound_port
+    write_conf(tmp_path, acs.url, connection_request={"enable": "false"})
+    r.call(r.agent.reload)
+    assert wait_for(lambda: r.url == "")
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    write_conf(tmp_path, acs.url, connection_request={"path": "/cr-lab", "max_per_minute": "1"})
+    r.call(r.agent.reload)
+    assert wait_for(lambda: r.url.endswith(":%d/cr-lab" % port))
+    assert connection_request(r.url, USER, PW) == 200
+    settle(acs, 2, r.agent, extra=0)
+    assert connection_request(r.url, USER, PW) == 503  # the new rate limit holds too
+
+
 def test_url_change_is_reported_without_restart(running, acs):
     r = running(connection_request={"url_check_interval": "1"})
     old = r.url
