@@ -38,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from crclient import challenges, digest_header, get, parse_challenge  # noqa: E402
+from crclient import challenges, digest_header, get  # noqa: E402
 from rocket.devacs import Acs  # noqa: E402
 
 USER, PW = "cr-user", "cr-pass"

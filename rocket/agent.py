@@ -119,7 +119,10 @@ class Agent:
         self.cpe_requests = []  # callables returning [CpeRequest] for the next session
         self.acked = {}  # CpeRequest name -> callback(tag) on its response
         self.after_session = []  # callables(ok) run once a session is over
-        self.before_session = []  # callables() run as a session starts, before the Inform
+        # callables() run just before a session starts (not yet in_session), so a
+        # last look at the device (ConnectionRequestURL) goes into this Inform;
+        # they may queue events but must not ask for a session
+        self.before_session = []
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
         self.gates = []  # callables() -> None, or the reason no session may start now
         self.on_reload = []  # callables() run after SIGHUP re-read the configuration
@@ -298,14 +301,14 @@ class Agent:
                     self.exit_code = 1
                     self.loop.stop()
                 return False
-        self.in_session = True
-        self.followup = False
-        self.sessions += 1
         for cb in list(self.before_session):
             try:
                 cb()  # may queue events (add_event(..., start=False)) for this Inform
             except Exception:
                 log.exception("before-session action failed")
+        self.in_session = True
+        self.followup = False
+        self.sessions += 1
         url = self.acs_url
         sent_events = self.events.for_inform()
         if not url:

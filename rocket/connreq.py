@@ -32,9 +32,10 @@ ConnectionRequestURL is ``http://host:port/path``. The host is, in order:
 ``[connection_request] address``; the bind address if it is a single
 specific one; the address of ``interface``; the local address of the route
 towards the ACS. It is recomputed every ``url_check_interval`` seconds and
-at the start of every session; a change is stored with ``set_internal`` and
-reported ("4 VALUE CHANGE", and a session at once while the parameter's
-notification is active, which is its default: forceDefaultEnabled).
+just before every session; a change is stored with ``set_internal``, which
+the notifier (``rocket.notify``) reports: "4 VALUE CHANGE", and a session
+soon while the parameter's notification is active (its default:
+forceDefaultEnabled).
 """
 
 import collections
@@ -74,23 +75,11 @@ class ConnectionRequests:
     def __init__(self, agent):
         self.agent = agent
         self.loop = agent.loop
-        cfg = agent.cfg
-        sec = "connection_request"
-        self.port = cfg.int(sec, "port", 0, 65535)
-        self.bind = cfg.get(sec, "bind").replace(",", " ").split()
-        self.timeout = cfg.int(sec, "request_timeout", 1, 300)
-        self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
-        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
-        self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
-        self.check_interval = cfg.int(sec, "url_check_interval", 1)
-        algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
-        self.digest = DigestServer(realm=cfg.get(sec, "realm"), algorithms=algs,
-                                   lifetime=cfg.int(sec, "nonce_lifetime", 1, 3600),
-                                   allow_basic=cfg.bool(sec, "allow_basic"), clock=self.loop.clock)
         self.saved = agent.state.load("connreq", {})
         if not isinstance(self.saved, dict):
             self.saved = {}
-        self.path = self._path(cfg.get(sec, "path"))
+        self.digest = DigestServer(clock=self.loop.clock)
+        self._settings()
         self.listeners = []
         self.bound_port = None
         self.conns = collections.OrderedDict()  # socket -> _Conn, oldest first
@@ -103,13 +92,44 @@ class ConnectionRequests:
         self._pause_timer = None
         self._log_window = (0.0, 0, 0)  # (start, lines logged, lines suppressed)
         self._url_param = agent.model.ms("ConnectionRequestURL")
+        self._url = None  # the last URL computed and published
         agent.model.on_set.append(self._on_set)
         agent.after_session.append(self._after_session)
+        reload_hooks = getattr(agent, "on_reload", None)
+        if reload_hooks is not None:
+            reload_hooks.append(self.reload)
         hooks = getattr(agent, "before_session", None)
         if hooks is not None:
             hooks.append(self._before_session)
 
     # ------------------------------------------------------------ set-up
+    def _settings(self):
+        """Read [connection_request] (at start, and again on SIGHUP)."""
+        cfg = self.agent.cfg
+        sec = "connection_request"
+        self.port = cfg.int(sec, "port", 0, 65535)
+        self.bind = cfg.get(sec, "bind").replace(",", " ").split()
+        self.timeout = cfg.int(sec, "request_timeout", 1, 300)
+        self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
+        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
+        self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
+        self.check_interval = cfg.int(sec, "url_check_interval", 1)
+        algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
+        self.digest.configure(cfg.get(sec, "realm"), algs, cfg.int(sec, "nonce_lifetime", 1, 3600),
+                              cfg.bool(sec, "allow_basic"))
+        self.path = self._path(cfg.get(sec, "path"))
+
+    def reload(self):
+        """SIGHUP: apply the new [connection_request] at once; the port is
+        reopened only if the port or the bind addresses changed."""
+        where = (self.port, self.bind)
+        self._settings()
+        if self.listeners and (self.port, self.bind) != where:
+            log.info("connreq: port or bind addresses changed: reopening the listener")
+            self._close_listeners()
+        self._reconcile()
+        self.check_url()
+
     def _path(self, configured):
         if configured:
             return configured if configured.startswith("/") else "/" + configured
@@ -150,28 +170,49 @@ class ConnectionRequests:
             self._close_listeners()
 
     def _open(self):
-        addrs = self.bind or [None]
-        port = self.port
-        socks = []
+        socks = None
+        if self.port == 0:
+            # "Any free port" (tests, labs): the one of the last run if it is
+            # still free, so a restart does not change ConnectionRequestURL.
+            last = self.saved.get("port")
+            if isinstance(last, int) and 0 < last < 65536:
+                try:
+                    socks = self._bind_all(last)
+                except OSError:
+                    socks = None
         try:
-            for a in addrs:
-                s = _listen(a, port, min(128, self.max_conns * 4))
-                socks.append(s)
-                if port == 0:
-                    port = s.getsockname()[1]
+            if socks is None:
+                socks = self._bind_all(self.port)
         except OSError as e:
-            for s in socks:
-                s.close()
             log.error("connreq: cannot listen on %s port %d: %s (retrying every %d s)",
                       " ".join(self.bind) or "all addresses", self.port, e.strerror or e,
                       self.check_interval)
             return False
+        port = socks[0].getsockname()[1]
+        if self.port == 0 and self.saved.get("port") != port:
+            self.saved["port"] = port
+            self.agent.state.save("connreq", self.saved)
         self.listeners = socks
         self.bound_port = port
         for s in socks:
             self.loop.add_reader(s, _bound(self._accept, s), nested=True)
         log.info("connreq: listening on %s port %d", " ".join(_sockname(s) for s in socks), port)
         return True
+
+    def _bind_all(self, port):
+        """Listening sockets on every bind address, all on one port."""
+        socks = []
+        try:
+            for a in self.bind or [None]:
+                s = _listen(a, port, min(128, self.max_conns * 4))
+                socks.append(s)
+                if port == 0:
+                    port = s.getsockname()[1]
+        except OSError:
+            for s in socks:
+                s.close()
+            raise
+        return socks
 
     def _close_listeners(self):
         for s in self.listeners:
@@ -247,7 +288,7 @@ class ConnectionRequests:
             self._handle(sock, c, req)
 
     def _handle(self, sock, c, req):
-        if req.path() != self.path:
+        if not _same(req.path(), self.path):
             self._refuse(sock, c, 404, "wrong path")
             return
         if req.method != "GET":
@@ -384,7 +425,7 @@ class ConnectionRequests:
             self.agent.request_session()
 
     def _before_session(self):
-        self.check_url(resolve=True, in_session=True)
+        self.check_url(resolve=True)
 
     def _on_set(self, path, value):
         if path == self.agent.model.ms("HTTPConnectionRequestEnable"):
@@ -430,7 +471,10 @@ class ConnectionRequests:
         iface = cfg.get(sec, "interface")
         if iface:
             family = socket.AF_INET6 if acs_ip and ":" in acs_ip else None
-            return netaddr.interface_address(iface, family)
+            addr = netaddr.interface_address(iface, family)
+            if addr is not None:
+                return addr
+            # No address there (down, or a PPP link on top of it): the route.
         if acs_ip:
             return netaddr.route_source(acs_ip, acs_port)
         return None
@@ -445,40 +489,26 @@ class ConnectionRequests:
             return None
         return "http://%s:%d%s" % (netaddr.url_host(h), self.bound_port, self.path)
 
-    def check_url(self, resolve=False, initial=False, in_session=False):
-        """Recompute ConnectionRequestURL; report it if it changed."""
+    def check_url(self, resolve=False, initial=False):
+        """Recompute ConnectionRequestURL and store it if it changed.
+
+        Reporting the change is the notifier's job (``rocket.notify``): it
+        sees ``set_internal`` and the parameter is active by default
+        (forceDefaultEnabled), so a change outside a session asks for one,
+        and a change found at start against the last run is reported too.
+        """
         url = self.compute_url(resolve)
-        model = self.agent.model
-        old = model.value(self._url_param) or ""
         if url is None:
             if initial:
                 log.warning("connreq: cannot tell this device's address yet "
                             "(set [connection_request] address or interface)")
-            return old
-        if url == old:
-            return url
-        model.set_internal(self._url_param, url)
-        log.info("connreq: ConnectionRequestURL is %s", url or "empty (disabled)")
-        last = self.saved.get("url")
-        self.saved["url"] = url
-        self.agent.state.save("connreq", self.saved)
-        if initial and (last is None or last == url or self.port == 0):
-            # First run, or unchanged since the last one (an ephemeral port
-            # is for tests and changes at every start: not a change).
-            return url
-        self._report(in_session)
+            return self._url
+        if url != self._url:
+            # Written only when what this module computes changes.
+            self._url = url
+            self.agent.model.set_internal(self._url_param, url)
+            log.info("connreq: ConnectionRequestURL is %s", url or "empty (disabled)")
         return url
-
-    def _report(self, in_session):
-        p = self.agent.model.store.get(self._url_param)
-        if p is None or p.notification == 0:
-            return
-        events = self.agent.events
-        events.add(ev.VALUE_CHANGE)
-        if self._url_param not in events.changed:
-            events.changed.append(self._url_param)
-        if p.notification == 2 and not in_session:
-            self.agent.request_session()
 
 
 def _listen(addr, port, backlog):
@@ -515,6 +545,12 @@ def _listen(addr, port, backlog):
 def _sockname(s):
     h = s.getsockname()[0]
     return netaddr.url_host(h)
+
+
+def _same(a, b):
+    """Constant-time string equality (the random path is a secret of sorts)."""
+    import hmac
+    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
 
 
 def _bound(fn, arg):

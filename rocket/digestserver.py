@@ -66,6 +66,15 @@ def _header_bytes(s):
 class DigestServer:
     def __init__(self, realm="rocket", algorithms=("MD5",), lifetime=30.0, allow_basic=False,
                  clock=time.monotonic, max_tracked=1024, secret=None):
+        self.configure(realm, algorithms, lifetime, allow_basic)
+        self.clock = clock
+        self.max_tracked = max_tracked
+        self._secret = secret or os.urandom(32)
+        self.opaque = os.urandom(16).hex()
+        self._used = {}  # nonce -> (highest nc accepted, expiry on self.clock)
+
+    def configure(self, realm, algorithms, lifetime, allow_basic):
+        """(Re)set the protection space. Nonces already issued stay valid."""
         bad = [a for a in algorithms if a.upper() not in ALGORITHMS]
         if bad or not algorithms:
             raise ValueError("unsupported digest algorithm(s): %s" % ", ".join(bad or ["(none)"]))
@@ -74,11 +83,6 @@ class DigestServer:
         self._accepted = frozenset(a.upper() for a in algorithms)
         self.lifetime = float(lifetime)
         self.allow_basic = allow_basic
-        self.clock = clock
-        self.max_tracked = max_tracked
-        self._secret = secret or os.urandom(32)
-        self.opaque = os.urandom(16).hex()
-        self._used = {}  # nonce -> (highest nc accepted, expiry on self.clock)
 
     # ------------------------------------------------------------ nonces
     def _mac(self, head):

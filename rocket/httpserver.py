@@ -88,6 +88,7 @@ class RequestParser:
         self.max_header = max_header
         self.max_lines = max_lines
         self._buf = bytearray()
+        self._scanned = 0
         self.request = None
 
     def feed(self, data):
@@ -95,11 +96,18 @@ class RequestParser:
             return self.request  # one request per connection: the rest is ignored
         self._buf += data
         # RFC 9112 §2.2: ignore empty lines before the request line.
-        while self._buf[:2] == b"\r\n":
-            del self._buf[:2]
-        while self._buf[:1] == b"\n":
-            del self._buf[:1]
-        end = _header_end(self._buf)
+        while True:
+            if self._buf[:2] == b"\r\n":
+                del self._buf[:2]
+            elif self._buf[:1] == b"\n":
+                del self._buf[:1]
+            else:
+                break
+            self._scanned = 0
+        # Only the new bytes (and the 3 before them) can complete the blank
+        # line: a client sending one byte at a time costs O(n), not O(n^2).
+        end = _header_end(self._buf, max(0, self._scanned - 3))
+        self._scanned = len(self._buf)
         if end < 0:
             if len(self._buf) > self.max_header:
                 raise HttpError(431, "header block larger than %d bytes" % self.max_header)
@@ -112,10 +120,10 @@ class RequestParser:
         return self.request
 
 
-def _header_end(buf):
+def _header_end(buf, start=0):
     """Index just past the blank line that ends the header block, or -1."""
-    a = buf.find(b"\r\n\r\n")
-    b = buf.find(b"\n\n")
+    a = buf.find(b"\r\n\r\n", start)
+    b = buf.find(b"\n\n", start)
     ends = [i + 4 for i in (a,) if i >= 0] + [i + 2 for i in (b,) if i >= 0]
     return min(ends) if ends else -1
 

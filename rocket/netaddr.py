@@ -18,12 +18,14 @@ _IFA_UNUSABLE = 0x40 | 0x20 | 0x08  # IFA_F_TENTATIVE | IFA_F_DEPRECATED | IFA_F
 
 
 def interface_address(name, family=None):
-    """The address of interface ``name``; ``family`` None = IPv4, else IPv6."""
-    if family in (None, socket.AF_INET):
-        v4 = _ipv4_of(name)
-        if v4 is not None or family == socket.AF_INET:
-            return v4
-    return _ipv6_of(name)
+    """The address of interface ``name``: of ``family`` if it has one (IPv4
+    first when ``family`` is None), else of the other family."""
+    order = (_ipv6_of, _ipv4_of) if family == socket.AF_INET6 else (_ipv4_of, _ipv6_of)
+    for fn in order:
+        addr = fn(name)
+        if addr is not None:
+            return addr
+    return None
 
 
 def _ipv4_of(name):
