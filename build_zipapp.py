@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipapp
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -176,6 +175,30 @@ def compile_for(python, tree):
                 os.unlink(os.path.join(dirpath, f))
 
 
+def write_archive(tree, output):
+    """Like zipapp.create_archive, with the strongest deflate level and a
+    fixed file order and timestamp (the same sources give the same bytes)."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames.sort()
+        for f in sorted(filenames):
+            full = os.path.join(dirpath, f)
+            files.append((os.path.relpath(full, tree).replace(os.sep, "/"), full))
+    tmp = output + ".tmp"
+    with open(tmp, "wb") as out:
+        out.write(b"#!/usr/bin/env python3\n")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            for name, full in sorted(files):
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                mode = os.stat(full).st_mode & 0o777
+                info.external_attr = (0o100000 | mode) << 16
+                with open(full, "rb") as fh:
+                    z.writestr(info, fh.read(), compresslevel=9)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, output)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--output", default=os.path.join(HERE, "dist", "rocket.pyz"))
@@ -192,7 +215,7 @@ def main(argv=None):
         if a.bytecode:
             compile_for(a.bytecode, tree)
         os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)
-        zipapp.create_archive(tree, a.output, interpreter="/usr/bin/env python3", compressed=True)
+        write_archive(tree, a.output)
     print("build_zipapp: wrote %s (%d bytes)" % (a.output, os.path.getsize(a.output)))
     return 0
 
