@@ -62,11 +62,11 @@ def next_periodic(now, interval, phase):
 
 def parse_datetime(s):
     """ISO 8601 -> epoch seconds, None for empty / Unknown Time / relative."""
-    import calendar
-    import re
     s = (s or "").strip()
     if not s or s.startswith("0001-01-01"):
-        return None
+        return None  # the usual case: no import of calendar (and datetime, locale) at start
+    import calendar
+    import re
     m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?$", s)
     if not m:
         return None

@@ -103,12 +103,52 @@ def _parser():
     return p
 
 
+class _Args:
+    config = state_dir = boot = log_level = None
+    once = False
+
+
+def _fast_parse(argv):
+    """The usual command lines, without importing argparse (which pulls in
+    gettext, locale and shutil: several ms of every start on a router).
+    Returns None for anything else (--help, --version, errors), which
+    argparse then handles with its usual messages."""
+    a = _Args()
+    takes = {"-c": "config", "--config": "config", "--state-dir": "state_dir",
+             "--log-level": "log_level"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in takes:
+            if not eq:
+                if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+                    return None
+                i += 1
+                value = argv[i]
+            setattr(a, takes[name], value)
+        elif arg == "--once":
+            a.once = True
+        elif arg == "--boot":
+            if i + 1 < len(argv) and argv[i + 1] in ("yes", "auto"):
+                i += 1
+                a.boot = argv[i]
+            else:
+                a.boot = "yes"
+        elif arg in ("--boot=yes", "--boot=auto"):
+            a.boot = arg[7:]
+        else:
+            return None
+        i += 1
+    return a
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "ctl":
         from rocket import ctl
         return ctl.main(argv[1:])
-    args = _parser().parse_args(argv)
+    args = _fast_parse(argv) or _parser().parse_args(argv)
     from rocket.config import Config, ConfigError
     try:
         setup_logging("stderr", args.log_level or "info")

@@ -44,3 +44,23 @@ def test_bytecode_build_runs_a_session_under_python38(acs, tmp_path):
     other = run_pyz(str(out), conf, "--version")
     assert other.returncode != 0
     print("--bytecode python3.8 build: %d bytes" % os.path.getsize(out))
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["--once"], ["-c", "x.conf", "--once", "--boot"], ["--config=x.conf", "--boot", "auto"],
+    ["--boot", "--once"], ["--boot=auto", "--state-dir", "/s", "--log-level", "debug"],
+    ["--log-level=info", "-c", "a b.conf", "--boot", "yes"], ["--boot", "-c", "x"],
+])
+def test_fast_command_line_parser_agrees_with_argparse(argv):
+    from rocket import cli
+    fast = cli._fast_parse(argv)
+    full = cli._parser().parse_args(argv)
+    assert fast is not None
+    assert {k: getattr(fast, k) for k in vars(full)} == vars(full)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["-c"], ["--boot", "never"], ["--bogus"],
+                                  ["-c", "--once"], ["ctlx"]])
+def test_fast_command_line_parser_leaves_the_rest_to_argparse(argv):
+    from rocket import cli
+    assert cli._fast_parse(argv) is None
