@@ -160,6 +160,9 @@ def main():
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--idle", type=float, default=10.0)
     ap.add_argument("--params", type=int, default=10000)
+    ap.add_argument("--build", choices=("bytecode", "source"), default="bytecode",
+                    help="zipapp for the memory figures: compiled for --python (as shipped to a "
+                         "device with build_zipapp.py --bytecode) or source")
     a = ap.parse_args()
     py = a.python
     rows = []
@@ -174,15 +177,12 @@ def main():
         ver = subprocess.check_output([py, "-c", "import sys; print(sys.version.split()[0])"], text=True)
         print("interpreter: %s (Python %s)" % (py, ver.strip()), file=sys.stderr)
 
-        # ---- the floor
-        times, rss = [], []
+        # ---- the floor (start time: measured again below, interleaved)
+        rss = []
         for _ in range(a.runs):
-            times.append(run_timed([py, "-I", "-S", "-c", FLOOR])[0])
             p = subprocess.run([py, "-I", "-S", "-c", FLOOR_HWM], capture_output=True, text=True)
             rss.append(hwm_of(p.stderr))
-        floor_t = statistics.median(times)
         floor_rss = statistics.median(rss)
-        row("floor: start time (median)", floor_t * 1000, "ms")
         row("floor: peak RSS", floor_rss / 1024, "MiB")
 
         # ---- sizes
@@ -212,20 +212,32 @@ def main():
                 sys.exit("bench: the --once session failed (status %d)" % status)
             return acs.first_post - t0
 
-        starts_bc = [start_to_inform(pyz_bc, i) for i in range(a.runs)]
+        # floor, bytecode build, source build, one after the other in each
+        # round, so that the machine's load weighs on all three alike
+        times, starts_bc, starts = [], [], []
+        for i in range(a.runs):
+            times.append(run_timed([py, "-I", "-S", "-c", FLOOR])[0])
+            starts_bc.append(start_to_inform(pyz_bc, i))
+            starts.append(start_to_inform(pyz, i))
+        floor_t = statistics.median(times)
+        row("floor: start time (median)", floor_t * 1000, "ms")
         row("start to first Inform, bytecode build (median)", statistics.median(starts_bc) * 1000, "ms",
             floor_t * 1000, "< 1.5x floor")
-        starts, peaks = [], []
-        for i in range(a.runs):
-            starts.append(start_to_inform(pyz, i))
-            conf = write_conf(os.path.join(tmp, "peak%d" % i), acs.url)
-            _, status, peak = launch(py, pyz, conf, 0, "--once", "--boot")
-            if status != 0:
-                sys.exit("bench: the --once session failed (status %d)" % status)
-            peaks.append(peak)
         row("start to first Inform, source build (median)", statistics.median(starts) * 1000, "ms",
             floor_t * 1000, "< 1.5x floor")
-        row("peak RSS of a --once session", statistics.median(peaks) / 1024, "MiB", floor_rss / 1024)
+        for label, app in (("bytecode", pyz_bc), ("source", pyz)):
+            peaks = []
+            for i in range(a.runs):
+                conf = write_conf(os.path.join(tmp, "peak%s%d" % (label, i)), acs.url)
+                _, status, peak = launch(py, app, conf, 0, "--once", "--boot")
+                if status != 0:
+                    sys.exit("bench: the --once session failed (status %d)" % status)
+                peaks.append(peak)
+            row("peak RSS of a --once session, %s build" % label, statistics.median(peaks) / 1024, "MiB",
+                floor_rss / 1024)
+        # the rest runs the build chosen with --build
+        pyz = pyz_bc if a.build == "bytecode" else pyz
+        print("memory figures below: %s build" % a.build, file=sys.stderr)
 
         # ---- idle agent: RSS before the first session, wake-ups
         d = os.path.join(tmp, "idle")
@@ -288,6 +300,8 @@ def main():
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
 
+    print()
+    print("Interpreter %s; memory figures from the idle agent on use the %s build." % (py, a.build))
     print()
     print("| measure | value | floor | ratio | diff | target |")
     print("|---|---:|---:|---:|---:|---|")

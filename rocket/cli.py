@@ -5,7 +5,6 @@ Exit codes: 0 success; 1 the ``--once`` session failed; 2 bad usage or
 configuration.
 """
 
-import argparse
 import logging
 import signal
 import sys
@@ -91,6 +90,7 @@ def boot_flag(mode, state, boot_id_file=BOOT_ID):
 
 
 def _parser():
+    import argparse
     p = argparse.ArgumentParser(prog="rocket", description="TR-069 / CWMP agent")
     p.add_argument("-c", "--config", help="INI configuration file (default /etc/rocket/rocket.conf)")
     p.add_argument("--state-dir", help="persistent state directory (overrides [state] dir)")

@@ -293,12 +293,13 @@ class DataModel:
         for c in self.checks:
             c("get", names)
         out = []
-        seen = set()
+        seen = set() if len(names) > 1 else None  # one name cannot repeat a path
         for name in names:
             for path, p in self._resolve(name):
-                if path in seen:
-                    continue
-                seen.add(path)
+                if seen is not None:
+                    if path in seen:
+                        continue
+                    seen.add(path)
                 out.append((path, p.type, self.read(path, p)))
                 if len(out) > MAX_RESULT:
                     raise CwmpFault(9004, "more than %d parameters requested" % MAX_RESULT)
