@@ -286,7 +286,6 @@ def main():
         conf = write_conf(d, acs.url)
         acs.every_session = [build_rpc("GetParameterValues", ["Device."])]
         n0 = len(acs.sessions)
-        t0 = time.monotonic()
         t, rc, peak = launch(py, pyz, conf, a.params, "--once", "--boot")
         if rc != 0:
             sys.exit("bench: the %d-parameter session failed" % a.params)
