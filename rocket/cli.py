@@ -83,7 +83,9 @@ def boot_flag(mode, state, boot_id_file=BOOT_ID):
         log.warning("--boot auto: cannot read %s; assuming this is not a boot", boot_id_file)
     saved = state.load("boot", {}).get("boot_id", "")
     if current:
-        state.save("boot", {"boot_id": current})
+        # no fsync: only a power cut can lose this write, and the start
+        # after a power cut is a boot, which is what a lost id then says
+        state.save("boot", {"boot_id": current}, sync=False)
     if mode == "auto":
         return bool(current) and current != saved
     return mode is not None

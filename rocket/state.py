@@ -14,8 +14,12 @@ import os
 log = logging.getLogger("rocket")
 
 
-def atomic_write(path, data, mode=0o600):
-    """Replace ``path`` with ``data`` (bytes) atomically and durably."""
+def atomic_write(path, data, mode=0o600, sync=True):
+    """Replace ``path`` with ``data`` (bytes) atomically and durably.
+
+    ``sync=False`` skips both fsyncs (still atomic, not durable across a
+    power cut): for data whose loss a power cut makes right anyway.
+    """
     d = os.path.dirname(path) or "."
     tmp = "%s.tmp%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -24,10 +28,13 @@ def atomic_write(path, data, mode=0o600):
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    if not sync:
+        return
     try:
         dfd = os.open(d, os.O_RDONLY)
     except OSError:
@@ -74,12 +81,12 @@ class StateDir:
         self._last[name] = raw
         return value
 
-    def save(self, name, value):
+    def save(self, name, value, sync=True):
         """Write ``value`` if it differs from what the file holds. True if written."""
         raw = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
         if self._last.get(name) == raw:
             return False
-        atomic_write(self.file(name), raw)
+        atomic_write(self.file(name), raw, sync=sync)
         self._last[name] = raw
         self.writes += 1
         return True
