@@ -119,14 +119,24 @@ def launch(py, pyz, conf, nparams=0, *args):
     return time.monotonic() - t0, p.returncode, hwm_of(p.stdout)
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def write_conf(d, url, interval=3600, extra=""):
+    """A configuration in directory ``d``. Its connection-request port is
+    fixed (a free one), so that a restart with the same file does not
+    change ConnectionRequestURL (which would be a "4 VALUE CHANGE")."""
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "rocket.conf")
     with open(path, "w") as f:
         f.write("[acs]\nurl = %s\nperiodic_inform_interval = %d\nsession_timeout = 20\n"
                 "[cpe]\nserial_number = BENCH-1\noui = 00AA11\n"
-                "[connection_request]\nport = 0\n[backends]\ndir = %s\n[state]\ndir = %s\n%s"
-                % (url, interval, d, os.path.join(d, "state"), extra))
+                "[connection_request]\nport = %d\nbind = 127.0.0.1\n[backends]\ndir = %s\n[state]\ndir = %s\n%s"
+                % (url, interval, free_port(), d, os.path.join(d, "state"), extra))
         if "[audit]" not in extra:  # the bench's own directory, not the shared /tmp/rocket
             f.write("[audit]\nfile = %s\n" % os.path.join(d, "audit.log"))
     return path
@@ -254,7 +264,7 @@ def main():
             time.sleep(a.idle)
             sw1, cpu1 = switches(agent), cpu_ticks(agent.pid)
             if len(acs.sessions) != n0:
-                print("bench: a session ran while idle", file=sys.stderr)
+                print("bench: a session ran while idle:\n" + agent.text()[-1500:], file=sys.stderr)
             row("idle wake-ups in %.0f s (context switches)" % a.idle, sw1 - sw0, "", None, "0")
             row("idle CPU in %.0f s" % a.idle, (cpu1 - cpu0) * 1000.0 / os.sysconf("SC_CLK_TCK"), "ms",
                 None, "0")

@@ -133,6 +133,7 @@ def test_procd_start_and_reload(acs, pyz, procd, tmp_path):
         for i, (k, v) in enumerate(opts):
             new = {("acs", "url"): acs.url, ("state", "dir"): str(tmp_path / "state"),
                    ("log", "target"): "stderr", ("connection_request", "port"): "0",
+                   ("connection_request", "bind"): "127.0.0.1", ("connection_request", "interface"): "",
                    ("control", "socket"): "", ("acs", "ca_file"): "",
                    ("audit", "file"): str(tmp_path / "audit.log")}.get((sid, k))
             if new is not None:
