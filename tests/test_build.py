@@ -64,3 +64,19 @@ def test_fast_command_line_parser_agrees_with_argparse(argv):
 def test_fast_command_line_parser_leaves_the_rest_to_argparse(argv):
     from rocket import cli
     assert cli._fast_parse(argv) is None
+
+
+def test_docstring_stripping_keeps_the_code():
+    sys.path.insert(0, ROOT)
+    from build_zipapp import _drop_docstrings, _strip
+    src = ('"""Module doc."""\nimport os\n\n\nclass A:\n    """Doc of A, é → ü."""\n\n'
+           '    def f(self):\n        """Only a docstring."""\n\n    def g(self): """same line"""\n\n'
+           '    def h(self):\n        """Doc\n        on two lines."""\n        x = """kept:\n not a docstring"""\n'
+           '        return x\n')
+    out = _strip(_drop_docstrings(src))
+    ns = {}
+    exec(compile(out, "t", "exec"), ns)
+    a = ns["A"]()
+    assert a.f() is None and a.g() is None and a.h() == "kept:\n not a docstring"
+    assert "Module doc" not in out and "Doc of A" not in out and "Only a docstring" not in out
+    assert "on two lines" not in out
