@@ -13,7 +13,9 @@ with defusedxml's licence.
 target device) and ships only the .pyc files: smaller on flash and no
 compile step on the router, but tied to that Python version.
 
-The development ACS (rocket/devacs.py) and the tests are not included.
+The development ACS (rocket/devacs.py), the tests and the shell backends
+(rocket/backends/, installed as files in [backends] dir, e.g.
+/usr/lib/rocket/backends) are not included.
 """
 
 import argparse
@@ -106,8 +108,11 @@ def _strip(src):
 def copy_rocket(dst):
     src = os.path.join(HERE, "rocket")
     for dirpath, dirnames, filenames in os.walk(src):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         rel = os.path.relpath(dirpath, src)
+        # rocket/backends/ (shell scripts, manifests) is installed on disk, in
+        # [backends] dir: nothing can execute it from inside the zip
+        dirnames[:] = [d for d in dirnames
+                       if d != "__pycache__" and not (rel == "." and d == "backends")]
         out = os.path.join(dst, "rocket", rel)
         os.makedirs(out, exist_ok=True)
         for f in filenames:
