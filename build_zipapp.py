@@ -134,6 +134,33 @@ def copy_rocket(dst):
                 shutil.copy2(s, d)
 
 
+def fetch_defusedxml_wheel():
+    """Download defusedxml's wheel from PyPI into ./wheels/ (once).
+
+    For a machine with only python3: no pip needed, the file is checked
+    against the SHA-256 digest PyPI publishes for it.
+    """
+    import hashlib
+    import json
+    import urllib.request
+    print("build_zipapp: defusedxml is not installed; fetching its wheel from PyPI into wheels/")
+    try:
+        meta = json.load(urllib.request.urlopen("https://pypi.org/pypi/defusedxml/json", timeout=60))
+        url = [u for u in meta["urls"] if u["filename"].endswith("-py2.py3-none-any.whl")
+               or u["filename"].endswith("-none-any.whl")][0]
+        data = urllib.request.urlopen(url["url"], timeout=120).read()
+    except Exception as e:  # no network, PyPI down: say what to do instead
+        sys.exit("build_zipapp: defusedxml is not installed and its wheel could not be fetched (%s); "
+                 "pip install defusedxml, or pass --defusedxml-wheel FILE" % (e,))
+    if hashlib.sha256(data).hexdigest() != url["digests"]["sha256"]:
+        sys.exit("build_zipapp: the downloaded defusedxml wheel does not match PyPI's digest")
+    os.makedirs(os.path.join(HERE, "wheels"), exist_ok=True)
+    path = os.path.join(HERE, "wheels", url["filename"])
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
 def copy_defusedxml(dst, wheel=None):
     out = os.path.join(dst, "defusedxml")
     os.makedirs(out)
@@ -144,8 +171,9 @@ def copy_defusedxml(dst, wheel=None):
         try:
             import defusedxml
         except ImportError:
-            sys.exit("build_zipapp: defusedxml is not installed and no wheel was given "
-                     "(pip install defusedxml, or --defusedxml-wheel FILE)")
+            defusedxml = None
+            wheel = fetch_defusedxml_wheel()
+    if wheel is None:
         base = os.path.dirname(defusedxml.__file__)
         version = defusedxml.__version__
         for name in ("common.py", "ElementTree.py"):
