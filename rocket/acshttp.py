@@ -22,12 +22,10 @@ The wait for the answer goes through the loop: after the request is written,
 connection-request listener meanwhile) until the session timeout.
 """
 
-import logging
 from urllib.parse import urljoin, urlsplit
 
-from rocket.digest import AuthError, Authenticator
-
-log = logging.getLogger("rocket")
+from rocket.digest import Authenticator, AuthError
+from rocket.log import log
 
 MAX_REDIRECTS = 5
 

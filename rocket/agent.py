@@ -17,7 +17,6 @@ Only one session runs at a time. A request for a session while one runs
 sets ``followup`` and exactly one more session starts when it is over.
 """
 
-import logging
 import math
 import random
 import time
@@ -26,15 +25,22 @@ from rocket import events as ev
 from rocket import soap
 from rocket.config import Config
 from rocket.events import EventQueue
+from rocket.log import log
 from rocket.loop import Loop
 from rocket.model import FILE_BACKED, DataModel
 from rocket.rpc import Dispatcher
-from rocket.session import (AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked,
-                            Send, Session)
+from rocket.session import (
+    AcsRequest,
+    CpeRequest,
+    Finished,
+    Inform,
+    InformAcked,
+    RequestAcked,
+    Send,
+    Session,
+)
 from rocket.state import StateDir
 from rocket.values import UNKNOWN_TIME
-
-log = logging.getLogger("rocket")
 
 _VERSION_STEPS = ("1.4", "1.1", "1.0")  # one per namespace, newest first
 

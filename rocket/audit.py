@@ -40,12 +40,11 @@ files directly (``ctl_main`` below); it needs no running agent.
 """
 
 import json  # already loaded by rocket.state at start
-import logging
 import os
 import re
 import time
 
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 MAX_STR = 300  # characters of one string field
 MAX_LIST = 16  # items of one list field

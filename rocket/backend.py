@@ -31,16 +31,21 @@ than ``[backends] max_output`` bytes or prints something that is not a record
 makes the RPC fail with 9002 and one log line naming the script and verb.
 """
 
-import logging
 import os
 import re
 
 from rocket import records, values
+from rocket.log import log
 from rocket.soap import CwmpFault
-from rocket.store import (ACTIVE_DEFAULT, ACTIVE_FORCED, CAN_DENY, FORCED_INFORM, HIDDEN,
-                          VOLATILE, Param)
-
-log = logging.getLogger("rocket")
+from rocket.store import (
+    ACTIVE_DEFAULT,
+    ACTIVE_FORCED,
+    CAN_DENY,
+    FORCED_INFORM,
+    HIDDEN,
+    VOLATILE,
+    Param,
+)
 
 _INSTANCE = re.compile(r"\.\d+(?=\.)")
 _FAULT_CODES = (9005, 9006, 9007, 9008)
@@ -299,7 +304,7 @@ class ScriptBackend:
         if skipped:
             # Expected when another backend owns part of this one's subtree;
             # said once at warning level, then at debug level.
-            level = logging.DEBUG if self._said_skipped else logging.WARNING
+            level = log.DEBUG if self._said_skipped else log.WARNING
             self._said_skipped = True
             log.log(level, "backend %s: %s: %d record%s outside its subtrees ignored", self.name, verb,
                     skipped, "" if skipped == 1 else "s")

@@ -5,60 +5,16 @@ Exit codes: 0 success; 1 the ``--once`` session failed; 2 bad usage or
 configuration.
 """
 
-import logging
 import signal
 import sys
 
 from rocket import __version__
-
-log = logging.getLogger("rocket")
-
-
-class _Redact(logging.Filter):
-    """Last line of defence: never let a configured secret reach a log."""
-
-    def __init__(self):
-        super().__init__()
-        self.secrets = set()
-
-    def filter(self, record):
-        if self.secrets:
-            msg = record.getMessage()
-            hit = False
-            for s in self.secrets:
-                if s and s in msg:
-                    msg = msg.replace(s, "***")
-                    hit = True
-            if hit:
-                record.msg, record.args = msg, ()
-        return True
-
-
-redactor = _Redact()
+from rocket.log import log
 
 
 def setup_logging(target="stderr", level="info"):
-    lvl = getattr(logging, level.upper(), None)
-    if not isinstance(lvl, int):
-        raise ValueError("unknown log level %r" % level)
-    root = logging.getLogger("rocket")
-    root.handlers[:] = []
-    if target == "syslog":
-        from logging import handlers
-        try:
-            h = handlers.SysLogHandler(address="/dev/log", facility=handlers.SysLogHandler.LOG_DAEMON)
-            h.setFormatter(logging.Formatter("rocket[%(process)d]: %(message)s"))
-        except OSError:
-            h = logging.StreamHandler(sys.stderr)
-            h.setFormatter(logging.Formatter("rocket: %(levelname)s %(message)s"))
-    else:
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(asctime)s rocket %(levelname)s %(message)s",
-                                         "%Y-%m-%d %H:%M:%S"))
-    h.addFilter(redactor)
-    root.addHandler(h)
-    root.setLevel(lvl)
-    root.propagate = False
+    """Log lines to stderr or syslog from now on (rocket.log)."""
+    log.configure(target, level)
 
 
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
@@ -163,7 +119,7 @@ def main(argv=None):
         return 2
     for sec, key in (("acs", "password"), ("connection_request", "password"), ("stun", "password"),
                      ("xmpp", "password")):
-        redactor.secrets.add(cfg.get(sec, key))
+        log.secrets.add(cfg.get(sec, key))
     from rocket.agent import Agent
     try:
         agent = Agent(cfg, boot=args.boot, once=args.once)

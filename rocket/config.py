@@ -10,9 +10,8 @@ key changes (the operator edited the file: the file wins again).
 """
 
 import configparser
-import logging
 
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 DEFAULT_PATH = "/etc/rocket/rocket.conf"
 

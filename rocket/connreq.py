@@ -39,15 +39,13 @@ forceDefaultEnabled).
 """
 
 import collections
-import logging
 import socket
 
 from rocket import events as ev
 from rocket import netaddr
 from rocket.digestserver import DigestServer
 from rocket.httpserver import HttpError, RequestParser, response
-
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 MAX_HEADER = 8192
 RATE_WINDOW = 60.0

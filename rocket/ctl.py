@@ -45,7 +45,6 @@ Client side (``main``): ``rocket.pyz ctl [--socket PATH | -c CONFIG]
 """
 
 import errno
-import logging
 import os
 import re
 import socket
@@ -53,8 +52,7 @@ import stat
 import sys
 
 from rocket import records
-
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 MAX_REQUEST = 256 * 1024
 MAX_CLIENTS = 8
@@ -534,7 +532,7 @@ def main(argv):
         try:
             if sock is None:
                 from rocket.config import Config
-                logging.getLogger("rocket").addHandler(logging.NullHandler())
+                log.silence()
                 sock = socket_path(Config.load(conf))
             call(sock, "audit-flush", min(timeout, 2.0))
         except Exception:  # no agent, no socket, a bad configuration: read what is on disk
@@ -548,7 +546,7 @@ def main(argv):
         return 2
     if sock is None:
         from rocket.config import Config, ConfigError
-        logging.getLogger("rocket").addHandler(logging.NullHandler())
+        log.silence()
         try:
             sock = socket_path(Config.load(conf))
         except ConfigError as e:

@@ -26,14 +26,11 @@ Failures map onto TR-069's transfer fault codes:
 """
 
 import errno
-import logging
 import os
 import socket
 from urllib.parse import urljoin, urlsplit
 
-from rocket.digest import AuthError, Authenticator
-
-log = logging.getLogger("rocket")
+from rocket.digest import Authenticator, AuthError
 
 CHUNK = 256 * 1024
 MAX_HEADER = 64 * 1024

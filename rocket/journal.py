@@ -21,10 +21,9 @@ the rest of the state directory) because a transfer may have to be started
 again after a restart; they never appear in a log.
 """
 
-import logging
 import os
 
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 NAME = "transfers"
 

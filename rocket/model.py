@@ -14,14 +14,22 @@ The built-in parameters that an operator also sets in the INI file
 file's value at that time, and wins until the file's value changes.
 """
 
-import logging
 
 from rocket import values
+from rocket.log import log
 from rocket.soap import CwmpFault
-from rocket.store import (ACTIVE_DEFAULT, ACTIVE_FORCED, CAN_DENY, FORCED_INFORM, HIDDEN,
-                          VOLATILE, Obj, Param, Store, parent_of)
-
-log = logging.getLogger("rocket")
+from rocket.store import (
+    ACTIVE_DEFAULT,
+    ACTIVE_FORCED,
+    CAN_DENY,
+    FORCED_INFORM,
+    HIDDEN,
+    VOLATILE,
+    Obj,
+    Param,
+    Store,
+    parent_of,
+)
 
 MAX_RESULT = 250000  # parameters in one answer before 9004
 

@@ -46,12 +46,17 @@ failed session the retry wait of §3.2.1.1 rules, as for any event. A
 passive change only waits for the next session.
 """
 
-import logging
 
 from rocket import events as ev
-from rocket.store import ACTIVE_DEFAULT, ACTIVE_FORCED, HIDDEN, VOLATILE, Param, parent_of
-
-log = logging.getLogger("rocket")
+from rocket.log import log
+from rocket.store import (
+    ACTIVE_DEFAULT,
+    ACTIVE_FORCED,
+    HIDDEN,
+    VOLATILE,
+    Param,
+    parent_of,
+)
 
 _ATTRS = "#attributes"
 

@@ -56,14 +56,12 @@ standing for any one instance number.
 """
 
 import configparser
-import logging
 import os
 import re
 
 from rocket.config import ConfigError
+from rocket.log import log
 from rocket.soap import CwmpFault
-
-log = logging.getLogger("rocket")
 
 DENIED = "Request denied by the device owner's policy"
 

@@ -10,12 +10,10 @@ operations) add theirs with ``Dispatcher.register``. GetRPCMethods answers
 with exactly the registered names.
 """
 
-import logging
 
 from rocket import soap
+from rocket.log import log
 from rocket.soap import CwmpFault, child, items, parse_bool, text
-
-log = logging.getLogger("rocket")
 
 
 def _arg(elem, name, required=True, default=""):

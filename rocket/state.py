@@ -8,10 +8,9 @@ aside as ``NAME.corrupt`` with a log line, and the default is used.
 """
 
 import json
-import logging
 import os
 
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 
 def atomic_write(path, data, mode=0o600, sync=True):

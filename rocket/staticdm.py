@@ -20,12 +20,10 @@ writable table clones the structure of an existing instance with empty
 values; DeleteObject removes the instance. No process is ever started.
 """
 
-import logging
 
 from rocket import values
+from rocket.log import log
 from rocket.store import Obj, Param
-
-log = logging.getLogger("rocket")
 
 _DEFAULTS = {"boolean": "false", "dateTime": values.UNKNOWN_TIME, "int": "0", "long": "0",
              "unsignedInt": "0", "unsignedLong": "0", "decimal": "0"}

@@ -63,17 +63,15 @@ absolute deadline across restarts; pending ones are dropped when a
 "0 BOOTSTRAP" goes out.
 """
 
-import logging
 import os
 
 from rocket import events as ev
 from rocket import soap
 from rocket.journal import Journal
+from rocket.log import log
 from rocket.rpc import arg, uint
 from rocket.session import CpeRequest
 from rocket.soap import CwmpFault
-
-log = logging.getLogger("rocket")
 
 UNKNOWN = "0001-01-01T00:00:00Z"
 MAX_QUEUE = 16
@@ -110,6 +108,7 @@ def write_autonomous(spool_dir, is_download, file_type, transfer_url="", file_si
     """
     import json
     import time
+
     from rocket.state import atomic_write
     os.makedirs(spool_dir, mode=0o700, exist_ok=True)
     rec = {"is_download": bool(is_download), "file_type": file_type, "transfer_url": transfer_url,

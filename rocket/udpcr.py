@@ -29,13 +29,11 @@ like an active notification ("4 VALUE CHANGE").
 """
 
 import collections
-import logging
 import os
 import socket
 
 from rocket import stun
-
-log = logging.getLogger("rocket")
+from rocket.log import log
 
 MAX_DATAGRAM = 2048
 CR_EVENT = "6 CONNECTION REQUEST"

@@ -37,12 +37,10 @@ from ``[xmpp] allowed_jids`` like the other file-backed parameters).
 
 import base64
 import collections
-import logging
 import socket
 
+from rocket.log import log
 from rocket.soap import esc
-
-log = logging.getLogger("rocket")
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_CLIENT = "jabber:client"
@@ -77,8 +75,8 @@ class StanzaReader:
     """
 
     def __init__(self, max_stanza=MAX_STANZA, max_depth=MAX_DEPTH):
-        from xml.parsers import expat
         import xml.etree.ElementTree as ET
+        from xml.parsers import expat
         self._ET = ET
         self.max_stanza = max_stanza
         self.max_depth = max_depth

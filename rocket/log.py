@@ -1,0 +1,143 @@
+"""Log lines for operators, without the weight of the ``logging`` package.
+
+``logging`` costs about 1 MB of RAM and several milliseconds at every start
+(it imports threading, traceback, string, weakref...), for features the agent
+never uses. This module gives the same calling convention
+(``log.info("session: %s", x)``, ``log.exception(...)``) with two sinks:
+stderr (one timestamped line per event, for procd/systemd/sysvinit to keep)
+and syslog over ``/dev/log`` (facility daemon), chosen by ``[log] target``.
+
+Every line goes through ``redact``: a configured secret (the ACS, connection
+request, STUN and XMPP passwords) that somehow reached a message is replaced
+by ``***`` before it is written. That is the last line of defence; code does
+not log secrets in the first place.
+
+Before ``configure`` is called (the agent embedded in another program, or in
+the test suite), records go to the standard ``logging`` logger "rocket" if
+that package is loaded, so the host program's logging configuration (and
+pytest's caplog) sees them; otherwise to stderr at level INFO.
+"""
+
+import os
+import sys
+import time
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+_SYSLOG_SEVERITY = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3}
+_LOG_DAEMON = 3
+
+
+def level_from_name(name):
+    """'info' -> INFO; ValueError for anything else."""
+    for lvl, n in NAMES.items():
+        if n == name.strip().upper():
+            return lvl
+    raise ValueError("unknown log level %r" % name)
+
+
+class Logger:
+    DEBUG, INFO, WARNING, ERROR = DEBUG, INFO, WARNING, ERROR
+
+    def __init__(self):
+        self.level = INFO
+        self.target = None  # None (not configured), "stderr" or "syslog"
+        self.secrets = set()
+        self._sock = None
+
+    # ------------------------------------------------------------ setup
+    def configure(self, target="stderr", level="info"):
+        lvl = level_from_name(level)
+        self.close()
+        self.level = lvl
+        self.target = "syslog" if target == "syslog" else "stderr"
+
+    def silence(self):
+        """No log lines at all (the ctl client: its own messages say enough)."""
+        self.configure("stderr", "error")
+        self.level = ERROR + 100
+
+    def close(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+    def redact(self, text):
+        for s in self.secrets:
+            if s and s in text:
+                text = text.replace(s, "***")
+        return text
+
+    # ---------------------------------------------------------- logging
+    def isEnabledFor(self, level):
+        if self.target is None:
+            std = sys.modules.get("logging")
+            if std is not None:
+                return std.getLogger("rocket").isEnabledFor(level)
+        return level >= self.level
+
+    def log(self, level, msg, *args, exc_info=False):
+        if self.target is None:
+            std = sys.modules.get("logging")
+            if std is not None:
+                std.getLogger("rocket").log(level, msg, *args, exc_info=exc_info)
+                return
+        if level < self.level:
+            return
+        try:
+            text = msg % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = "%s %r" % (msg, args)
+        if exc_info:
+            import traceback
+            text += "\n" + traceback.format_exc().rstrip()
+        self._write(level, self.redact(text))
+
+    def debug(self, msg, *args, **kw):
+        self.log(DEBUG, msg, *args, **kw)
+
+    def info(self, msg, *args, **kw):
+        self.log(INFO, msg, *args, **kw)
+
+    def warning(self, msg, *args, **kw):
+        self.log(WARNING, msg, *args, **kw)
+
+    def error(self, msg, *args, **kw):
+        self.log(ERROR, msg, *args, **kw)
+
+    def exception(self, msg, *args):
+        self.log(ERROR, msg, *args, exc_info=True)
+
+    # ----------------------------------------------------------- sinks
+    def _write(self, level, text):
+        if self.target == "syslog" and self._syslog(level, text):
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        line = "%s rocket %s %s\n" % (stamp, NAMES.get(level, "INFO"), text)
+        try:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # no stderr (closed by the init system): nothing better to do
+
+    def _syslog(self, level, text):
+        import socket
+        prio = _LOG_DAEMON * 8 + _SYSLOG_SEVERITY.get(level, 6)
+        data = ("<%d>rocket[%d]: %s" % (prio, os.getpid(), text)).encode("utf-8", "replace")
+        for _ in (1, 2):
+            try:
+                if self._sock is None:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                    s.connect("/dev/log")
+                    self._sock = s
+                self._sock.send(data[:8192])
+                return True
+            except OSError:
+                self.close()
+        return False
+
+
+log = Logger()
