@@ -43,6 +43,7 @@ class Logger:
         self.level = INFO
         self.target = None  # None (not configured), "stderr" or "syslog"
         self.secrets = set()
+        self.syslog_path = "/dev/log"
         self._sock = None
 
     # ------------------------------------------------------------ setup
@@ -131,7 +132,7 @@ class Logger:
             try:
                 if self._sock is None:
                     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                    s.connect("/dev/log")
+                    s.connect(self.syslog_path)
                     self._sock = s
                 self._sock.send(data[:8192])
                 return True
