@@ -31,6 +31,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import write_conf
 from fileserver import FileServer
 from transfer_util import download_rpc, events_of, fault_codes, hook, simple_rpc
@@ -206,3 +208,73 @@ def test_power_cuts(acs, pyz, tmp_path):
     finally:
         files.stop()
     assert starts >= 2 * RUNS
+
+
+@pytest.mark.parametrize("kind", ["config", "reboot"])
+def test_kill_after_acknowledgement(acs, pyz, tmp_path, kind):
+    """The power cut lands after the agent got the acknowledgement (the
+    TransferCompleteResponse, or the InformResponse for "M Reboot") and
+    posted again, but before the session ended: the report is delivered,
+    so the next start must not send it again."""
+    files = FileServer().start()
+    files.files["/cfg"] = b"x" * 100
+    key = kind + "-k"
+    out = tmp_path / "out"
+    out.mkdir()
+    conf = write_conf(tmp_path, acs.url, acs={"periodic_inform_enable": "false", "session_timeout": "5"},
+                      transfer={"download_dir": str(tmp_path / "dl"), "timeout": "5",
+                                "config_hook": hook(tmp_path / "cfg", 'echo x >> "%s/applied"' % out),
+                                "reboot_hook": hook(tmp_path / "rb", 'echo x >> "%s/reboots"' % out)})
+    state = str(tmp_path / "state")
+    if kind == "reboot":
+        acs.queue = [simple_rpc("Reboot", CommandKey=key)]
+    else:
+        acs.queue = [download_rpc(files.url("/cfg"), "3 Vendor Configuration File", key)]
+    procs = []
+    killed = []
+
+    def carries(s):
+        if kind == "reboot":
+            return ("M Reboot", key) in events_of(s.inform or "")
+        return any("<cwmp:TransferComplete>" in r for r in s.cpe_requests)
+
+    def kill_on_next_post(a, h, body):
+        # the empty POST that follows the acknowledged report: kill, never answer
+        if killed or body or not a.sessions or not carries(a.sessions[-1]) or a.sessions[-1].ended:
+            return False
+        os.kill(procs[-1].pid, signal.SIGKILL)
+        killed.append(len(a.sessions))
+        return True
+
+    acs.hook = kill_on_next_post
+    try:
+        procs.append(_start(pyz, conf, True))
+        deadline = time.time() + 60
+        while not (killed and len(acs.sessions) > killed[0] and _quiet(state, acs)):
+            assert time.time() < deadline, "did not settle\n%s" % _log_tail(tmp_path)
+            rc = procs[-1].poll()
+            if rc is not None:
+                assert rc in (0, -9), _log_tail(tmp_path)
+                procs.append(_start(pyz, conf, True))  # a reboot, or power back after the cut
+            time.sleep(0.05)
+    finally:
+        acs.hook = None
+        files.stop()
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    cut = acs.sessions[killed[0] - 1]
+    assert carries(cut) and not cut.ended
+    later = acs.sessions[killed[0]:]
+    assert later and all(s.ended for s in later)
+    for s in later:
+        evs = events_of(s.inform or "")
+        assert not carries(s), "reported again after acknowledgement:\n%s" % _log_tail(tmp_path)
+        assert ("M Download", key) not in evs and ("7 TRANSFER COMPLETE", "") not in evs
+    _check_reports(0, kind, key, acs.sessions)
+    assert not [f for f in os.listdir(state) if f.endswith(".corrupt")]
