@@ -377,18 +377,26 @@ class Transfers:
             raise CwmpFault(9003, "CommandKey longer than 32 characters")
         return key
 
-    def _download_args(self, msg, kind):
-        b = msg.body
+    def _transfer_args(self, b):
+        """CommandKey, FileType, URL, Username and Password of a Download,
+        ScheduleDownload or Upload, checked."""
         key = self._key(b)
         file_type = arg(b, "FileType").strip()
         url = arg(b, "URL").strip()
         user = arg(b, "Username", required=False)
         password = arg(b, "Password", required=False)
-        size = uint(b, "FileSize", required=False)
-        target = arg(b, "TargetFileName", required=False)
-        if len(target) > 256 or len(user) > 256 or len(password) > 256:
+        if len(user) > 256 or len(password) > 256:
             raise CwmpFault(9003, "argument too long")
         self._check_url(url)
+        return key, file_type, url, user, password
+
+    def _download_args(self, msg, kind):
+        b = msg.body
+        key, file_type, url, user, password = self._transfer_args(b)
+        size = uint(b, "FileSize", required=False)
+        target = arg(b, "TargetFileName", required=False)
+        if len(target) > 256:
+            raise CwmpFault(9003, "argument too long")
         parsed = _type_number(file_type, DOWNLOAD_TYPES)
         if parsed is None or parsed[0] not in self._types("download_types"):
             raise CwmpFault(9003, "unsupported FileType %r" % file_type[:64])
@@ -426,13 +434,8 @@ class Transfers:
 
     def do_Upload(self, msg):
         b = msg.body
-        key = self._key(b)
-        file_type = arg(b, "FileType").strip()
-        url = arg(b, "URL").strip()
-        user = arg(b, "Username", required=False)
-        password = arg(b, "Password", required=False)
+        key, file_type, url, user, password = self._transfer_args(b)
         delay = uint(b, "DelaySeconds", required=False)
-        self._check_url(url)
         parsed = _type_number(file_type, UPLOAD_TYPES)
         if parsed is None or parsed[0] not in self._types("upload_types") or not self._hook("upload_hook"):
             raise CwmpFault(9003, "unsupported FileType %r" % file_type[:64])
