@@ -143,6 +143,7 @@ class Agent:
         any other feature holds on to the model."""
         self.root = self.cfg.get("cpe", "data_model") + "."
         self.model = DataModel(self.root, self.state)
+        self.model.max_result = self.cfg.int("acs", "max_parameters", 1)
         self.model._cfg_value = self._file_value
         self.model.build_builtin(self.cfg)
         self.model.on_set.append(self._on_param_set)

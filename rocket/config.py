@@ -33,6 +33,7 @@ DEFAULTS = {
         "session_timeout": "30",
         "get_rpc_methods": "false",
         "max_body": "4194304",
+        "max_parameters": "250000",
     },
     "cpe": {
         "manufacturer": "Rocket",
@@ -238,6 +239,7 @@ class Config:
         self.int("acs", "retry_minimum_wait_interval", 1, 65535)
         self.int("acs", "retry_interval_multiplier", 1000, 65535)
         self.int("acs", "session_timeout", 1)
+        self.int("acs", "max_parameters", 1)
         self.int("acs", "max_body", 65536)  # TR-069 wants >= 32 KiB envelopes accepted
         self.int("connection_request", "port", 0, 65535)
         self.int("connection_request", "max_per_minute", 0)

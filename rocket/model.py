@@ -31,7 +31,7 @@ from rocket.store import (
     parent_of,
 )
 
-MAX_RESULT = 250000  # parameters in one answer before 9004
+MAX_RESULT = 250000  # parameters in one answer before 9004 ([acs] max_parameters)
 
 # ManagementServer parameter -> (INI section, key); these are file-backed.
 FILE_BACKED = {
@@ -101,6 +101,7 @@ class DataModel:
         self.root = root
         self.store = Store()
         self.state = state
+        self.max_result = MAX_RESULT  # the agent sets [acs] max_parameters
         self.backends = []  # objects with .name, .prefixes, load/set/commit/abort/add/delete/apply
         self._routes = []  # (prefix, backend), longest first
         self._loaded = set()
@@ -309,8 +310,8 @@ class DataModel:
                         continue
                     seen.add(path)
                 out.append((path, p.type, self.read(path, p)))
-                if len(out) > MAX_RESULT:
-                    raise CwmpFault(9004, "more than %d parameters requested" % MAX_RESULT)
+                if len(out) > self.max_result:
+                    raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         return out
 
     def get_names(self, path, next_level):
@@ -338,8 +339,8 @@ class DataModel:
             out = [(k, nodes[k].writable and not self._locked(k)) for k in keys]
         else:
             out = [(k, nodes[k].writable) for k in keys]
-        if len(out) > MAX_RESULT:
-            raise CwmpFault(9004, "more than %d names" % MAX_RESULT)
+        if len(out) > self.max_result:
+            raise CwmpFault(9004, "more than %d names" % self.max_result)
         return out
 
     def set_values(self, items, parameter_key):
@@ -505,6 +506,8 @@ class DataModel:
                         out.append((path, a[0], tuple(a[1])))
                     else:
                         out.append((path, p.notification, p.access))
+                    if len(out) > self.max_result:
+                        raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         return out
 
     def set_attributes(self, items):

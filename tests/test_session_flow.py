@@ -60,3 +60,15 @@ def test_wrong_password_fails_session(acs, make_agent):
     agent = make_agent(acs.url, acs={"username": "cpe", "password": "wrong"})
     assert agent.run() == 1
     assert acs.sessions == []
+
+
+def test_answers_bigger_than_the_configured_limit_get_9004(acs, make_agent):
+    acs.queue = [build_rpc("GetParameterValues", ["Device."]),
+                 build_rpc("GetParameterNames", ["Device.", "0"]),
+                 build_rpc("GetParameterAttributes", ["Device."]),
+                 build_rpc("GetParameterValues", ["Device.DeviceInfo.SerialNumber"])]
+    assert make_agent(acs.url, acs={"max_parameters": "5"}).run() == 0
+    answers = [r for _, r in acs.sessions[0].answers]
+    for reply in answers[:3]:
+        assert b"<FaultCode>9004</FaultCode>" in reply
+    assert parse_values(answers[3]) == {"Device.DeviceInfo.SerialNumber": "TB-0001"}
