@@ -145,10 +145,12 @@ def fetch_defusedxml_wheel():
     import urllib.request
     print("build_zipapp: defusedxml is not installed; fetching its wheel from PyPI into wheels/")
     try:
-        meta = json.load(urllib.request.urlopen("https://pypi.org/pypi/defusedxml/json", timeout=60))
-        url = [u for u in meta["urls"] if u["filename"].endswith("-py2.py3-none-any.whl")
-               or u["filename"].endswith("-none-any.whl")][0]
-        data = urllib.request.urlopen(url["url"], timeout=120).read()
+        from urllib.parse import urljoin
+        index = "https://pypi.org/pypi/defusedxml/json"
+        meta = json.load(urllib.request.urlopen(index, timeout=60))
+        url = [u for u in meta["urls"] if u["filename"].endswith("-none-any.whl")][0]
+        # some mirrors answer with links relative to the index
+        data = urllib.request.urlopen(urljoin(index, url["url"]), timeout=120).read()
     except Exception as e:  # no network, PyPI down: say what to do instead
         sys.exit("build_zipapp: defusedxml is not installed and its wheel could not be fetched (%s); "
                  "pip install defusedxml, or pass --defusedxml-wheel FILE" % (e,))

@@ -34,8 +34,11 @@ def ensure_venv():
     # pip itself from its wheel on PyPI.
     if sh(sys.executable, "-m", "venv", "--without-pip", "--clear", VENV) != 0:
         sys.exit("tests/run.py: cannot create a virtual environment")
-    meta = json.load(urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60))
+    from urllib.parse import urljoin
+    index = "https://pypi.org/pypi/pip/json"
+    meta = json.load(urllib.request.urlopen(index, timeout=60))
     wheel = [u for u in meta["urls"] if u["filename"].endswith(".whl")][0]
+    wheel["url"] = urljoin(index, wheel["url"])  # some mirrors answer with relative links
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, wheel["filename"])
         with open(path, "wb") as f:
