@@ -25,7 +25,7 @@ connection-request listener meanwhile) until the session timeout.
 from urllib.parse import urljoin, urlsplit
 
 from rocket.digest import Authenticator, AuthError
-from rocket.log import log
+from rocket.log import clean_url, log
 
 MAX_REDIRECTS = 5
 
@@ -153,7 +153,7 @@ class AcsClient:
                 new = urljoin(self.url, loc)
                 if self.url.startswith("https:") and not new.startswith("https:"):
                     raise AcsError("refusing redirect from https to %s" % urlsplit(new).scheme)
-                log.info("session: redirected to %s", _safe_url(new))
+                log.info("session: redirected to %s", clean_url(new))
                 if self.auth is not None and _origin(new) != _origin(self.url):
                     self.auth.reset()  # credentials go to another server only when it asks
                 self.url = new
@@ -322,18 +322,7 @@ def _has_buffered(sock):
     return bool(pending and pending())
 
 
-def _safe_url(url):
-    """A URL without userinfo, for logs."""
-    p = urlsplit(url)
-    if p.username is None and p.password is None:
-        return url
-    host = p.hostname or ""
-    if p.port:
-        host += ":%d" % p.port
-    return p._replace(netloc=host).geturl()
-
-
-safe_url = _safe_url
+safe_url = clean_url  # a URL fit for logs (rocket.log)
 
 
 def _create_connection(address, *args):

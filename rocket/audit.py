@@ -44,7 +44,7 @@ import os
 import re
 import time
 
-from rocket.log import log
+from rocket.log import clean_url, log
 
 MAX_STR = 300  # characters of one string field
 MAX_LIST = 16  # items of one list field
@@ -67,26 +67,6 @@ def secret_name(path):
     if seg in _NOT_SECRET_SEG or seg.endswith("NumberOfEntries"):
         return False
     return _SECRET_SEG.search(seg) is not None
-
-
-def clean_url(url):
-    """``url`` without userinfo, fragment and query values (names are kept)."""
-    from urllib.parse import urlsplit, urlunsplit
-    if not isinstance(url, str) or not url:
-        return url
-    try:
-        p = urlsplit(url)
-        host = p.hostname or ""
-        port = p.port
-    except ValueError:
-        return "(invalid URL)"
-    if ":" in host:
-        host = "[%s]" % host
-    if port:
-        host += ":%d" % port
-    query = "&".join(q.split("=", 1)[0] + ("=" + MASK if "=" in q else "")
-                     for q in p.query.split("&") if q)
-    return urlunsplit((p.scheme, host, p.path, query, ""))
 
 
 def utc(t):

@@ -31,6 +31,7 @@ import socket
 from urllib.parse import urljoin, urlsplit
 
 from rocket.digest import Authenticator, AuthError
+from rocket.log import clean_url as safe_url  # a URL fit for logs
 
 CHUNK = 256 * 1024
 MAX_HEADER = 64 * 1024
@@ -43,15 +44,6 @@ class FetchError(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
-
-
-def safe_url(url):
-    """A URL without userinfo or query, for logs."""
-    p = urlsplit(url)
-    host = p.hostname or ""
-    if p.port:
-        host += ":%d" % p.port
-    return "%s://%s%s" % (p.scheme, host, p.path)
 
 
 class _Conn:

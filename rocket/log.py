@@ -141,4 +141,24 @@ class Logger:
         return False
 
 
+def clean_url(url):
+    """``url`` without userinfo, fragment and query values (names are kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+    if not isinstance(url, str) or not url:
+        return url
+    try:
+        p = urlsplit(url)
+        host = p.hostname or ""
+        port = p.port
+    except ValueError:
+        return "(invalid URL)"
+    if ":" in host:
+        host = "[%s]" % host
+    if port:
+        host += ":%d" % port
+    query = "&".join(q.split("=", 1)[0] + ("=***" if "=" in q else "")
+                     for q in p.query.split("&") if q)
+    return urlunsplit((p.scheme, host, p.path, query, ""))
+
+
 log = Logger()
