@@ -226,3 +226,23 @@ def test_events_delivered_once_inform_response_arrived(acs, pyz, tmp_path):
                        timeout=60)
     assert r.returncode == 0
     assert re.findall(r"<EventCode>([^<]*)<", acs.sessions[1].inform) == []
+
+
+def test_periodic_inform_time_keeps_fractional_seconds(acs, tmp_path):
+    """...T16:34:10.509Z is the ACS's grid: an Inform at :10.000 would be early."""
+    assert parse_datetime("2026-01-01T00:00:00.509Z") == 1767225600.509
+    assert parse_datetime("2026-01-01T01:00:00.25+01:00") == 1767225600.25
+    now = [1_767_225_600.0 + 1000.0]  # on a whole second, 1000 s after the phase's second
+    conf = write_conf(tmp_path, acs.url, acs={"periodic_inform_interval": "60",
+                                              "periodic_inform_time": "2026-01-01T00:00:00.509Z"})
+    agent = Agent(Config.load(conf), once=False, wallclock=lambda: now[0])
+    agent.schedule_periodic()
+    assert math.isclose(agent.periodic_timer.when - agent.loop.clock(), 20.509, abs_tol=0.05)
+    # set by the ACS: the value reads back with its fraction and drives the timer
+    ms = agent.model.ms("PeriodicInformTime")
+    agent.model.begin_session()
+    agent.model.set_values([(ms, "2026-01-01T00:00:10.75Z", None)], "k")
+    agent.model.end_session()
+    assert agent.model.value(ms) == "2026-01-01T00:00:10.75Z"
+    agent.schedule_periodic()
+    assert math.isclose(agent.periodic_timer.when - agent.loop.clock(), 30.75, abs_tol=0.05)
