@@ -121,16 +121,13 @@ def main(argv=None):
                      ("xmpp", "password")):
         log.secrets.add(cfg.get(sec, key))
     from rocket.agent import Agent
+    from rocket.state import StateError
     try:
         agent = Agent(cfg, boot=args.boot, once=args.once)
-    except ConfigError as e:
-        sys.stderr.write("rocket: %s\n" % e)
-        return 2
-    agent.boot = boot_flag(args.boot, agent.state)
-    from rocket import plugins
-    try:
+        agent.boot = boot_flag(args.boot, agent.state)
+        from rocket import plugins
         plugins.install(agent)
-    except ConfigError as e:
+    except (ConfigError, StateError) as e:
         sys.stderr.write("rocket: %s\n" % e)
         return 2
     agent.loop.add_signal(signal.SIGTERM, agent.stop)

@@ -5,6 +5,10 @@ power cut leaves either the old or the new version, never a torn one. A file
 is rewritten only when its serialized content changed (flash wear). A file
 that cannot be read (corrupted by something outside our control) is moved
 aside as ``NAME.corrupt`` with a log line, and the default is used.
+
+The directory itself is mode 0700 (it holds credentials and the owner's
+history): an existing one that is open to group or others is tightened at
+start with a warning, or refused (``StateError``) when that is impossible.
 """
 
 import json
@@ -46,12 +50,37 @@ def atomic_write(path, data, mode=0o600, sync=True):
         os.close(dfd)
 
 
+class StateError(Exception):
+    """The state directory cannot be used (the message says why)."""
+
+
+def _prepare(path):
+    """Create ``path`` 0700, or tighten an existing one; StateError if impossible."""
+    if not path:
+        raise StateError("state directory: no path configured ([state] dir)")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+    except OSError as e:
+        raise StateError("state directory %s: %s" % (path, e.strerror or e)) from None
+    mode = st.st_mode & 0o777
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError as e:
+            raise StateError("state directory %s is mode %04o (open to group/others) and cannot be "
+                             "made 0700: %s" % (path, mode, e.strerror)) from None
+        log.warning("state: %s was mode %04o; tightened to 0700", path, mode)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StateError("state directory %s is not writable by this user" % path)
+
+
 class StateDir:
     """Named JSON documents in one directory."""
 
     def __init__(self, path):
         self.path = path
-        os.makedirs(path, mode=0o700, exist_ok=True)
+        _prepare(path)
         self._last = {}  # name -> bytes last written or read
         self.writes = 0  # fsynced writes done, for benchmarks and tests
 

@@ -1,0 +1,65 @@
+"""What a user can get wrong at start gets one clear line (exit 2 for errors,
+a warning saying what was assumed otherwise), never a traceback; and the
+state directory is private (0700)."""
+
+import os
+import stat
+
+import pytest
+
+from conftest import run_pyz, write_conf
+from rocket import state as statemod
+from rocket.state import StateDir, StateError
+
+
+def _one_line_exit_2(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("rocket: ")]
+    assert len(lines) == 1, r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+# ------------------------------------------------------------ state directory
+def test_existing_open_state_dir_is_tightened_to_0700(tmp_path, caplog):
+    d = tmp_path / "state"
+    d.mkdir()
+    os.chmod(str(d), 0o755)
+    StateDir(str(d))
+    assert stat.S_IMODE(os.stat(str(d)).st_mode) == 0o700
+    assert "tightened to 0700" in caplog.text and "0755" in caplog.text
+    caplog.clear()
+    StateDir(str(d))  # already private: silent
+    assert "tightened" not in caplog.text
+
+
+def test_new_state_dir_is_0700_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        StateDir(str(tmp_path / "a" / "state"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(str(tmp_path / "a" / "state")).st_mode) == 0o700
+
+
+def test_state_dir_that_cannot_be_tightened_is_refused(tmp_path, monkeypatch):
+    d = tmp_path / "state"
+    d.mkdir()
+    os.chmod(str(d), 0o755)
+
+    def chmod(path, mode):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(statemod.os, "chmod", chmod)
+    with pytest.raises(StateError) as e:
+        StateDir(str(d))
+    assert "0755" in str(e.value) and "0700" in str(e.value) and "not permitted" in str(e.value)
+
+
+def test_unusable_state_dir_is_one_line_and_exit_2(pyz, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    conf = write_conf(tmp_path, "http://127.0.0.1:9/acs")
+    r = run_pyz(pyz, conf, "--once", "--state-dir", str(f / "state"))
+    _one_line_exit_2(r, "state directory", str(f / "state"))
