@@ -35,6 +35,7 @@ import os
 import re
 
 from rocket import records, values
+from rocket.instances import InstanceMap
 from rocket.log import log
 from rocket.soap import CwmpFault
 from rocket.store import (
@@ -45,6 +46,7 @@ from rocket.store import (
     HIDDEN,
     VOLATILE,
     Param,
+    parent_of,
 )
 
 _INSTANCE = re.compile(r"\.\d+(?=\.)")
@@ -195,7 +197,7 @@ class ScriptBackend:
     """One backend script, seen by the DataModel as a backend object."""
 
     def __init__(self, name, script, manifest, loop, model=None, timeout=10.0,
-                 max_output=4 * 1024 * 1024, env=None):
+                 max_output=4 * 1024 * 1024, env=None, instances=None):
         self.name = name
         self.script = script
         self.manifest = manifest
@@ -207,6 +209,7 @@ class ScriptBackend:
         self.max_output = max_output
         self.env = env
         self.spawned = 0  # processes started, for tests and benchmarks
+        self.instances = instances if instances is not None else InstanceMap()
         self._said_skipped = False
 
     def __repr__(self):
@@ -247,7 +250,7 @@ class ScriptBackend:
 
     # ------------------------------------------------------------ reading
     def load(self, store):
-        recs = self.run("get", [[p] for p in self.prefixes])
+        recs = self.instances.translate_get(self.run("get", [[p] for p in self.prefixes]), self.prefixes)
         # Forget what the previous session saw: instances may have gone.
         stale = [k for p in self.prefixes for k in store.subtree(p)
                  if getattr(store.nodes[k], "owner", None) == self.name and k not in self.prefixes]
@@ -336,9 +339,10 @@ class ScriptBackend:
     # ------------------------------------------------------------ writing
     def _set_records(self, changes):
         recs = []
+        im = self.instances
         for path, value in changes:
             p = self.model.store.get(path) if self.model is not None else None
-            recs.append([path, value, p.type if isinstance(p, Param) else "string"])
+            recs.append([im.to_keys(path), im.refs_to_keys(value), p.type if isinstance(p, Param) else "string"])
         return recs
 
     def _set_answer(self, verb, recs, want):
@@ -352,7 +356,7 @@ class ScriptBackend:
                     raise self._garbage(verb, "fault code %r" % r[2]) from None
                 if code not in _FAULT_CODES:
                     code = 9007
-                faults.append((r[1], code, r[3] if len(r) > 3 and r[3] else None))
+                faults.append((self.instances.to_numbers(r[1]), code, r[3] if len(r) > 3 and r[3] else None))
             elif r[0] == want:
                 result = r
             else:
@@ -394,18 +398,31 @@ class ScriptBackend:
         self.run("abort")
 
     def add(self, table, store):
-        recs = self.run("add", [[table]])
+        im = self.instances
+        recs = self.run("add", [[im.to_keys(table)]])
         number = status = None
         params = []
         for r in recs:
-            if r[0] == "instance" and len(r) == 2 and r[1].isdigit() and int(r[1]) > 0:
-                number = int(r[1])
+            if r[0] == "instance" and len(r) == 2 and r[1]:
+                key = r[1]
+                if key[0] == "{" and key[-1] == "}":
+                    key = key[1:-1]
+                elif key.isdigit() and not im.keyed(table):
+                    key = None  # a plain number, as before keys existed
+                    number = int(r[1]) or None
+                if key is not None and "{" not in key and "}" not in key:
+                    number = im.number(table, key)
+                    im.save()
             elif r[0] == "status" and len(r) == 2:
                 status = self._status("add", r)
             else:
                 params.append(r)
         if number is None or status is None:
             raise self._garbage("add", "no instance or status record")
+        for r in params:
+            r[0] = im.to_numbers(r[0])
+            if len(r) > 1 and ".{" in r[1]:
+                r[1] = im.refs_to_numbers(r[1])
         inst = "%s%d." % (table, number)
         if any(not r[0].startswith(inst) for r in params):
             raise self._garbage("add", "a parameter outside %s" % inst)
@@ -414,11 +431,18 @@ class ScriptBackend:
         return number, status
 
     def delete(self, instance, store):
-        recs = self.run("delete", [[instance]])
+        im = self.instances
+        recs = self.run("delete", [[im.to_keys(instance)]])
         st = [r for r in recs if r[0] == "status"]
         if len(st) != 1:
             raise self._garbage("delete", "no status record")
-        return self._status("delete", st[0])
+        status = self._status("delete", st[0])
+        table = parent_of(instance)
+        key = im.key(table, instance[len(table):-1])
+        if key is not None:
+            im.forget(table, key)
+            im.save()
+        return status
 
     def apply(self):
         self.run("apply")
@@ -452,6 +476,7 @@ def load_backends(agent):
     max_output = cfg.int("backends", "max_output", 1024)
     rundir = os.path.join(agent.state.path, "backends")
     taken = {b_prefix for b in agent.model.backends for b_prefix in b.prefixes}
+    instances = InstanceMap(agent.state)
     out = []
     for name, script, mpath in discover(directory, enabled):
         try:
@@ -477,7 +502,7 @@ def load_backends(agent):
         env = dict(os.environ)
         env.update({"ROCKET_ROOT": agent.root, "ROCKET_BACKEND": name, "ROCKET_RUNDIR": private})
         b = ScriptBackend(name, script, manifest, agent.loop, agent.model,
-                          timeout=timeout, max_output=max_output, env=env)
+                          timeout=timeout, max_output=max_output, env=env, instances=instances)
         agent.model.add_backend(b)
         out.append(b)
         log.info("backends: %s owns %s", name, " ".join(manifest.prefixes))

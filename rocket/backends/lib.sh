@@ -127,7 +127,7 @@ rk_object() {
 	printf '%s\n' "$1"
 }
 
-# rk_instance N: the number of the instance rk_add created.
+# rk_instance N|KEY: the number (or the key) of the instance rk_add created.
 rk_instance() {
 	printf 'instance\t%s\n' "$1"
 }
