@@ -11,11 +11,22 @@ the empty POST) with:
 - normal: a plain session (InformResponse, one GetParameterValues, 204);
 - huge-length: a --size-mb body announced with Content-Length;
 - huge-chunked: the same body with chunked transfer encoding;
+- neg-chunked: chunked, with a chunk size of ``-1`` followed by the same
+  body (http.client would read it to the end of the stream);
 - laughs: the billion-laughs entity bomb as an ACS request;
 - xxe: an external entity pointing at a local file, as an ACS request;
 - nested: an ACS request nested 100,000 elements deep;
 - wide: an ACS request of ~4 MB holding a million empty elements;
 - max-garbage: [acs] max_body bytes of non-XML, as an ACS request.
+
+Then downloads (rocket.fetch.FileGet from the zipapp in a fresh
+``python3 -I -S``) from a raw loopback file server sending --size-mb after:
+
+- dl-neg-chunk: a chunk size line ``-1``;
+- dl-signed-chunk: a chunk size line ``+1000``;
+- dl-short-length: ``Content-Length: 4000000000`` and then closing early.
+
+The outcome is the transfer's fault code (9017 expected) and seconds taken.
 
 Printed: exit status (0: session ok, 1: failed cleanly), the session's
 outcome, peak RSS and its difference to the floor (peak RSS of
@@ -56,6 +67,79 @@ def xxe():
 def nested(depth=100000):
     return ((HEAD % "") + GPV.replace("</cwmp:", "<X>%s</X></cwmp:" % ("<a>" * depth + "</a>" * depth), 1)
             % "Device.DeviceInfo.SerialNumber" + TAIL).encode()
+
+
+def neg_chunk_hook(total):
+    def hook(a, h, body):
+        if b"<cwmp:Inform>" not in body:
+            return False
+        try:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n-1\r\n")
+            block = b"<a>" * 21845 + b"x"
+            sent = 0
+            while sent < total:
+                h.wfile.write(block)
+                sent += len(block)
+        except OSError:
+            pass
+        h.close_connection = True
+        return True
+    return hook
+
+
+DL_CHILD = r"""
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from rocket.loop import Loop
+from rocket.fetch import FetchError, FileGet
+loop = Loop()
+fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+res = []
+t0 = time.monotonic()
+g = FileGet(loop, sys.argv[2], fd, lambda c, r: res.append((c, r)), timeout=30)
+try:
+    g.start()
+except FetchError as e:
+    res.append((e.code, e.reason))
+while not res:
+    loop.run_once(max_wait=1)
+hwm = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(res[0][0], time.monotonic() - t0, hwm)
+"""
+
+
+def raw_server(head, total, close_early=False):
+    """A loopback server answering every GET with ``head`` then ``total`` bytes."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def handle(c):
+        try:
+            c.recv(65536)
+            c.sendall(head)
+            block = b"x" * 65536
+            sent = 0
+            while sent < total:
+                c.sendall(block)
+                sent += len(block)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, "http://127.0.0.1:%d/f" % srv.getsockname()[1]
 
 
 def huge_hook(total, chunked):
@@ -100,6 +184,7 @@ def main():
             ("normal", dict(queue=[gpv])),
             ("huge-length", dict(hook=huge_hook(total, False))),
             ("huge-chunked", dict(hook=huge_hook(total, True))),
+            ("neg-chunked", dict(hook=neg_chunk_hook(total))),
             ("laughs", dict(queue=[laughs(), gpv])),
             ("xxe", dict(queue=[xxe(), gpv])),
             ("nested", dict(queue=[nested(), gpv])),
@@ -118,6 +203,25 @@ def main():
                            if rc == 0 else "session failed cleanly")
                 print("%-14s %4d  %-34s %10d %+9d (x%.2f)"
                       % (name, rc, outcome, hwm, hwm - floor, hwm / floor))
+        dl = [("dl-neg-chunk", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n"),
+              ("dl-signed-chunk", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+1000\r\n"),
+              ("dl-short-length", b"HTTP/1.1 200 OK\r\nContent-Length: 4000000000\r\n\r\n")]
+        for name, head in dl:
+            srv, url = raw_server(head, total)
+            try:
+                p = subprocess.run([py, "-I", "-S", "-c", DL_CHILD, pyz, url, os.path.join(d, "dl")],
+                                   capture_output=True, text=True, timeout=600)
+            finally:
+                srv.close()
+            try:
+                code, secs, hwm = p.stdout.split()
+                outcome = "fault %s in %.2f s" % (code, float(secs))
+                hwm = int(hwm)
+            except ValueError:
+                print("%-14s failed: %s" % (name, p.stderr.strip()[-200:]))
+                continue
+            print("%-14s %4d  %-34s %10d %+9d (x%.2f)"
+                  % (name, p.returncode, outcome, hwm, hwm - floor, hwm / floor))
 
 
 if __name__ == "__main__":

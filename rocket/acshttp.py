@@ -17,14 +17,20 @@ answer, having dealt on the way with:
   session and sent back.
 - a connection the server closed between messages is reopened once.
 
-The wait for the answer goes through the loop: after the request is written,
-``Loop.wait_io`` waits for the socket to become readable (serving the
-connection-request listener meanwhile) until the session timeout.
+The request is formatted by ``http.client`` (a fresh ``HTTPConnection`` per
+request, whose ``sock`` is a writer going through the loop); the answer is
+read by our own sans-I/O ``httpresp.ResponseReader`` from bytes received
+through the loop, never by http.client's framing code (it reads a ``-1``
+chunk size to the end of the stream): ``[acs] max_body`` holds for every
+framing, a short body is an error, 1xx answers are skipped. Every wait
+(send and answer) is bounded by one deadline per message, the session
+timeout, and serves the connection-request listener meanwhile.
 """
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from rocket.digest import Authenticator, AuthError
+from rocket.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
 from rocket.log import clean_url, log
 
 MAX_REDIRECTS = 5
@@ -59,7 +65,7 @@ class AcsClient:
         self.max_body = max_body
         self.user_agent = user_agent
         self.cookies = {}
-        self.conn = None
+        self.sock = None
         self._conn_key = None
         self.redirected = False
         self.tls_version = None  # e.g. "TLSv1.3" once an https connection is up
@@ -75,11 +81,13 @@ class AcsClient:
 
     # ---------------------------------------------------------- connection
     def _connection(self):
+        """The connected, non-blocking socket to the ACS (reused while the URL's
+        origin stays the same); returns (sock, fresh)."""
         import http.client
         parts = urlsplit(self.url)
         key = (parts.scheme, parts.hostname, parts.port)
-        if self.conn is not None and self._conn_key == key:
-            return self.conn
+        if self.sock is not None and self._conn_key == key:
+            return self.sock, False
         self.close()
         if parts.scheme == "https":
             if self._ctx is None:
@@ -95,16 +103,22 @@ class AcsClient:
         else:
             raise AcsError("unsupported URL scheme %r" % parts.scheme)
         conn._create_connection = _create_connection
-        self.conn, self._conn_key = conn, key
-        return conn
+        conn.connect()
+        sock = conn.sock
+        version = getattr(sock, "version", None)
+        if version is not None:
+            self.tls_version = version()
+        sock.setblocking(False)
+        self.sock, self._conn_key = sock, key
+        return sock, True
 
     def close(self):
-        if self.conn is not None:
+        if self.sock is not None:
             try:
-                self.conn.close()
+                self.sock.close()
             except OSError:
                 pass
-        self.conn = None
+        self.sock = None
 
     def _path(self):
         parts = urlsplit(self.url)
@@ -150,7 +164,9 @@ class AcsClient:
                     raise AcsError("redirect without Location")
                 if redirects > MAX_REDIRECTS:
                     raise AcsError("more than %d redirects" % MAX_REDIRECTS)
-                new = urljoin(self.url, loc)
+                new = redirect_target(self.url, loc)
+                if new is None:
+                    raise AcsError("malformed redirect Location %r" % loc[:80])
                 if self.url.startswith("https:") and not new.startswith("https:"):
                     raise AcsError("refusing redirect from https to %s" % urlsplit(new).scheme)
                 log.info("session: redirected to %s", clean_url(new))
@@ -169,11 +185,10 @@ class AcsClient:
     def _exchange(self, body):
         """One HTTP request/response; reopens a dropped connection once."""
         for attempt in (1, 2):
-            conn = self._connection()
-            fresh = conn.sock is None
             try:
-                return self._send_and_read(conn, body)
-            except (ConnectionError, BrokenPipeError) as e:
+                sock, fresh = self._connection()
+                return self._send_and_read(sock, body)
+            except ConnectionError as e:
                 self.close()
                 if fresh or attempt == 2:
                     raise AcsError("connection to ACS failed: %s" % (e,)) from None
@@ -183,8 +198,14 @@ class AcsClient:
                 raise AcsError("cannot reach ACS: %s" % (e.strerror or e,)) from None
         raise AcsError("unreachable")
 
-    def _send_and_read(self, conn, body):
+    def _send_and_read(self, sock, body):
         import http.client
+        if self.loop is None:
+            from rocket.loop import Loop
+            self.loop = Loop()
+        loop = self.loop
+        deadline = loop.clock() + self.timeout
+        parts = urlsplit(self.url)
         path = self._path()
         headers = {"User-Agent": self.user_agent, "Content-Length": str(len(body))}
         if body:
@@ -199,63 +220,57 @@ class AcsClient:
                 raise AcsError(str(e)) from None
             if h:
                 headers["Authorization"] = h
-        if conn.sock is None:
-            conn.connect()
-            version = getattr(conn.sock, "version", None)
-            if version is not None:
-                self.tls_version = version()
-        conn.putrequest("POST", path, skip_accept_encoding=True)
-        for k, v in headers.items():
-            conn.putheader(k, v)
-        conn.endheaders(body)
-        deadline = self.loop.clock() + self.timeout if self.loop else None
-        if self.loop is not None and not _has_buffered(conn.sock):
-            if not self.loop.wait_io(conn.sock, False, deadline):
-                self.close()
-                raise AcsError("no answer from ACS within %d s" % self.timeout)
-        sock = conn.sock
-        if self.loop is not None:
-            # Every read of the answer (status, headers, body) is bounded by
-            # the one session deadline, so an ACS trickling a byte at a time
-            # cannot stretch the session timeout.
-            conn.sock = _DeadlineSocket(sock, deadline, self.loop.clock)
+        # http.client formats the request (Host, header checks); a fresh
+        # HTTPConnection per request writes it through the loop.
+        req = http.client.HTTPConnection(parts.hostname, parts.port or _PORTS[parts.scheme])
+        req.default_port = _PORTS[parts.scheme]
+        req.sock = _LoopWriter(loop, sock, deadline)
         try:
-            resp = conn.getresponse()
-        except http.client.RemoteDisconnected as e:
-            raise ConnectionResetError(str(e)) from None
-        except http.client.HTTPException as e:
+            req.putrequest("POST", path, skip_accept_encoding=True)
+            for k, v in headers.items():
+                req.putheader(k, v)
+            req.endheaders(body)
+        except TimeoutError:
             self.close()
-            raise AcsError("bad HTTP answer from ACS: %s" % (e,)) from None
-        except socket_timeout():
-            self.close()
-            raise AcsError("ACS answer timed out") from None
+            raise AcsError("sending to ACS timed out after %d s" % self.timeout) from None
         finally:
-            if conn.sock is not None:
-                conn.sock = sock
+            req.sock = None
+        reader = ResponseReader(self.max_body)
+        head, pieces = None, []
+        while True:
+            try:
+                ev = reader.next_event()
+            except TooLarge:
+                self.close()
+                raise AcsError("ACS answer larger than %d bytes" % self.max_body) from None
+            except HttpError as e:
+                self.close()
+                raise AcsError("bad HTTP answer from ACS: %s" % (e,)) from None
+            if ev is END:
+                break
+            if ev is None:
+                data = loop.recv_some(sock, 65536, deadline)
+                if data is None:
+                    self.close()
+                    raise AcsError("no answer from ACS within %d s" % self.timeout
+                                   if head is None else "ACS answer timed out")
+                if data:
+                    reader.feed(data)
+                elif not reader.started:
+                    raise ConnectionResetError("ACS closed the connection without answering")
+                else:
+                    reader.eof()
+            elif head is None:
+                head = ev
+            else:
+                pieces.append(ev)
         hdrs = {}
-        for k, v in resp.getheaders():
-            lk = k.lower()
-            if lk == "set-cookie":
+        for k, v in head.headers:
+            if k == "set-cookie":
                 hdrs.setdefault("set-cookie", []).append(v)
             else:
-                hdrs[lk] = v
-        try:
-            data = resp.read(self.max_body + 1)
-        except socket_timeout():
-            self.close()
-            raise AcsError("ACS answer timed out") from None
-        except (http.client.HTTPException, OSError) as e:
-            self.close()
-            raise AcsError("reading the ACS answer failed: %s" % (e,)) from None
-        if len(data) > self.max_body:
-            self.close()
-            raise AcsError("ACS answer larger than %d bytes" % self.max_body)
-        reusable = not resp.will_close
-        if not reusable:
-            resp.close()
-        elif conn.sock is not None:
-            conn.sock.settimeout(self.timeout)  # the reads above shortened it
-        return resp.status, hdrs, data, reusable
+                hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+        return head.status, hdrs, b"".join(pieces), not head.will_close
 
     def _keep_cookies(self, headers):
         for sc in headers.get("set-cookie", ()):
@@ -271,55 +286,24 @@ class AcsClient:
                 self.cookies[name] = value.strip()
 
 
-def socket_timeout():
-    import socket
-    return socket.timeout  # an alias of TimeoutError only from 3.10 on
+_PORTS = {"http": 80, "https": 443}
 
 
-class _DeadlineSocket:
-    """Stands in for the socket while ``http.client`` reads one answer.
+class _LoopWriter:
+    """What http.client sees as its socket: ``sendall`` writes through the
+    loop under the message's deadline (TimeoutError after it)."""
 
-    ``HTTPResponse`` only calls ``makefile("rb")``; the file it gets reads
-    through a raw stream whose every read waits at most until ``deadline``
-    (socket.timeout after it). Closing is passed on to the real socket.
-    """
+    def __init__(self, loop, sock, deadline):
+        self.loop, self.sock, self.deadline = loop, sock, deadline
 
-    def __init__(self, sock, deadline, clock):
-        self.sock = sock
-        self.deadline = deadline
-        self.clock = clock
-
-    def makefile(self, mode="rb", *args, **kwargs):
-        f = self.sock.makefile(mode, *args, **kwargs)
-        raw = f.raw
-        readinto = raw.readinto
-        sock, deadline, clock = self.sock, self.deadline, self.clock
-
-        def bounded_readinto(b):
-            left = deadline - clock()
-            if left <= 0:
-                import socket
-                raise socket.timeout("session timeout")
-            sock.settimeout(left)
-            return readinto(b)
-        raw.readinto = bounded_readinto
-        return f
-
-    def close(self):
-        self.sock.close()
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
+    def sendall(self, data):
+        if not self.loop.send_all(self.sock, data, self.deadline):
+            raise TimeoutError("send timed out")
 
 
 def _origin(url):
     p = urlsplit(url)
     return p.scheme, p.hostname, p.port
-
-
-def _has_buffered(sock):
-    pending = getattr(sock, "pending", None)
-    return bool(pending and pending())
 
 
 safe_url = clean_url  # a URL fit for logs (rocket.log)

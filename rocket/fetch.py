@@ -28,13 +28,13 @@ Failures map onto TR-069's transfer fault codes:
 import errno
 import os
 import socket
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from rocket.digest import Authenticator, AuthError
+from rocket.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
 from rocket.log import clean_url as safe_url  # a URL fit for logs
 
 CHUNK = 256 * 1024
-MAX_HEADER = 64 * 1024
 MAX_REDIRECTS = 5
 PER_CALLBACK = 4 * 1024 * 1024  # bytes read before giving the loop a turn
 
@@ -155,33 +155,23 @@ class _Conn:
             if not ok:
                 raise FetchError(code, "no answer from %s within %d s" % (self.host, self.timeout))
 
-    def read_head(self):
-        """(status, headers dict with lower-case names, leftover body bytes)."""
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            if len(buf) > MAX_HEADER:
-                raise FetchError(9010, "response header too large")
-            data = self.recv(65536, code=9015 if not buf else 9017)
-            if not data:
-                raise FetchError(9015 if not buf else 9017, "connection closed before the response header")
-            buf += data
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.decode("iso-8859-1").split("\r\n")
-        parts = lines[0].split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise FetchError(9010, "bad HTTP status line")
-        headers = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            name = name.strip().lower()
-            value = value.strip()
-            if name in headers:
-                headers[name] += ", " + value
+    def read_head(self, no_body=False):
+        """The answer's Head; ``self.reader`` keeps what follows it."""
+        r = self.reader = ResponseReader(no_body=no_body)
+        while True:
+            try:
+                ev = r.next_event()
+            except HttpError as e:
+                raise FetchError(9017 if r._eof else 9010, "bad HTTP answer: %s" % e) from None
+            if ev is not None:
+                return ev
+            data = self.recv(65536, code=9017 if r.started else 9015)
+            if data:
+                r.feed(data)
+            elif not r.started:
+                raise FetchError(9015, "connection closed before the response header")
             else:
-                headers[name] = value
-        return int(parts[1]), headers, rest
+                r.eof()
 
     def close(self):
         if self.sock is not None:
@@ -221,7 +211,8 @@ def exchange(loop, url, method, username, password, tls_factory, timeout, allow_
     bytes) so the body can be sent again after a 401. ``allowed`` (the
     owner policy) is asked about every URL before it is contacted, the
     first one and each redirect: False is fault 9001. Returns
-    (conn, status, headers, leftover) for a 2xx answer; raises FetchError.
+    (conn, head) for a 2xx answer (``conn.reader`` goes on with the body);
+    raises FetchError.
     """
     auth = Authenticator(username, password) if (username or password) else None
     redirects = 0
@@ -243,30 +234,33 @@ def exchange(loop, url, method, username, password, tls_factory, timeout, allow_
                 # A server may answer (401, 413...) and close before taking the
                 # whole body: its answer says more than the failed send.
                 try:
-                    status, headers, rest = conn.read_head()
+                    head = conn.read_head()
                 except FetchError:
                     raise e from None
             else:
-                status, headers, rest = conn.read_head()
+                head = conn.read_head()
         except Exception:
             conn.close()
             raise
+        status = head.status
         if 200 <= status < 300:
-            return conn, status, headers, rest
+            return conn, head
         conn.close()
         if status == 401 and auth is not None and not tried_auth:
             tried_auth = True
             auth.allow_basic = allow_basic_http or scheme == "https"
             try:
-                auth.challenge(headers.get("www-authenticate", ""))
+                auth.challenge(head.get("www-authenticate"))
             except AuthError as e:
                 raise FetchError(9012, "cannot authenticate to the file server: %s" % e) from None
             continue
-        if status in (301, 302, 303, 307, 308) and headers.get("location"):
+        if status in (301, 302, 303, 307, 308) and head.get("location"):
             redirects += 1
             if redirects > MAX_REDIRECTS:
                 raise FetchError(9010, "more than %d redirects" % MAX_REDIRECTS)
-            new = urljoin(url, headers["location"])
+            new = redirect_target(url, head.get("location"))
+            if new is None:
+                raise FetchError(9010, "malformed redirect Location %r" % head.get("location")[:80])
             if scheme == "https" and not new.startswith("https:"):
                 raise FetchError(9010, "refusing a redirect from https to %s" % urlsplit(new).scheme[:16])
             if urlsplit(new).netloc != urlsplit(url).netloc:
@@ -304,32 +298,20 @@ class FileGet:
         self.max_size = max_size
         self.conn = None
         self.received = 0
-        self.expected = None  # Content-Length, or None
-        self.chunked = None  # _Dechunker when Transfer-Encoding: chunked
         self.done = False
         self._stall = None
         self._last = 0
         self._buf = bytearray(CHUNK)
 
     def start(self):
-        self.conn, status, headers, rest = exchange(
+        self.conn, head = exchange(
             self.loop, self.url, "GET", self.username, self.password, self.tls_factory,
             self.timeout, self.allow_basic_http, allowed=self.allowed)
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            self.chunked = _Dechunker()
-        elif headers.get("content-length", "").strip().isdigit():
-            self.expected = int(headers["content-length"].strip())
-            if self.max_size and self.expected > self.max_size:
-                self.conn.close()
-                raise FetchError(9017, "file of %d bytes exceeds the limit of %d" % (self.expected, self.max_size))
+        self.conn.reader.max_body = self.max_size
         self.conn.sock.setblocking(False)
         self._last = self.loop.clock()
-        if rest:
-            self._feed(rest)
+        self._drain()
         if self.done:
-            return
-        if self.expected is not None and self.received >= self.expected:
-            self._finish(0, "")
             return
         self.loop.add_reader(self.conn.sock, self._on_readable, nested=True)
         self._stall = self.loop.call_later(self.timeout, self._check_stall, "transfer-stall")
@@ -338,28 +320,27 @@ class FileGet:
         self._finish(code, reason)
 
     # ------------------------------------------------------------- body
-    def _feed(self, data):
-        if self.chunked is not None:
+    def _drain(self):
+        """Hand every body piece the reader has to the file; finish at the end."""
+        r = self.conn.reader
+        while not self.done:
             try:
-                data, end = self.chunked.feed(data)
-            except ValueError as e:
-                self._finish(9017, "bad chunked encoding: %s" % e)
+                ev = r.next_event()
+            except TooLarge:
+                self._finish(9017, "file exceeds the limit of %d bytes" % self.max_size)
                 return
-            self._write(data)
-            if end and not self.done:
+            except HttpError as e:
+                self._finish(9017, "after %d bytes: %s" % (self.received, e))
+                return
+            if ev is None:
+                return
+            if ev is END:
                 self._finish(0, "")
-            return
-        if self.expected is not None and self.received + len(data) > self.expected:
-            data = data[:self.expected - self.received]
-        self._write(data)
+                return
+            self._write(ev)
 
     def _write(self, data):
-        if not data or self.done:
-            return
         self.received += len(data)
-        if self.max_size and self.received > self.max_size:
-            self._finish(9017, "file exceeds the limit of %d bytes" % self.max_size)
-            return
         view = memoryview(data)
         try:
             while view:
@@ -385,12 +366,13 @@ class FileGet:
                 self._finish(9017, "connection failed after %d bytes: %s" % (self.received, e.strerror or e))
                 return
             if n == 0:
-                self._eof()
-                return
-            self._last = self.loop.clock()
-            self._feed(bytes(buf[:n]) if self.chunked is not None else memoryview(buf)[:n])
-            if self.expected is not None and self.received >= self.expected and not self.done:
-                self._finish(0, "")
+                self.conn.reader.eof()
+            else:
+                self._last = self.loop.clock()
+                self.conn.reader.feed(memoryview(buf)[:n])
+            self._drain()
+            if n == 0:
+                self._finish(9017, "connection closed after %d bytes" % self.received)
                 return
             got += n
             if got >= PER_CALLBACK:
@@ -401,13 +383,6 @@ class FileGet:
     def _resume(self):
         if not self.done:
             self._on_readable()
-
-    def _eof(self):
-        if self.expected is None and self.chunked is None:
-            self._finish(0, "")
-        else:
-            want = "%d" % self.expected if self.expected is not None else "the last chunk"
-            self._finish(9017, "connection closed after %d bytes, expected %s" % (self.received, want))
 
     def _check_stall(self):
         self._stall = None
@@ -431,57 +406,6 @@ class FileGet:
         self.on_done(code, reason)
 
 
-class _Dechunker:
-    """Transfer-Encoding: chunked, incrementally. feed() -> (data, finished)."""
-
-    def __init__(self):
-        self.buf = b""
-        self.left = 0  # bytes of the current chunk still to come
-        self.state = "size"
-
-    def feed(self, data):
-        self.buf += bytes(data)
-        out = []
-        while True:
-            if self.state == "data":
-                if not self.buf:
-                    break
-                take = self.buf[:self.left]
-                out.append(take)
-                self.buf = self.buf[len(take):]
-                self.left -= len(take)
-                if self.left == 0:
-                    self.state = "crlf"
-                continue
-            if self.state == "crlf":
-                if len(self.buf) < 2:
-                    break
-                if self.buf[:2] != b"\r\n":
-                    raise ValueError("missing CRLF after chunk")
-                self.buf = self.buf[2:]
-                self.state = "size"
-                continue
-            if self.state == "size":
-                line, sep, rest = self.buf.partition(b"\r\n")
-                if not sep:
-                    if len(self.buf) > 1024:
-                        raise ValueError("chunk size line too long")
-                    break
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise ValueError("bad chunk size") from None
-                self.buf = rest
-                if size == 0:
-                    self.state = "end"
-                    return b"".join(out), True
-                self.left = size
-                self.state = "data"
-                continue
-            break
-        return b"".join(out), False
-
-
 def put_file(loop, url, path, method, username, password, tls_factory, timeout, allow_basic_http,
              content_type="application/octet-stream", allowed=None):
     """Upload the file at ``path``; raises FetchError (9011 for HTTP errors)."""
@@ -498,7 +422,7 @@ def put_file(loop, url, path, method, username, password, tls_factory, timeout, 
         return size, chunks()
 
     try:
-        conn, status, headers, rest = exchange(loop, url, method, username, password, tls_factory,
+        conn, head = exchange(loop, url, method, username, password, tls_factory,
                                                timeout, allow_basic_http, body,
                                                [("Content-Type", content_type)], allowed)
     except FetchError as e:
@@ -506,4 +430,4 @@ def put_file(loop, url, path, method, username, password, tls_factory, timeout, 
             raise FetchError(9011, e.reason) from None
         raise
     conn.close()
-    return status
+    return head.status

@@ -23,6 +23,7 @@ import os
 import selectors
 import signal
 import socket
+import sys
 import time
 
 
@@ -157,6 +158,35 @@ class Loop:
         """
         return self.wait_any((fileobj,), write, deadline) is not None
 
+    def send_all(self, sock, data, deadline):
+        """Write all of ``data`` to a non-blocking socket (plain or TLS),
+        waiting through the loop; False when the deadline passed first."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view):]
+                continue
+            except OSError as e:
+                write = _wants(e, True)
+                if write is None:
+                    raise
+            if not self.wait_io(sock, write, deadline):
+                return False
+        return True
+
+    def recv_some(self, sock, n, deadline):
+        """Up to ``n`` bytes from a non-blocking socket (b"" at EOF), waiting
+        through the loop; None when the deadline passed first."""
+        while True:
+            try:
+                return sock.recv(n)
+            except OSError as e:
+                write = _wants(e, False)
+                if write is None:
+                    raise
+            if not self.wait_io(sock, write, deadline):
+                return None
+
     def wait_any(self, fileobjs, write, deadline):
         """Like wait_io for several files; returns the ready one or None."""
         ev = selectors.EVENT_WRITE if write else selectors.EVENT_READ
@@ -265,6 +295,20 @@ class Loop:
         p.stdout.close()
         p.stderr.close()
         return ProcessResult(rc, b"".join(out), b"".join(err), timed_out, truncated)
+
+
+def _wants(err, default):
+    """For an OSError of a non-blocking socket call: True to wait for
+    writability, False for readability, None when it is a real error."""
+    if isinstance(err, (BlockingIOError, InterruptedError)):
+        return default
+    ssl = sys.modules.get("ssl")  # loaded if the socket is a TLS one
+    if ssl is not None:
+        if isinstance(err, ssl.SSLWantReadError):
+            return False
+        if isinstance(err, ssl.SSLWantWriteError):
+            return True
+    return None
 
 
 def _kill_group(p):
