@@ -11,7 +11,7 @@ with exactly the registered names.
 """
 
 
-from rocket import soap
+from rocket import soap, values
 from rocket.log import log
 from rocket.soap import CwmpFault, child, items, parse_bool, text
 
@@ -30,7 +30,7 @@ def _uint(elem, name, required=True, default=0):
     if v is None:
         return default
     try:
-        n = int(v.strip())
+        n = values.small_int(v, 10)
     except ValueError:
         raise CwmpFault(9003, "%s is not an unsignedInt" % name) from None
     if n < 0 or n > 0xFFFFFFFF:
@@ -165,7 +165,7 @@ class Dispatcher:
             notif = access = None
             if _bool(s, "NotificationChange"):
                 try:
-                    notif = int(_arg(s, "Notification").strip())
+                    notif = values.small_int(_arg(s, "Notification"), 2)
                 except ValueError:
                     raise CwmpFault(9003, "Notification is not an int") from None
             if _bool(s, "AccessListChange"):

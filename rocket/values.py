@@ -31,6 +31,17 @@ _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+def small_int(text, digits=20):
+    """int(text) for an optionally signed decimal of at most ``digits``
+    significant digits; ValueError otherwise. The length is checked first:
+    before Python 3.11, int() of a 100,000-digit string is quadratic."""
+    t = text.strip()
+    body = t[1:] if t[:1] in "+-" else t
+    if not body or len(body.lstrip("0")) > digits or not body.isdigit() or not body.isascii():
+        raise ValueError("not an integer of at most %d digits" % digits)
+    return int(t)
+
+
 class BadType(ValueError):
     """The value's declared type cannot be used for this parameter (9006)."""
 
@@ -68,9 +79,11 @@ def check(ptype, limit, value, sent_type=None):
         return value
     v = value.strip()
     if ptype in _INTEGER:
-        if not re.match(r"^[+-]?\d+$", v):
-            raise BadValue("not an integer")
-        n = int(v)
+        try:
+            n = small_int(v)
+        except ValueError:
+            raise BadValue("not an integer" if not v.lstrip("+-").isdigit()
+                           else "out of range for %s" % ptype) from None
         lo, hi = _RANGES[ptype]
         if n < lo or n > hi:
             raise BadValue("out of range for %s" % ptype)
