@@ -113,7 +113,7 @@ class Agent:
         self.events = EventQueue(self.state)
         self.rpc = Dispatcher(None)
         self.rebuild_model()
-        saved = self.state.load("session", {})
+        saved = self.state.load("session", {}, {"bootstrapped_url": (str, type(None)), "versions": dict})
         self.bootstrapped_url = saved.get("bootstrapped_url")
         self.versions = saved.get("versions", {})
         self.retry_count = 0

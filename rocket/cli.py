@@ -37,7 +37,7 @@ def boot_flag(mode, state, boot_id_file=BOOT_ID):
         current = ""
     if mode == "auto" and not current:
         log.warning("--boot auto: cannot read %s; assuming this is not a boot", boot_id_file)
-    saved = state.load("boot", {}).get("boot_id", "")
+    saved = state.load("boot", {}, {"boot_id": str}).get("boot_id", "")
     if current:
         # no fsync: only a power cut can lose this write, and the start
         # after a power cut is a boot, which is what a lost id then says
@@ -121,8 +121,10 @@ def main(argv=None):
                      ("xmpp", "password")):
         log.secrets.add(cfg.get(sec, key))
     from rocket.agent import Agent
-    from rocket.state import StateError
+    from rocket.state import StateDir, StateError
     try:
+        held = StateDir(cfg.get("state", "dir"))  # noqa: F841 (the lock lives as long as main)
+        held.lock()  # one agent per state directory
         agent = Agent(cfg, boot=args.boot, once=args.once)
         agent.boot = boot_flag(args.boot, agent.state)
         from rocket import plugins

@@ -53,12 +53,11 @@ class EventQueue:
 
     def __init__(self, state):
         self.state = state
-        self.pending = [tuple(e) for e in state.load("events", [])
-                        if isinstance(e, list) and len(e) == 2]
+        self.pending = [tuple(e) for e in state.load("events", [], [[str, str]])]
         # Parameters whose value change rides with "4 VALUE CHANGE" (their
         # current values go in the Inform). Kept with the events, discarded
         # with that event.
-        changed = state.load("changed", [])
+        changed = state.load("changed", [], [str])
         self.changed = ([c for c in changed if isinstance(c, str)]
                         if isinstance(changed, list) and self.has(VALUE_CHANGE) else [])
         # Events in the Inform of the running session, and those among them

@@ -5,8 +5,9 @@ atomically (temp file, fsync, rename, fsync of the directory) through
 ``StateDir.save`` each time it changes, and always before the RPC that
 changed it is answered. A power cut leaves the previous or the new version,
 never a mix; a document that does not parse or does not have the expected
-shape is moved aside by ``StateDir`` (or here) and the journal starts
-empty, never from half a state.
+shape is moved aside by ``StateDir``, which falls back to the previous
+generation (``transfers.json.1``); only when both are damaged does the
+journal start empty, never from half a state.
 
 Contents::
 
@@ -20,10 +21,6 @@ Passwords given with Download/Upload are kept here (the file is 0600, like
 the rest of the state directory) because a transfer may have to be started
 again after a restart; they never appear in a log.
 """
-
-import os
-
-from rocket.log import log
 
 NAME = "transfers"
 
@@ -52,15 +49,7 @@ def _valid(doc):
 class Journal:
     def __init__(self, state):
         self.state = state
-        doc = state.load(NAME, None)
-        if doc is not None and not _valid(doc):
-            p = state.file(NAME)
-            log.error("transfer: journal %s has an unexpected shape; moved aside to %s.corrupt", p, p)
-            try:
-                os.replace(p, p + ".corrupt")
-            except OSError:
-                pass
-            doc = None
+        doc = state.load(NAME, None, _valid)
         self.doc = doc or _empty()
 
     @property

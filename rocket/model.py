@@ -115,10 +115,10 @@ class DataModel:
         self.on_internal = []  # callbacks(path, old, new) after set_internal changed a value
         self.on_inform = []  # callbacks([(name, type, value)]) with each Inform's ParameterList
         self._last_instance = {}  # table -> highest instance number handed out
-        saved = state.load("params", {}) if state is not None else {}
+        saved = state.load("params", {}, {"key": str, "attrs": {"*": [int, [str]]}}) if state is not None else {}
         self.parameter_key = saved.get("key", "")
         self.attrs = saved.get("attrs", {})  # path -> [notification, [access...]]
-        self.overrides = state.load("overrides", {}) if state is not None else {}
+        self.overrides = state.load("overrides", {}, {"*": [str, str]}) if state is not None else {}
 
     # ------------------------------------------------------------- setup
     def ms(self, name):
@@ -593,7 +593,7 @@ class DataModel:
         self.state.save("informparams", {"last": self._last_instance.get(ip, 0), "rows": rows})
 
     def _load_inform_params(self):
-        saved = self.state.load("informparams", {}) if self.state is not None else {}
+        saved = self.state.load("informparams", {}, {"last": int, "rows": dict}) if self.state is not None else {}
         if not isinstance(saved, dict):
             return
         ip = self.ms("InformParameter.")

@@ -107,7 +107,7 @@ class Notifier:
 
     # -------------------------------------------------------------- service
     def start(self, agent):
-        saved = self.agent.state.load("notify", {})
+        saved = self.agent.state.load("notify", {}, {"baseline": dict})
         base = saved.get("baseline") if isinstance(saved, dict) else None
         self.baseline = dict(base) if isinstance(base, dict) else {}
         self.started = True

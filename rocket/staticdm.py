@@ -33,6 +33,8 @@ def _true(s):
     return s.strip().lower() in ("true", "1")
 
 
+_SAVED = {"values": {"*": str}, "added": [str], "deleted": [str]}  # static.json
+
 class Dump:
     """The rows of one CSV dump: device id, root, objects and parameters."""
 
@@ -90,7 +92,7 @@ class StaticBackend:
         self.state = state
         self._pending = []
         self._last = {}
-        saved = state.load("static", {}) if state is not None else {}
+        saved = state.load("static", {}, _SAVED) if state is not None else {}
         self.saved = {"values": saved.get("values", {}), "added": saved.get("added", []),
                       "deleted": saved.get("deleted", [])}
         self.loaded = False
