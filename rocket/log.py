@@ -7,10 +7,13 @@ never uses. This module gives the same calling convention
 stderr (one timestamped line per event, for procd/systemd/sysvinit to keep)
 and syslog over ``/dev/log`` (facility daemon), chosen by ``[log] target``.
 
-Every line goes through ``redact``: a configured secret (the ACS, connection
-request, STUN and XMPP passwords) that somehow reached a message is replaced
-by ``***`` before it is written. That is the last line of defence; code does
-not log secrets in the first place.
+Every line goes through ``redact``, the last line of defence (code does not
+log secrets in the first place). It masks whole values in the places secrets
+live, never substrings of other words (a one-letter password must not turn
+``/tmp`` into ``/***`` and reveal itself): the userinfo of URLs, the values
+of Authorization/Cookie headers, the value after ``NAME=`` or ``NAME:`` when
+NAME looks like a secret (password, passphrase, secret, token, psk...), and
+a configured secret (``secrets``) appearing as a whole quoted value.
 
 Before ``configure`` is called (the agent embedded in another program, or in
 the test suite), records go to the standard ``logging`` logger "rocket" if
@@ -26,6 +29,16 @@ DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 _SYSLOG_SEVERITY = {DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3}
 _LOG_DAEMON = 3
+# (pattern, replacement) pairs of redact(), compiled at first use
+_REDACT = [None, [
+    # URL userinfo: scheme://user:password@host -> scheme://***@host
+    (r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]*@", r"\1***@"),
+    # header values that carry credentials
+    (r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie)(\s*:\s*)[^\r\n]+", r"\1\2***"),
+    # NAME=value / NAME: value where NAME names a secret (a quoted value whole)
+    (r"(?i)\b([\w.-]*(?:password|passphrase|passwd|secret|token|credential|psk)[\w-]*)"
+     r"(\s*[=:]\s*)(?:\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)", r"\1\2***"),
+]]
 
 
 def level_from_name(name):
@@ -67,9 +80,15 @@ class Logger:
             self._sock = None
 
     def redact(self, text):
+        import re
+        if _REDACT[0] is None:
+            _REDACT[0] = [(re.compile(p), r) for p, r in _REDACT[1]]
+        for rx, rep in _REDACT[0]:
+            text = rx.sub(rep, text)
         for s in self.secrets:
             if s and s in text:
-                text = text.replace(s, "***")
+                for q in ("'", '"'):
+                    text = text.replace(q + s + q, q + "***" + q)
         return text
 
     # ---------------------------------------------------------- logging
