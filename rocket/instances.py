@@ -31,7 +31,8 @@ _REF = re.compile(r"(?:Device|InternetGatewayDevice)\.(?:\{[^{}\t\n]*\}|[^{},\s]
 class InstanceMap:
     def __init__(self, state=None):
         self.state = state
-        doc = state.load("instances", {}) if state is not None else {}
+        doc = (state.load("instances", {}, {"*": {"next": int, "keys": dict, "gone": list}})
+               if state is not None else {})
         self.tables = doc if isinstance(doc, dict) else {}  # table -> {"next", "keys", "gone"}
         self._rev = {}  # table -> {number: key}
         self.dirty = False

@@ -36,7 +36,8 @@ WHAT = {"events": "pending events", "changed": "parameters of the pending 4 VALU
         "session": "bootstrap state", "boot": "last boot id", "transfers": "transfer records",
         "connreq": "connection request URL", "notify": "value-change baseline",
         "static": "changes to the static data model", "informparams": "InformParameter objects",
-        "udpcr": "last UDP connection request", "xmpp": "JabberID"}
+        "udpcr": "last UDP connection request", "xmpp": "JabberID",
+        "instances": "instance numbers of backend keys"}
 
 
 def shape(v, spec):
