@@ -673,7 +673,7 @@ class XmppService:
             self._cancel("deadline")
             self.state = "up"
             self.failures = 0
-            self._status("Up")
+            self._status("Enabled")  # TR-181: connected is Enabled (there is no Up)
             log.info("xmpp: connected as %s", e.jid)
             self._publish_jid(e.jid)
             self._later("keepalive", self._int("keepalive_interval", 1), self._keepalive)

@@ -166,7 +166,7 @@ def test_xmpp_connection_request_end_to_end(acs, make_agent, prosody):
     try:
         assert run_until(agent, lambda: svc.state == "up"), prosody.logs()
         assert _ms(agent, "ConnReqJabberID") == "cpe@rocket.test/rocket"
-        assert agent.model.value("Device.XMPP.Connection.1.Status") == "Up"
+        assert agent.model.value("Device.XMPP.Connection.1.Status") == "Enabled"
         assert agent.model.value("Device.XMPP.Connection.1.TLSEstablished") == "true"
         assert _ms(agent, "ConnReqXMPPConnection") == "Device.XMPP.Connection.1"
         assert "XMPP" in _ms(agent, "SupportedConnReqMethods").split(",")
