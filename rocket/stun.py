@@ -240,8 +240,9 @@ def binding_request(txid, username="", password="", binding_change=False, finger
     """A TR-111 Binding Request.
 
     Always carries CONNECTION-REQUEST-BINDING; BINDING-CHANGE when the
-    mapping changed since the last request. With a username: USERNAME and
-    MESSAGE-INTEGRITY keyed with the password (short-term credentials).
+    binding was first determined or changed since the last request. With a
+    username: USERNAME and MESSAGE-INTEGRITY keyed with the password
+    (short-term credentials).
     """
     attrs = [(CONNECTION_REQUEST_BINDING, TR111_BINDING_VALUE)]
     if binding_change:

@@ -23,7 +23,8 @@ session (coalesced like an HTTP connection request).
 ``StunBinding`` (sans-I/O) keeps the binding: when to send the next
 request, retransmissions (RFC 5389 §7.2.1: RTO 0.5 s doubling, 7 tries),
 matching responses to the request, and noticing a changed mapping. When the
-mapping changes, the next request carries BINDING-CHANGE and
+binding is first determined and whenever it changes, the next request
+(sent at once) carries BINDING-CHANGE (TR-069 Annex G); on a change
 ``UDPConnectionRequestAddress`` / ``NATDetected`` are updated and reported
 like an active notification ("4 VALUE CHANGE").
 """
@@ -142,7 +143,7 @@ class StunBinding:
     and ``retransmit(now)`` -> the same bytes again or None when the
     transaction has given up. ``response(data)`` -> None (not ours / bad),
     or a (host, port) mapping; ``changed`` then says whether it differs
-    from the previous one.
+    from the previous one (the first mapping learnt counts as a change).
     """
 
     RTO = 0.5
@@ -205,7 +206,9 @@ class StunBinding:
             return None
         sent_change = self.change_pending
         self.txid = None
-        self.changed = self.mapped is not None and mapped != self.mapped
+        # Annex G: the first determination of the binding counts as a change
+        # (the server learns of it with BINDING-CHANGE), as does every new one.
+        self.changed = mapped != self.mapped
         if self.changed:
             self.change_pending = True
         elif sent_change:
@@ -463,6 +466,7 @@ class UdpConnReq:
     def _on_stun(self, data, addr):
         if self.binding is None or self.server is None or tuple(addr[:2]) != tuple(self.server):
             return  # only the server we asked may answer
+        first = self.binding.mapped is None
         mapped = self.binding.response(data)
         if mapped is None:
             return
@@ -471,7 +475,7 @@ class UdpConnReq:
             self.rtx_timer = None
         nat = mapped != tuple(self.local)
         if self.binding.changed:
-            log.info("stun: NAT binding changed to %s", _authority(*mapped))
+            log.info("stun: NAT binding %s %s", "is" if first else "changed to", _authority(*mapped))
         self._publish(mapped, nat)
         if self.binding.change_pending and self.binding.changed:
             self._schedule(0)  # tell the server at once (BINDING-CHANGE)

@@ -1,5 +1,6 @@
 """UDP connection requests and STUN (TR-069 Annex G) against coturn."""
 
+import os
 import re
 import socket
 import threading
@@ -266,6 +267,26 @@ class FakeNatStun:
         self.sock.close()
 
 
+def test_binding_change_on_first_determination_and_on_each_change():
+    """Sans-I/O: BINDING-CHANGE goes with the request after the first mapping
+    is learnt and after each change, and stops once a response acknowledged it."""
+    from rocket.udpcr import StunBinding
+    b = StunBinding(rng=lambda n: os.urandom(n))
+
+    def exchange(mapped):
+        req = stun.decode(b.request())
+        assert b.response(stun.binding_response(req.txid, *mapped)) == mapped
+        return req.get(stun.BINDING_CHANGE) is not None, b.changed
+
+    a1, a2 = ("198.51.100.7", 4000), ("198.51.100.7", 4001)
+    assert exchange(a1) == (False, True)  # first determination: a change
+    assert exchange(a1) == (True, False)  # announced, acknowledged
+    assert exchange(a1) == (False, False)  # keepalive
+    assert exchange(a2) == (False, True)  # the NAT rebound
+    assert exchange(a2) == (True, False)
+    assert exchange(a2) == (False, False)
+
+
 def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
     server = FakeNatStun()
     agent = _stun_agent(make_agent, acs, server.port)
@@ -275,7 +296,11 @@ def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
                          and not agent.in_session and not agent.events.pending)
         assert _ms(agent, "NATDetected") == "true"
         n = len(acs.sessions)
-        assert not any(m.get(stun.BINDING_CHANGE) is not None for m in server.requests)
+        # Annex G: the first determination of the binding is announced at once
+        # with BINDING-CHANGE, once; the keepalives that follow do not carry it
+        assert run_until(agent, lambda: len(server.requests) >= 3)
+        flags = [m.get(stun.BINDING_CHANGE) is not None for m in server.requests]
+        assert flags[:3] == [False, True, False], flags
         server.mapped = ("198.51.100.1", 40002)
         assert run_until(agent, lambda: len(acs.sessions) > n and not agent.in_session)
         s = acs.sessions[n]
@@ -283,8 +308,8 @@ def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
         assert "198.51.100.1:40002" in s.inform
         assert _ms(agent, "UDPConnectionRequestAddress") == "198.51.100.1:40002"
         # the request that follows the change tells the server: BINDING-CHANGE
-        assert run_until(agent, lambda: any(m.get(stun.BINDING_CHANGE) is not None
-                                            for m in server.requests))
+        assert run_until(agent, lambda: sum(m.get(stun.BINDING_CHANGE) is not None
+                                            for m in server.requests) == 2)
         # and `ctl status` shows it, with the drop counters
         from rocket import ctl
         send_udp_cr("127.0.0.1", _service(agent).sock.getsockname()[1], "cr-user", "bad-pass")
