@@ -163,11 +163,27 @@ def switches(agent):
     return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
 
 
+def _python38():
+    """A working python3.8 on PATH, else the newest pyenv 3.8 ($PYENV_ROOT or ~/.pyenv), else None."""
+    import glob
+    import shutil
+    cands = [shutil.which("python3.8")]
+    for root in (os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")):
+        if root:
+            cands += sorted(glob.glob(os.path.join(root, "versions", "3.8.*", "bin", "python3")), reverse=True)
+    for py in cands:
+        if py and subprocess.run([py, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"],
+                                 capture_output=True).returncode == 0:
+            return py
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                     else sys.executable, help="interpreter the agent runs under (the router's)")
-    ap.add_argument("--bytecode-python", default="/root/.pyenv/versions/3.8.18/bin/python3")
+    ap.add_argument("--bytecode-python", default=_python38(),
+                    help="interpreter of the --bytecode build (default: a CPython 3.8 on PATH or in pyenv)")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--idle", type=float, default=10.0)
@@ -201,7 +217,7 @@ def main():
         pyz = os.path.join(tmp, "rocket.pyz")
         size = build(pyz)
         row("zipapp size (default build)", size / 1024, "KiB", None, "< 120 KiB")
-        if os.path.exists(a.bytecode_python):
+        if a.bytecode_python and os.path.exists(a.bytecode_python):
             size_bc = build(os.path.join(tmp, "rocket-bc.pyz"), a.bytecode_python)
             row("zipapp size (--bytecode python3.8)", size_bc / 1024, "KiB", None, "< 120 KiB")
 

@@ -35,7 +35,7 @@ sys.path.insert(0, ROOT)
 
 from rocket.devacs import Acs, build_rpc  # noqa: E402
 
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "devices")
+DEVICES = os.path.join(ROOT, "tests", "fixtures", "devices")  # real routers' dumps
 FLOOR = "import selectors, socket, http.client, xml.etree.ElementTree"
 
 
@@ -187,7 +187,7 @@ def main(argv=None):
         f_rss = min(x[1] for x in floor)
         synth = os.path.join(tmp, "synthetic-10k.csv")
         synthetic_csv(synth)
-        ex220 = os.path.join(SHARED, "device-1C61B4-EX220-2226469000523.csv")
+        ex220 = os.path.join(DEVICES, "device-1C61B4-EX220-2226469000523.csv")
         shell_dir = os.path.join(tmp, "shell")
         os.makedirs(os.path.join(shell_dir, "backends"))
         with open(os.path.join(ROOT, "rocket", "backends", "lib.sh")) as f:

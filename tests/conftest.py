@@ -12,7 +12,56 @@ sys.path.insert(0, ROOT)
 
 from rocket.devacs import Acs  # noqa: E402
 
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")  # BBF files, in CI beside the clone
+DEVICES = os.path.join(ROOT, "tests", "fixtures", "devices")  # real routers' dumps (MIT, see there)
+
+
+def need_shared(*parts):
+    """The path of a file from ../shared (the Broadband Forum's XSDs and XML,
+    which cannot live in this repository), or skip naming what is missing."""
+    path = os.path.join(SHARED, *parts)
+    if not os.path.exists(path):
+        pytest.skip("needs %s (not in the repository; CI provides ../shared beside the clone)" % path)
+    return path
+
+
+def have(tool):
+    """Is the command ``tool`` installed (on PATH or in /bin)?"""
+    import shutil
+    return bool(shutil.which(tool) or os.path.exists("/bin/" + tool))
+
+
+def tool_param(value, tool, id=None, reason=None):
+    """A parametrize value that needs ``tool``: reported as skipped (not left
+    out of the collection) where the tool is missing."""
+    return pytest.param(value, id=id or tool, marks=pytest.mark.skipif(
+        not have(tool), reason=reason or "%s not installed" % tool))
+
+
+def find_python(version):
+    """An interpreter of ``version`` ("3.8") that really runs, found portably:
+    $ROCKET_TEST_PYTHON<major><minor>, pythonX.Y on PATH, or a pyenv
+    installation ($PYENV_ROOT or ~/.pyenv). None if there is none."""
+    import glob
+    import shutil
+    cands = [os.environ.get("ROCKET_TEST_PYTHON" + version.replace(".", "")), shutil.which("python" + version)]
+    for root in (os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")):
+        if root:
+            cands += sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python3")),
+                            reverse=True)
+    for py in cands:
+        if py and _runs_as(py, version):
+            return py
+    return None
+
+
+def _runs_as(py, version):
+    try:
+        r = subprocess.run([py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0 and r.stdout.strip() == version
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import DEVICES, ROOT
 from rocket.devacs import build_rpc, parse_values
 from test_backends import fault_code, gpn, gpv, names_of, param_faults, session, spv
 
@@ -214,7 +214,7 @@ def test_openwrt_and_linux_together(acs, make_agent, openwrt):
 # ---------------------------------------------------------- static writes
 
 
-EX220 = os.path.join(SHARED, "devices", "device-1C61B4-EX220-2226469000523.csv")
+EX220 = os.path.join(DEVICES, "device-1C61B4-EX220-2226469000523.csv")
 
 
 def test_static_writes_add_delete_and_persistence(acs, make_agent):

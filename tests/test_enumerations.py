@@ -9,11 +9,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-import pytest
-
-from conftest import ROOT, SHARED
-
-TR181 = os.path.join(SHARED, "bbf", "tr-181-2-17-0-cwmp-full.xml")
+from conftest import ROOT, need_shared
 
 _cache = {}
 
@@ -21,13 +17,12 @@ _cache = {}
 def tr181_enumerations():
     """{"Device.XMPP.Connection.{i}.Status": ({values}, is_list)} for string
     parameters whose syntax is a plain enumeration (no pattern)."""
-    if not os.path.exists(TR181):
-        pytest.skip("TR-181 XML not available: %s (BBF data model, see tests/README)" % TR181)
+    tr181 = need_shared("bbf", "tr-181-2-17-0-cwmp-full.xml")
     if "enums" in _cache:
         return _cache["enums"]
     enums = {}
     obj = None
-    for _, el in ET.iterparse(TR181, events=("end",)):
+    for _, el in ET.iterparse(tr181, events=("end",)):
         tag = el.tag.rsplit("}", 1)[-1]
         if tag == "parameter":
             syn = el.find("syntax")

@@ -3,15 +3,13 @@ and the zipapp runs on the oldest supported interpreter (CPython 3.8)."""
 
 import ast
 import os
-import shutil
 import sys
 
 import pytest
 
-from conftest import ROOT, run_pyz, write_conf
+from conftest import ROOT, find_python, run_pyz, write_conf
 
 ALLOWED = set(sys.stdlib_module_names) | {"defusedxml", "rocket"}
-PY38 = "/root/.pyenv/versions/3.8.18/bin/python3"
 
 
 def imported_modules(path):
@@ -51,9 +49,9 @@ def test_scan_catches_a_third_party_import(tmp_path):
 
 
 def test_zipapp_on_python38(acs, pyz, tmp_path):
-    py = PY38 if os.path.exists(PY38) else shutil.which("python3.8")
+    py = find_python("3.8")
     if not py:
-        pytest.skip("CPython 3.8 not installed")
+        pytest.skip("no CPython 3.8 found (python3.8 on PATH, pyenv, or $ROCKET_TEST_PYTHON38)")
     acs.auth = ("digest", "cpe", "pw", "SHA-256")
     acs.hold_requests = True
     acs.queue = ["<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType=\"xsd:string[1]\">"

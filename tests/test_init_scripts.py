@@ -12,7 +12,7 @@ import pytest
 
 from agentproc import state_file
 from conftest import ROOT, write_conf
-from test_openwrt_uci import SHELLS, uci_file_to_show, uci_show
+from test_openwrt_uci import SHELL_PARAMS, SHELLS, uci_file_to_show, uci_show
 
 ETC = os.path.join(ROOT, "etc")
 
@@ -22,7 +22,7 @@ def events_of(inform):
 
 
 # ------------------------------------------------------------------ sysvinit
-@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
 def test_sysvinit_start_reload_restart_stop(acs, pyz, tmp_path, shell):
     conf = write_conf(tmp_path, acs.url, acs={"periodic_inform_interval": "3600"})
     pidfile = tmp_path / "run" / "rocket.pid"

@@ -8,16 +8,17 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, have, tool_param
 
 UCI2INI = os.path.join(ROOT, "etc", "openwrt", "uci2ini")
 UCI_DEFAULT = os.path.join(ROOT, "etc", "openwrt", "rocket.uci")
 
-SHELLS = [["sh"]]
-if shutil.which("dash") and os.path.realpath(shutil.which("dash")) != os.path.realpath(shutil.which("sh")):
-    SHELLS.append(["dash"])
-if shutil.which("busybox"):
-    SHELLS.append(["busybox", "sh"])
+# every shell the scripts must work under; a missing one is reported as skipped
+_DASH_IS_SH = bool(shutil.which("dash")) and \
+    os.path.realpath(shutil.which("dash")) == os.path.realpath(shutil.which("sh"))
+SHELLS = [["sh"]] + [s for s in (["dash"], ["busybox", "sh"]) if have(s[0])]  # the ones installed
+SHELL_PARAMS = [pytest.param(["sh"], id="sh")] + \
+    ([] if _DASH_IS_SH else [tool_param(["dash"], "dash")]) + [tool_param(["busybox", "sh"], "busybox")]
 
 HOSTILE = [
     "plain",
@@ -99,7 +100,7 @@ def parse_ini(text):
     return cp
 
 
-@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
 def test_hostile_values_round_trip(fake_uci, shell):
     opts = [("k%d" % i, v) for i, v in enumerate(HOSTILE)]
     text = uci_show([("service", "service", [("enabled", "1")]),
@@ -118,7 +119,7 @@ def test_hostile_values_round_trip(fake_uci, shell):
     assert fake_uci.log.read_text().splitlines() == ["-q show rocket"]
 
 
-@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
 def test_multiline_value_cannot_inject_keys(fake_uci, shell):
     evil = "x\nrocket.acs.url='http://attacker.invalid/'\n[cpe]\nserial_number = forged"
     text = uci_show([("acs", "acs", [("password", evil), ("username", "cpe")]),
@@ -131,7 +132,7 @@ def test_multiline_value_cannot_inject_keys(fake_uci, shell):
     assert "acs.password" in r.stderr and "cpe.oui" in r.stderr
 
 
-@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
 def test_lists_duplicates_and_bad_names(fake_uci, shell):
     text = uci_show([("acs", "acs", [("url", "http://a/"), ("ca_file", ["/a b.pem", "it's.pem"])]),
                      ("acs2", "acs", [("url", "http://second/")]),
@@ -146,7 +147,7 @@ def test_lists_duplicates_and_bad_names(fake_uci, shell):
     assert "second 'acs' section" in r.stderr and "bad-name" in r.stderr
 
 
-@pytest.mark.parametrize("shell", SHELLS, ids=[s[0] for s in SHELLS])
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
 def test_uci_failure_is_an_error(tmp_path, shell):
     bindir = tmp_path / "bin"
     bindir.mkdir()

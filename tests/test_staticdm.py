@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from conftest import SHARED
+from conftest import DEVICES
 from rocket.devacs import build_rpc, parse_values
 
-DUMPS = sorted(glob.glob(os.path.join(SHARED, "devices", "*.csv")))
+DUMPS = sorted(glob.glob(os.path.join(DEVICES, "*.csv")))
+assert len(DUMPS) == 4, "tests/fixtures/devices: the four device dumps are part of the repository"
 
 
 def names_of(reply):

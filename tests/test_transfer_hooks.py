@@ -2,18 +2,18 @@
 with the device commands (sysupgrade, uci...) replaced by recording fakes."""
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
+from conftest import tool_param
 from transfer_util import hook
 
 HOOKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rocket", "backends", "hooks")
-SHELLS = [["sh"]] + ([["busybox", "ash"]] if shutil.which("busybox") else [])
+SHELLS = [pytest.param(["sh"], id="sh"), tool_param(["busybox", "ash"], "busybox", id="ash")]
 
 
-@pytest.fixture(params=SHELLS, ids=lambda s: s[-1])
+@pytest.fixture(params=SHELLS)
 def run(request, tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
