@@ -239,13 +239,18 @@ class Agent:
 
     def _session_due(self):
         self.session_timer = None
-        if self.retry_timer is not None and not self.retry_timer.cancelled:
-            # A retry wait is running: only a connection request or a new
-            # BOOTSTRAP may cut it short (documented choice, §3.2.1.1).
-            if not (self.events.has(ev.CONNECTION_REQUEST) or self.events.has(ev.BOOTSTRAP)):
+        if self.in_retry_wait():
+            # §3.2.1.1: only a connection request (the ACS is evidently up)
+            # cuts a retry wait short; everything else (notifications, local
+            # requests, transfers) joins the retry when it is due.
+            if not self.events.has(ev.CONNECTION_REQUEST):
                 return
             self.retry_timer.cancel()
+            self.retry_timer = None
         self.run_session()
+
+    def in_retry_wait(self):
+        return self.retry_timer is not None and not self.retry_timer.cancelled
 
     def schedule_periodic(self):
         if self.periodic_timer is not None:
@@ -286,6 +291,9 @@ class Agent:
         log.info("ACS URL changed to %s: next session is a BOOTSTRAP", _safe(self.acs_url))
         self.events.add(ev.BOOTSTRAP)
         self.retry_count = 0
+        if self.in_retry_wait():  # the wait was for the old ACS
+            self.retry_timer.cancel()
+            self.retry_timer = None
         self.request_session()
 
     # ------------------------------------------------------------ session

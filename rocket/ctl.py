@@ -339,11 +339,11 @@ class ControlServer:
                                    "\"X <OUI> <name>\")" % (code[:64], ", ".join(_LOCAL_EVENTS)))
             self.agent.events.add(code)
         a = self.agent
-        if a.retry_timer is not None and not a.retry_timer.cancelled:
-            # An explicit local request cuts the retry wait short.
-            a.retry_timer.cancel()
-            a.retry_timer = None
         a.request_session()
+        if a.in_retry_wait():  # only a connection request cuts a retry wait short (§3.2.1.1)
+            left = max(0, int(round(a.retry_timer.when - a.loop.clock())))
+            return ["session requested: it starts with retry %d in %d s (retry wait after a failed "
+                    "session)" % (a.retry_count, left)]
         return ["session requested"]
 
     def do_notify(self, rest):

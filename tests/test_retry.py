@@ -246,3 +246,40 @@ def test_periodic_inform_time_keeps_fractional_seconds(acs, tmp_path):
     assert agent.model.value(ms) == "2026-01-01T00:00:10.75Z"
     agent.schedule_periodic()
     assert math.isclose(agent.periodic_timer.when - agent.loop.clock(), 30.75, abs_tol=0.05)
+
+
+def test_only_a_connection_request_cuts_a_retry_wait_short(acs, tmp_path):
+    """§3.2.1.1 with an injected clock: during a retry wait an active
+    notification (ctl set), ctl inform and ctl autonomous are queued; a
+    connection request starts the session at once."""
+    from rocket import ctl, plugins
+    acs.status_override = (503, b"busy")
+    agent, clock = agent_with_clock(tmp_path, acs.url, acs={
+        "periodic_inform_enable": "false", "retry_minimum_wait_interval": "60"},
+        notify={"settle": "1"})
+    plugins.install(agent)
+    agent.start()
+    try:
+        drive(agent, lambda: len(acs.requests) == 1 and agent.retry_timer is not None
+              and not agent.in_session)
+        acs.status_override = None
+        assert agent.events.has("0 BOOTSTRAP")  # kept: it must not open the wait either
+        control = [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
+        assert control.handle(b"set Device.DeviceInfo.ProvisioningCode=PC-9").startswith("ok")
+        answer = control.handle(b"inform")
+        assert answer.startswith("ok") and "retry 1 in" in answer, answer
+        answer = control.handle(b"autonomous file_type=3 Vendor Configuration File\tis_download=1")
+        assert answer.startswith("ok"), answer
+        for _ in range(3):  # past the notification's settle time, well inside the retry wait
+            clock.offset += 2
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:
+                agent.loop.run_once(max_wait=0.05)
+        assert len(acs.requests) == 1 and agent.retry_timer is not None
+        agent.add_event("6 CONNECTION REQUEST")
+        drive(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended and not agent.in_session)
+        events = re.findall(r"<EventCode>([^<]*)<", acs.sessions[0].inform)
+        assert "6 CONNECTION REQUEST" in events and "4 VALUE CHANGE" in events
+        assert agent.retry_timer is None
+    finally:
+        agent.stop()
