@@ -104,6 +104,9 @@ def _overlaps(name, pattern):
     return all(p == "*" or p == n for n, p in zip(ns, ps))
 
 
+_REBOOTING = (".ManagementServer.ScheduleReboot", ".ManagementServer.DelayReboot")
+
+
 class Policy:
     """One parsed policy file (the permissive default when there is none)."""
 
@@ -197,18 +200,34 @@ class Policy:
     # ---------------------------------------------------------- queries
     def write_denied(self, path):
         """True if the ACS may not write parameter ``path`` (or inside object ``path``)."""
-        if not self.reboot and path.endswith((".ManagementServer.ScheduleReboot",
-                                              ".ManagementServer.DelayReboot")):
+        if not self.reboot and path.endswith(_REBOOTING):
             return True  # writing them reboots the device
         rx = self._write_rx
         return rx is not None and rx.match(path) is not None
 
+    def write_rule(self, path):
+        """The rule that makes ``path`` write-denied (for the log and the
+        audit), or None."""
+        if not self.reboot and path.endswith(_REBOOTING):
+            return "[management] reboot = no"
+        for p in self.deny_write:
+            if _regex([p]).match(path):
+                return "[parameters] deny_write: %s" % p
+        return None
+
     def structure_denied(self, path):
         """True if an object operation / attribute change on ``path`` would
         touch anything write-denied (``path`` itself, below it, or above it)."""
-        if self.write_denied(path):
-            return True
-        return any(_overlaps(path, p) for p in self.deny_write)
+        return self.structure_rule(path) is not None
+
+    def structure_rule(self, path):
+        """The rule an object operation / attribute change on ``path`` would break, or None."""
+        rule = self.write_rule(path)
+        if rule is None:
+            for p in self.deny_write:
+                if _overlaps(path, p):
+                    return "[parameters] deny_write: %s" % p
+        return rule
 
     def read_denied(self, path):
         rx = self._read_rx
@@ -325,17 +344,19 @@ class Enforcer:
             return
         pol = self.policy
         if op == "set":
-            bad = [(p, 9008, DENIED) for p in paths if pol.write_denied(p)]
-            if bad:
-                log.warning("policy: SetParameterValues refused for %s", " ".join(p for p, _, _ in bad))
-                raise _deny(9003, "[parameters] deny_write", bad)
+            what, rules = "SetParameterValues", [(p, pol.write_rule(p)) for p in paths]
         elif op in ("add", "delete", "attributes"):
-            bad = [p for p in paths if pol.structure_denied(p)]
-            if bad:
-                what = {"add": "AddObject", "delete": "DeleteObject",
-                        "attributes": "SetParameterAttributes"}[op]
-                log.warning("policy: %s refused for %s", what, " ".join(bad))
-                raise _deny(9001, "[parameters] deny_write")
+            what = {"add": "AddObject", "delete": "DeleteObject", "attributes": "SetParameterAttributes"}[op]
+            rules = [(p, pol.structure_rule(p)) for p in paths]
+        else:
+            return
+        bad = [(p, r) for p, r in rules if r]
+        if bad:
+            named = "; ".join(sorted(set(r for _, r in bad)))  # every rule that refused, once
+            log.warning("policy: %s refused for %s (%s)", what, " ".join(p for p, _ in bad), named)
+            if op == "set":
+                raise _deny(9003, named, [(p, 9008, DENIED) for p, _ in bad])
+            raise _deny(9001, named)
 
     # DataModel.masks / DataModel.locks
     def masked(self, path):

@@ -72,9 +72,42 @@ deny_write = Device.ManagementServer.URL
     assert parse_values(replies[1]) == {MS + "PeriodicInformInterval": "3600",
                                         MS + "PeriodicInformEnable": "true", MS + "ParameterKey": ""}
     (line,) = rpc_lines(agent, "SetParameterValues")
-    assert line["fault"] == 9003 and line["policy"] == "[parameters] deny_write"
+    assert line["fault"] == 9003
+    assert line["policy"] == "[parameters] deny_write: Device.ManagementServer.PeriodicInformInterval"
     assert line["faults"] == [MS + "PeriodicInformInterval 9008"]
     assert records(agent, "set") == []
+
+
+@pytest.mark.parametrize("name", ["DelayReboot", "ScheduleReboot"])
+def test_refused_reboot_parameter_names_the_reboot_rule(acs, make_agent, tmp_path, caplog, name):
+    """Only reboot = no in the policy: the write is refused, and the audit and
+    the log name that rule (not an empty deny_write)."""
+    value = "30:int" if name == "DelayReboot" else "2030-01-01T00:00:00Z:dateTime"
+    agent, replies = run(acs, make_agent, tmp_path, "[management]\nreboot = no\n",
+                         [build_rpc("SetParameterValues", [MS + name + "=" + value])])
+    assert fault_of(replies[0]) == 9003
+    assert param_faults(replies[0]) == [((MS + name).encode(), b"9008")]
+    (line,) = rpc_lines(agent, "SetParameterValues")
+    assert line["policy"] == "[management] reboot = no"
+    (log_line,) = [r.getMessage() for r in caplog.records if "refused for" in r.getMessage()]
+    assert MS + name in log_line and "[management] reboot = no" in log_line
+
+
+def test_each_refusing_rule_is_named_once(acs, make_agent, tmp_path, caplog):
+    agent, replies = run(acs, make_agent, tmp_path, """
+[management]
+reboot = no
+[parameters]
+deny_write = Device.ManagementServer.URL Device.ManagementServer.PeriodicInformTime
+    Device.ManagementServer.Username
+""", [build_rpc("SetParameterValues", [MS + "DelayReboot=5:int", MS + "URL=http://x.test/:string",
+                                        MS + "Username=u:string", MS + "ConnectionRequestUsername=c:string"])])
+    assert fault_of(replies[0]) == 9003
+    (line,) = rpc_lines(agent, "SetParameterValues")
+    assert line["policy"] == ("[management] reboot = no; [parameters] deny_write: Device.ManagementServer.URL; "
+                              "[parameters] deny_write: Device.ManagementServer.Username")
+    (log_line,) = [r.getMessage() for r in caplog.records if "refused for" in r.getMessage()]
+    assert line["policy"] in log_line
 
 
 def test_gpn_reports_denied_paths_not_writable(acs, make_agent, tmp_path):
@@ -97,7 +130,7 @@ deny_write = Device.ManagementServer.InformParameter.
     assert fault_of(replies[0]) == 9001
     assert parse_values(replies[1]) == {MS + "InformParameterNumberOfEntries": "0", MS + "ParameterKey": ""}
     (line,) = rpc_lines(agent, "AddObject")
-    assert line["fault"] == 9001 and line["policy"] == "[parameters] deny_write"
+    assert line["fault"] == 9001 and line["policy"] == "[parameters] deny_write: " + IP
     assert records(agent, "add") == []
 
 
@@ -114,7 +147,8 @@ deny_write = Device.ManagementServer.InformParameter.*.ParameterName
     assert fault_of(replies[0]) == 9001
     assert parse_values(replies[1]) == {IP + "1.ParameterName": "Device.DeviceInfo.UpTime"}
     (line,) = rpc_lines(agent, "DeleteObject")
-    assert line["fault"] == 9001 and line["policy"]
+    assert line["fault"] == 9001
+    assert line["policy"] == "[parameters] deny_write: Device.ManagementServer.InformParameter.*.ParameterName"
     assert records(agent, "delete") == []
 
 
