@@ -140,10 +140,10 @@ def traced_session(py, pyz, conf, trace, boot):
 
 def mask_cost(n, reps):
     """Seconds for a GPV of ``n`` parameters without / with the owner policy's hooks."""
-    from rocket.config import Config
-    from rocket.model import DataModel
-    from rocket.policy import Enforcer, Policy
-    from rocket.store import Param
+    from rocket.base.config import Config
+    from rocket.datamodel.model import DataModel
+    from rocket.owner.policy import Enforcer, Policy
+    from rocket.datamodel.store import Param
     m = DataModel("Device.")
     m.build_builtin(Config())
     s = m.store
@@ -175,7 +175,7 @@ def mask_cost(n, reps):
 
 
 def record_cost(n):
-    from rocket.audit import Audit
+    from rocket.owner.audit import Audit
     d = tempfile.mkdtemp()
     try:
         a = Audit(os.path.join(d, "audit.log"), buffer_bytes=1 << 30, max_bytes=1 << 30)

@@ -60,8 +60,9 @@ LAUNCH = r"""
 import sys
 pyz, n = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, pyz)
-from rocket import cli, plugins
-from rocket.store import Param
+from rocket import cli
+from rocket import plugins
+from rocket.datamodel.store import Param
 _install = plugins.install
 def install(agent):
     _install(agent)

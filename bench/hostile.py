@@ -19,7 +19,7 @@ the empty POST) with:
 - wide: an ACS request of ~4 MB holding a million empty elements;
 - max-garbage: [acs] max_body bytes of non-XML, as an ACS request.
 
-Then downloads (rocket.fetch.FileGet from the zipapp in a fresh
+Then downloads (rocket.net.fileclient.FileGet from the zipapp in a fresh
 ``python3 -I -S``) from a raw loopback file server sending --size-mb after:
 
 - dl-neg-chunk: a chunk size line ``-1``;
@@ -91,8 +91,8 @@ def neg_chunk_hook(total):
 DL_CHILD = r"""
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from rocket.loop import Loop
-from rocket.fetch import FetchError, FileGet
+from rocket.net.loop import Loop
+from rocket.net.fileclient import FetchError, FileGet
 loop = Loop()
 fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 res = []

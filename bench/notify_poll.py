@@ -56,9 +56,10 @@ CHILD = r'''
 import os, sys, time, json
 sys.path.insert(0, sys.argv[1])
 from rocket.agent import Agent
-from rocket.config import Config
-from rocket.store import Param
-from rocket import backend, notify
+from rocket.base.config import Config
+from rocket.datamodel.store import Param
+from rocket.datamodel import backend
+from rocket.datamodel import notify
 
 def _hwm(text):
     for line in text.splitlines():

@@ -4,8 +4,8 @@
     python3 bench/transfer.py [--size-mb 100] [--small-mb 10] [--repeat 3] [--tls]
 
 A small threaded server sends a file from disk with sendfile(). The same
-file is fetched by rocket (rocket.fetch.FileGet in a fresh ``python3 -I -S``
-process, driven by rocket.loop.Loop, written to disk) and by
+file is fetched by rocket (rocket.net.fileclient.FileGet in a fresh ``python3 -I -S``
+process, driven by rocket.net.loop.Loop, written to disk) and by
 ``curl -o FILE``. Reported: MB/s for both and their ratio (best of
 --repeat), and the peak RSS of the rocket process for the small and the
 big file (streaming: the two must be about equal), next to the floor
@@ -33,14 +33,14 @@ PYTHON = sys.executable
 CHILD = r"""
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from rocket.loop import Loop
-from rocket.fetch import FileGet
+from rocket.net.loop import Loop
+from rocket.net.fileclient import FileGet
 url, out, ca = sys.argv[2], sys.argv[3], sys.argv[4]
 loop = Loop()
 fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 res = []
 def tls():
-    from rocket.acshttp import tls_context
+    from rocket.net.acsclient import tls_context
     return tls_context(ca)
 t0 = time.monotonic()
 g = FileGet(loop, url, fd, lambda c, r: res.append((c, r)), tls_factory=tls, timeout=30)
@@ -178,7 +178,7 @@ def main():
         mb = a.size_mb
         print("transfer bench (%s, loopback, %d MB file, best of %d)" % (scheme, mb, a.repeat))
         rocket_mbs = mb / min(r_times)
-        print("  rocket.fetch : %8.1f MB/s" % rocket_mbs)
+        print("  rocket.net.fileclient : %8.1f MB/s" % rocket_mbs)
         if c_times:
             curl_mbs = mb / min(c_times)
             print("  curl         : %8.1f MB/s" % curl_mbs)

@@ -59,18 +59,18 @@ def target(name, expected, doc):
 
 
 def _quiet():
-    from rocket.log import log
+    from rocket.base.log import log
     log.silence()
 
 
 # ------------------------------------------------------------------ soap
 @target("soap", (), "SOAP parser and RPC dispatcher")
 def make_soap():
-    from rocket import soap
-    from rocket.config import Config
-    from rocket.model import DataModel
-    from rocket.rpc import Dispatcher
-    from rocket.store import Param
+    from rocket.cwmp import soap
+    from rocket.base.config import Config
+    from rocket.datamodel.model import DataModel
+    from rocket.cwmp.rpc import Dispatcher
+    from rocket.datamodel.store import Param
     _quiet()
     state = {}
 
@@ -111,7 +111,7 @@ MAX_BODY = 4096
 
 @target("http_response", ("AcsError",), "HTTP response reader of the ACS client")
 def make_http_response():
-    from rocket import acshttp
+    from rocket.net import acsclient as acshttp
     _quiet()
     feed = []
     peers = []
@@ -160,8 +160,8 @@ def make_http_response():
 # ------------------------------------------------------------ cr_request
 @target("cr_request", ("HttpError",), "connection-request HTTP request parser")
 def make_cr_request():
-    from rocket.digestserver import DigestServer
-    from rocket.httpserver import RequestParser
+    from rocket.net.digestserver import DigestServer
+    from rocket.net.httpparse import RequestParser
     ds = DigestServer(realm="MiniCPE", algorithms=("MD5", "SHA-256"), allow_basic=True)
 
     def run(data):
@@ -181,8 +181,8 @@ def make_cr_request():
 # ----------------------------------------------------------------- digest
 @target("digest", ("AuthError",), "digest/basic header parsers, both sides")
 def make_digest():
-    from rocket.digest import Authenticator, parse_challenge
-    from rocket.digestserver import DigestServer
+    from rocket.net.digest import Authenticator, parse_challenge
+    from rocket.net.digestserver import DigestServer
     ds = DigestServer(realm="MiniCPE", algorithms=("MD5", "SHA-256-sess"), allow_basic=True)
 
     def run(data):
@@ -198,8 +198,8 @@ def make_digest():
 # ------------------------------------------------------------------- stun
 @target("stun", (), "STUN messages and UDP connection-request datagrams")
 def make_stun():
-    from rocket import stun
-    from rocket.udpcr import StunBinding, UdpRequestChecker
+    from rocket.connreq import stun
+    from rocket.connreq.udpcr import StunBinding, UdpRequestChecker
     _quiet()
     checker = UdpRequestChecker(max_clock_skew=0)
 
@@ -231,9 +231,9 @@ def make_stun():
 # ---------------------------------------------------------------- records
 @target("records", ("RecordError", "CwmpFault"), "backend record reader")
 def make_records():
-    from rocket import records
-    from rocket.backend import Manifest, ScriptBackend
-    from rocket.store import Store
+    from rocket.datamodel import records
+    from rocket.datamodel.backend import Manifest, ScriptBackend
+    from rocket.datamodel.store import Store
     _quiet()
     man = Manifest.parse("prefix Device.X_F.\nparam Device.X_F.{i}.Count unsignedInt rw\n"
                          "param Device.X_F.{i}.Name string rw len=16\ntable Device.X_F.\n")
@@ -252,10 +252,10 @@ def make_records():
 # ------------------------------------------------------------------ state
 @target("state", (), "state-file loading (every real loader)")
 def make_state():
-    from rocket.events import EventQueue
-    from rocket.journal import Journal
-    from rocket.model import DataModel
-    from rocket.state import StateDir
+    from rocket.cwmp.events import EventQueue
+    from rocket.ops.journal import Journal
+    from rocket.datamodel.model import DataModel
+    from rocket.base.statedir import StateDir
     _quiet()
     d = tempfile.mkdtemp(prefix="rocket-fuzz-state-")
     names = ("events", "changed", "params", "overrides", "transfers", "informparams")

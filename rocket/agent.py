@@ -2,7 +2,7 @@
 
 This is where the sans-I/O pieces meet the world. ``Agent`` keeps the pending
 events, the retry count and the timers (periodic inform, retry, scheduled
-informs); ``run_session`` feeds a ``rocket.session.Session`` with what an
+informs); ``run_session`` feeds a ``rocket.cwmp.session.Session`` with what an
 ``AcsClient`` brought back and hands ACS requests to the ``Dispatcher``.
 
 When sessions run (TR-069 §3.2.1):
@@ -21,15 +21,15 @@ import math
 import random
 import time
 
-from rocket import events as ev
-from rocket import soap
-from rocket.config import Config
-from rocket.events import EventQueue
-from rocket.log import log
-from rocket.loop import Loop
-from rocket.model import FILE_BACKED, DataModel
-from rocket.rpc import Dispatcher
-from rocket.session import (
+from rocket.cwmp import events as ev
+from rocket.cwmp import soap
+from rocket.base.config import Config
+from rocket.cwmp.events import EventQueue
+from rocket.base.log import log
+from rocket.net.loop import Loop
+from rocket.datamodel.model import FILE_BACKED, DataModel
+from rocket.cwmp.rpc import Dispatcher
+from rocket.cwmp.session import (
     AcsRequest,
     CpeRequest,
     Finished,
@@ -39,8 +39,9 @@ from rocket.session import (
     Send,
     Session,
 )
-from rocket.state import StateDir
-from rocket.values import UNKNOWN_TIME
+from rocket.base.statedir import StateDir
+from rocket.cwmp.values import UNKNOWN_TIME
+from rocket.base.timefmt import iso_now, parse_datetime  # noqa: F401 (iso_now: used by callers of rocket.agent)
 
 _VERSION_STEPS = ("1.4", "1.1", "1.0")  # one per namespace, newest first
 
@@ -64,39 +65,6 @@ def next_periodic(now, interval, phase):
         return float(interval)
     n = math.floor((now - phase) / interval) + 1
     return phase + n * interval - now
-
-
-def parse_datetime(s):
-    """ISO 8601 -> epoch seconds (with their fraction), None for empty /
-    Unknown Time / relative."""
-    s = (s or "").strip()
-    if not s or s.startswith("0001-01-01"):
-        return None  # the usual case: no import of calendar (and datetime, locale) at start
-    import calendar
-    import re
-    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", s)
-    if not m:
-        return None
-    y, mo, d, h, mi, sec = (int(x) for x in m.groups()[:6])
-    frac = float(m.group(7)) if m.group(7) else 0
-    if y < 1000:
-        return None  # relative to boot (TR-106 3.2): no absolute phase
-    t = calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0)) + frac  # fractions kept: the ACS's grid
-    tz = m.group(8)
-    if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        t -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
-    return t
-
-
-def iso_now(t=None):
-    """Local time with UTC offset, as TR-069 wants CurrentTime."""
-    t = time.time() if t is None else t
-    lt = time.localtime(t)
-    off = lt.tm_gmtoff or 0
-    sign = "+" if off >= 0 else "-"
-    off = abs(off)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + "%s%02d:%02d" % (sign, off // 3600, off % 3600 // 60)
 
 
 class Agent:
@@ -134,7 +102,7 @@ class Agent:
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
         self.gates = []  # callables() -> None, or the reason no session may start now
         self.on_reload = []  # callables() run after SIGHUP re-read the configuration
-        self.audit = _NoAudit()  # rocket.audit.Audit once installed: audit.record(kind, **fields)
+        self.audit = _NoAudit()  # rocket.owner.audit.Audit once installed: audit.record(kind, **fields)
         self.started = wallclock()
         self.exit_code = None
 
@@ -176,7 +144,7 @@ class Agent:
             s.start(self)
         self.schedule_periodic()
         # A passive "4 VALUE CHANGE" alone waits for the next session; active
-        # notifications ask for their own session (rocket.notify).
+        # notifications ask for their own session (rocket.datamodel.notify).
         if any(c != ev.VALUE_CHANGE for c, _ in self.events.pending) or self.once:
             self.request_session()
 
@@ -306,7 +274,7 @@ class Agent:
     def run_session(self):
         """Run one whole session now (blocking, but the loop keeps serving
         the nested-safe listeners while it waits on the network)."""
-        from rocket.acshttp import AcsClient, AcsError, safe_url
+        from rocket.net.acsclient import AcsClient, AcsError, safe_url
         if self.in_session:
             self.followup = True
             return None
@@ -472,7 +440,7 @@ class Agent:
 
 
 class _NoAudit:
-    """Stands in for rocket.audit.Audit when none is installed."""
+    """Stands in for rocket.owner.audit.Audit when none is installed."""
 
     enabled = False
 
@@ -500,7 +468,7 @@ def _int(v, default):
 
 
 def _safe(url):
-    from rocket.acshttp import safe_url
+    from rocket.net.acsclient import safe_url
     return safe_url(url)
 
 

@@ -9,11 +9,11 @@ import signal
 import sys
 
 from rocket import __version__
-from rocket.log import log
+from rocket.base.log import log
 
 
 def setup_logging(target="stderr", level="info"):
-    """Log lines to stderr or syslog from now on (rocket.log)."""
+    """Log lines to stderr or syslog from now on (rocket.base.log)."""
     log.configure(target, level)
 
 
@@ -104,10 +104,10 @@ def _fast_parse(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "ctl":
-        from rocket import ctl
+        from rocket.owner import ctl
         return ctl.main(argv[1:])
     args = _fast_parse(argv) or _parser().parse_args(argv)
-    from rocket.config import Config, ConfigError
+    from rocket.base.config import Config, ConfigError
     try:
         setup_logging("stderr", args.log_level or "info")
         cfg = Config.load(args.config)
@@ -121,7 +121,7 @@ def main(argv=None):
                      ("xmpp", "password")):
         log.secrets.add(cfg.get(sec, key))
     from rocket.agent import Agent
-    from rocket.state import StateDir, StateError
+    from rocket.base.statedir import StateDir, StateError
     try:
         held = StateDir(cfg.get("state", "dir"))  # noqa: F841 (the lock lives as long as main)
         held.lock()  # one agent per state directory

@@ -291,7 +291,7 @@ class Acs:
         alg = self.auth[3] if len(self.auth) > 3 else "MD5"
         conn = id(h.connection)
         if got.startswith("Digest "):
-            from rocket.digest import digest_response, parse_params
+            from rocket.net.digest import digest_response, parse_params
             p = parse_params(got[7:])
             nonce = p.get("nonce", "")
             if self._nonce_conn.get(nonce) == conn and p.get("username") == user:

@@ -10,19 +10,21 @@ means the core never imports a feature it does not need.
 
 def install(agent):
     """Install every feature into ``agent``."""
-    from rocket import backend
+    from rocket.datamodel import backend
     backend.install(agent)  # first: the static tree may switch the root and DeviceId
-    from rocket import audit, policy
+    from rocket.owner import audit
+    from rocket.owner import policy
     audit.install(agent)  # before the others: what they do is recorded from the start
     policy.install(agent)  # the owner's limits, ahead of every other RPC hook
-    from rocket import ctl, notify
+    from rocket.owner import ctl
+    from rocket.datamodel import notify
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
     ctl.install(agent)  # the local control socket
-    from rocket import connreq
+    from rocket.connreq import httpcr as connreq
     connreq.install(agent)
-    from rocket import udpcr
+    from rocket.connreq import udpcr
     udpcr.install(agent)  # UDP connection requests and STUN (TR-069 Annex G)
-    from rocket import xmpp
+    from rocket.connreq import xmpp
     xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
-    from rocket import transfer
+    from rocket.ops import transfer
     transfer.install(agent)

@@ -113,7 +113,7 @@ def write_conf(tmp_path, url, **sections):
 def make_agent(tmp_path):
     """Build an in-process Agent against an ACS URL (use agent.run())."""
     from rocket.agent import Agent
-    from rocket.config import Config
+    from rocket.base.config import Config
 
     def make(url, boot=True, once=True, install=True, **sections):
         conf = write_conf(tmp_path, url, **sections)

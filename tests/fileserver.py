@@ -103,7 +103,7 @@ class FileServer:
             return got == "Basic " + base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
         if not got.startswith("Digest "):
             return False
-        from rocket.digest import parse_params
+        from rocket.net.digest import parse_params
         p = parse_params(got[7:])
         if p.get("nonce") not in self.nonces or p.get("username") != user:
             return False

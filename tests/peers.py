@@ -67,7 +67,7 @@ class Coturn:
                     raise
 
     def _wait_ready(self):
-        from rocket import stun
+        from rocket.connreq import stun
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         s.settimeout(0.2)
@@ -185,12 +185,12 @@ class Prosody:
 
 class XmppTestClient:
     """A blocking XMPP client for the ACS side of the tests (threads and
-    blocking sockets are fine in tests). Logs in with rocket.xmpp's
+    blocking sockets are fine in tests). Logs in with rocket.connreq.xmpp's
     protocol class, then sends raw stanzas and reads whole ones back."""
 
     def __init__(self, port, jid, password, ca_file, resource="acs"):
         import ssl
-        from rocket import xmpp
+        from rocket.connreq import xmpp
         local, domain, _ = xmpp.split_jid(jid)
         self.sock = socket.create_connection(("127.0.0.1", port), 10)
         self.sock.settimeout(10)
@@ -223,7 +223,7 @@ class XmppTestClient:
 
     def request(self, to, username, password, iq_id="cr1"):
         """Send a connectionRequest IQ; return the answering <iq> element."""
-        from rocket import xmpp
+        from rocket.connreq import xmpp
         self.sock.sendall((
             "<iq type='get' id='%s' to='%s'><connectionRequest xmlns='%s'><username>%s</username>"
             "<password>%s</password></connectionRequest></iq>"
@@ -231,7 +231,7 @@ class XmppTestClient:
         return self.wait_iq(iq_id)
 
     def wait_iq(self, iq_id):
-        from rocket import xmpp
+        from rocket.connreq import xmpp
         while True:
             data = self.sock.recv(65536)
             if not data:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import run_pyz, write_conf
-from rocket.audit import Audit, clean_url, parse_since, read_records, secret_name
+from rocket.owner.audit import Audit, clean_url, parse_since, read_records, secret_name
 from rocket.devacs import Acs, build_rpc
 
 MS = "Device.ManagementServer."
@@ -315,7 +315,7 @@ def test_ctl_audit_filters_and_json(pyz, tmp_path):
 
 def test_table_never_prints_control_characters(tmp_path):
     import io
-    from rocket.audit import ctl_main
+    from rocket.owner.audit import ctl_main
     path = str(tmp_path / "audit.log")
     _write(path, [{"time": "2026-11-23T13:00:00Z", "kind": "set", "path": "Device.X\x1b[2J",
                    "old": "a\rb", "new": "\x1b]0;owned\x07"}])

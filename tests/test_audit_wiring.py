@@ -7,7 +7,7 @@ import pytest
 
 from crclient import connection_request, wait_for
 from fileserver import FileServer
-from rocket.audit import read_records
+from rocket.owner.audit import read_records
 from test_connreq import PW, USER, Running
 from transfer_util import download_rpc, drive, fault_codes, hook, simple_rpc, tc_requests, upload_rpc
 
@@ -111,7 +111,7 @@ def test_reboot_and_factory_reset_are_on_disk_before_their_hooks(acs, make_agent
 
 def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, tmp_path):
     import time
-    from rocket import udpcr
+    from rocket.connreq import udpcr
     from rocket.devacs import send_udp_cr
     from transfer_util import settle
     pol = tmp_path / "policy.conf"

@@ -2,7 +2,7 @@
 whatever the mix of --boot, --boot auto and plain starts."""
 
 from rocket.cli import boot_flag
-from rocket.state import StateDir
+from rocket.base.statedir import StateDir
 
 
 def test_boot_auto_counts_each_boot_once(tmp_path):

@@ -5,7 +5,7 @@ import configparser
 import os
 
 from conftest import ROOT
-from rocket.config import DEFAULTS, Config
+from rocket.base.config import DEFAULTS, Config
 
 SAMPLE = os.path.join(ROOT, "etc", "rocket.conf")
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from conftest import write_conf
 from crclient import (challenges, connection_request, digest_header, get, parallel,
                       slow_connections, wait_for)
-from rocket import netaddr
+from rocket.net import netaddr
 from rocket.devacs import build_rpc
-from rocket.digestserver import DigestServer
-from rocket.httpserver import HttpError, RequestParser
+from rocket.net.digestserver import DigestServer
+from rocket.net.httpparse import HttpError, RequestParser
 
 USER, PW = "cr-user", "cr-pass"
 

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import write_conf
-from rocket import ctl
+from rocket.owner import ctl
 from rocket.devacs import build_rpc
 
 PII = "Device.ManagementServer.PeriodicInformInterval"

@@ -1,9 +1,9 @@
 """The streamed answer path: soap.envelope encodes its parts one by one,
 model.get_values of one subtree needs no duplicate check."""
 
-from rocket import soap
-from rocket.model import DataModel
-from rocket.store import Param
+from rocket.cwmp import soap
+from rocket.datamodel.model import DataModel
+from rocket.datamodel.store import Param
 
 
 def test_envelope_is_the_encoding_of_its_parts():

@@ -1,7 +1,7 @@
 """Events that happen again while the Inform that carries them is in flight."""
 
-from rocket import events as ev
-from rocket.state import StateDir
+from rocket.cwmp import events as ev
+from rocket.base.statedir import StateDir
 
 
 def _queue(tmp_path):

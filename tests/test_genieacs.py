@@ -7,8 +7,8 @@ import pytest
 from conftest import need_shared
 from cwmpschema import validate
 from genieacs_fixtures import extract, load
-from rocket import soap
-from rocket.session import CpeRequest
+from rocket.cwmp import soap
+from rocket.cwmp.session import CpeRequest
 
 MSGS = load()
 NS0 = "urn:dslforum-org:cwmp-1-0"

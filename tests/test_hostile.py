@@ -114,7 +114,7 @@ def test_too_complex_xml_gets_9003(acs, make_agent, case):
 
 
 def test_complexity_limits_leave_room_for_real_messages():
-    from rocket import soap
+    from rocket.cwmp import soap
     from rocket.devacs import build_rpc
     args = ["Device.X.%d.Name=value-%d" % (i, i) for i in range(20000)]
     m = soap.parse(envelope(NS, "big", build_rpc("SetParameterValues", args)))

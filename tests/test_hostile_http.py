@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fileserver import FileServer
-from rocket.fetch import FetchError, FileGet
-from rocket.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
-from rocket.loop import Loop
+from rocket.net.fileclient import FetchError, FileGet
+from rocket.net.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
+from rocket.net.loop import Loop
 
 BAD_SIZES = ["-1", "+5", "0x5", "5_0", " ", "zz", "1" * 17, "ffffffffffffffffff", "-0"]
 

@@ -270,7 +270,7 @@ def test_small_max_body_is_a_limit_not_a_crash(acs, make_agent):
 
 def test_max_body_below_spec_minimum_rejected(tmp_path, acs):
     from rocket.agent import Agent
-    from rocket.config import Config, ConfigError
+    from rocket.base.config import Config, ConfigError
     from conftest import write_conf
     with pytest.raises(ConfigError):
         Agent(Config.load(write_conf(tmp_path, acs.url, acs={"max_body": "1000"})))
@@ -359,7 +359,7 @@ def _challenge_hook(challenge, check):
 
 
 def _rfc2069_ok(got):
-    from rocket.digest import digest_response, parse_params
+    from rocket.net.digest import digest_response, parse_params
     p = parse_params(got[7:])
     return ("qop" not in p and "nc" not in p and p.get("response") == digest_response(
         "MD5", "cpe", "r", "pw", "POST", p["uri"], "n2069", "", "", ""))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rocket import values
+from rocket.cwmp import values
 from rocket.devacs import build_rpc
 
 MS = "Device.ManagementServer."

@@ -26,7 +26,7 @@ def events_of(inform):
 def test_sysvinit_start_reload_restart_stop(acs, pyz, tmp_path, shell):
     conf = write_conf(tmp_path, acs.url, acs={"periodic_inform_interval": "3600"})
     pidfile = tmp_path / "run" / "rocket.pid"
-    logfile = tmp_path / "rocket.log"
+    logfile = tmp_path / "rocket.base.log"
     env = dict(os.environ, PYTHON=sys.executable, PYZ=pyz, CONF=conf, PIDFILE=str(pidfile),
                LOGFILE=str(logfile))
 

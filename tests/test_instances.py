@@ -9,8 +9,8 @@ from hypothesis import given, strategies as st
 
 from conftest import ROOT
 from rocket.devacs import build_rpc, parse_values
-from rocket.instances import KEEP_GONE, InstanceMap
-from rocket.state import StateDir
+from rocket.datamodel.instances import KEEP_GONE, InstanceMap
+from rocket.base.statedir import StateDir
 from test_backends import fault_code, gpn, gpv, names_of, session, spv
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,11 +1,11 @@
-"""rocket.log: the syslog and stderr sinks, levels and redaction."""
+"""rocket.base.log: the syslog and stderr sinks, levels and redaction."""
 
 import os
 import socket
 
 import pytest
 
-from rocket.log import INFO, Logger, level_from_name
+from rocket.base.log import INFO, Logger, level_from_name
 
 
 @pytest.fixture

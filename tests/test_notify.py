@@ -1,4 +1,4 @@
-"""Value-change notifications (rocket.notify) over real sessions with the loopback ACS."""
+"""Value-change notifications (rocket.datamodel.notify) over real sessions with the loopback ACS."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_pyz, write_conf
 from rocket.devacs import build_rpc, parse_values
-from rocket.store import Param
+from rocket.datamodel.store import Param
 
 VALUE_CHANGE = "4 VALUE CHANGE"
 SV = "Device.DeviceInfo.SoftwareVersion"

@@ -1,4 +1,4 @@
-"""Notifications with real script backends (rocket.backend) in a running zipapp."""
+"""Notifications with real script backends (rocket.datamodel.backend) in a running zipapp."""
 
 import os
 import re

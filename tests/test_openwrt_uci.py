@@ -186,7 +186,7 @@ def test_shipped_uci_file_gives_a_valid_config(fake_uci, tmp_path):
     """etc/openwrt/rocket.uci -> uci2ini -> an INI file the agent accepts,
     with the same keys as rocket/config.py (nothing the agent would call
     unknown)."""
-    from rocket.config import DEFAULTS, Config
+    from rocket.base.config import DEFAULTS, Config
     sections = uci_file_to_show(UCI_DEFAULT)
     r = fake_uci(uci_show(sections), SHELLS[-1])
     assert r.returncode == 0, r.stderr

@@ -10,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import run_pyz, write_conf
-from rocket import soap
-from rocket.audit import read_records
-from rocket.config import ConfigError
+from rocket.cwmp import soap
+from rocket.owner.audit import read_records
+from rocket.base.config import ConfigError
 from rocket.devacs import build_rpc, parse_values
-from rocket.policy import Policy, _overlaps
+from rocket.owner.policy import Policy, _overlaps
 
 MS = "Device.ManagementServer."
 IP = MS + "InformParameter."

@@ -6,7 +6,9 @@ import xml.etree.ElementTree as ET
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rocket import digest, soap, values
+from rocket.net import digest
+from rocket.cwmp import soap
+from rocket.cwmp import values
 
 XML_CHAR = st.characters(blacklist_categories=("Cs",),
                          blacklist_characters="".join(map(chr, list(range(0, 9)) + [11, 12] +

@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import tool_param
-from rocket import records, values
-from rocket.backend import Manifest, ManifestError, generic
-from rocket.store import HIDDEN
+from rocket.datamodel import records
+from rocket.cwmp import values
+from rocket.datamodel.backend import Manifest, ManifestError, generic
+from rocket.datamodel.store import HIDDEN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUNDTRIP = os.path.join(HERE, "backends", "roundtrip")

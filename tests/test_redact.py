@@ -4,7 +4,7 @@ itself by the pattern of what got masked)."""
 
 import pytest
 
-from rocket.log import Logger
+from rocket.base.log import Logger
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from conftest import write_conf
 from rocket.agent import Agent, next_periodic, parse_datetime, retry_wait
-from rocket.config import Config
-from rocket.loop import Loop
+from rocket.base.config import Config
+from rocket.net.loop import Loop
 
 # ------------------------------------------------------------- pure rules
 
@@ -252,7 +252,8 @@ def test_only_a_connection_request_cuts_a_retry_wait_short(acs, tmp_path):
     """§3.2.1.1 with an injected clock: during a retry wait an active
     notification (ctl set), ctl inform and ctl autonomous are queued; a
     connection request starts the session at once."""
-    from rocket import ctl, plugins
+    from rocket.owner import ctl
+    from rocket import plugins
     acs.status_override = (503, b"busy")
     agent, clock = agent_with_clock(tmp_path, acs.url, acs={
         "periodic_inform_enable": "false", "retry_minimum_wait_interval": "60"},

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rocket import soap
-from rocket.session import (AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked,
+from rocket.cwmp import soap
+from rocket.cwmp.session import (AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked,
                             Send, Session)
 
 NSS = soap.CWMP_NS

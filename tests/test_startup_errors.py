@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from conftest import run_pyz, write_conf
-from rocket import state as statemod
-from rocket.state import StateDir, StateError
+from rocket.base import statedir as statemod
+from rocket.base.statedir import StateDir, StateError
 
 
 def _one_line_exit_2(r, *words):

@@ -14,7 +14,7 @@ import pytest
 
 from agentproc import AgentProcess
 from conftest import ROOT, run_pyz, write_conf
-from rocket.state import StateDir, StateLocked, shape
+from rocket.base.statedir import StateDir, StateLocked, shape
 
 WRONG = ["null", "[]", "42", '"s"', "[[1,2]]", '{"a": {"b": 1}}', "[1, 2]"]
 # every state file the agent reads at start, with one valid document
@@ -149,7 +149,7 @@ def test_interrupted_write_between_renames_is_recovered(tmp_path):
 WRITER = r"""
 import sys
 sys.path.insert(0, %r)
-from rocket.state import StateDir
+from rocket.base.statedir import StateDir
 sd = StateDir(sys.argv[1])
 i = 0
 sys.stdout.write("go\n"); sys.stdout.flush()

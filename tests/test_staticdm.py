@@ -19,7 +19,7 @@ def names_of(reply):
 
 @pytest.mark.parametrize("dump", DUMPS, ids=[os.path.basename(d)[:24] for d in DUMPS])
 def test_dump_loads_and_genieacs_discovery_completes(acs, make_agent, dump):
-    from rocket.staticdm import Dump
+    from rocket.datamodel.staticdm import Dump
     d = Dump.read(dump)
     root = d.root
     acs.queue = [build_rpc("GetParameterNames", ["", "1"]),

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from fileserver import FileServer, generated
-from rocket import transfer
-from rocket.journal import Journal
-from rocket.state import StateDir
+from rocket.ops import transfer
+from rocket.ops.journal import Journal
+from rocket.base.statedir import StateDir
 from transfer_util import (download_rpc, drive, ended, events_of, fault_codes, hook, settle,
                            simple_rpc, tc_requests, upload_rpc)
 

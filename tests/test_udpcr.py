@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peers import Coturn, run_until
-from rocket import stun, udpcr
+from rocket.connreq import stun
+from rocket.connreq import udpcr
 from rocket.devacs import send_udp_cr, udp_cr_message
 
 PW = b"VOkJxbRl1RmTxUk/WvJxBt"
@@ -270,7 +271,7 @@ class FakeNatStun:
 def test_binding_change_on_first_determination_and_on_each_change():
     """Sans-I/O: BINDING-CHANGE goes with the request after the first mapping
     is learnt and after each change, and stops once a response acknowledged it."""
-    from rocket.udpcr import StunBinding
+    from rocket.connreq.udpcr import StunBinding
     b = StunBinding(rng=lambda n: os.urandom(n))
 
     def exchange(mapped):
@@ -311,7 +312,7 @@ def test_nat_binding_change_is_detected_and_reported(acs, make_agent):
         assert run_until(agent, lambda: sum(m.get(stun.BINDING_CHANGE) is not None
                                             for m in server.requests) == 2)
         # and `ctl status` shows it, with the drop counters
-        from rocket import ctl
+        from rocket.owner import ctl
         send_udp_cr("127.0.0.1", _service(agent).sock.getsockname()[1], "cr-user", "bad-pass")
         assert run_until(agent, lambda: _service(agent).checker.dropped["bad signature"] == 1)
         control = [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
@@ -389,7 +390,7 @@ def test_acs_turns_stun_off_and_on_again(acs, make_agent, coturn):
 def test_config_keys_documented_in_etc():
     import configparser
     import os
-    from rocket.config import DEFAULTS
+    from rocket.base.config import DEFAULTS
     c = configparser.ConfigParser(interpolation=None)
     c.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "rocket.conf"))
     for sec in ("stun", "udp_connection_request", "xmpp"):

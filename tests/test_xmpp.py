@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peers import Prosody, XmppTestClient, run_until
-from rocket import xmpp
+from rocket.connreq import xmpp
 
 STREAM_HEAD = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
                b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='x'>")

@@ -29,9 +29,9 @@ timeout, and serves the connection-request listener meanwhile.
 
 from urllib.parse import urlsplit
 
-from rocket.digest import Authenticator, AuthError
-from rocket.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
-from rocket.log import clean_url, log
+from rocket.net.digest import Authenticator, AuthError
+from rocket.net.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
+from rocket.base.log import clean_url, log
 
 MAX_REDIRECTS = 5
 
@@ -201,7 +201,7 @@ class AcsClient:
     def _send_and_read(self, sock, body):
         import http.client
         if self.loop is None:
-            from rocket.loop import Loop
+            from rocket.net.loop import Loop
             self.loop = Loop()
         loop = self.loop
         deadline = loop.clock() + self.timeout
@@ -306,7 +306,7 @@ def _origin(url):
     return p.scheme, p.hostname, p.port
 
 
-safe_url = clean_url  # a URL fit for logs (rocket.log)
+safe_url = clean_url  # a URL fit for logs (rocket.base.log)
 
 
 def _create_connection(address, *args):

@@ -47,9 +47,9 @@ passive change only waits for the next session.
 """
 
 
-from rocket import events as ev
-from rocket.log import log
-from rocket.store import (
+from rocket.cwmp import events as ev
+from rocket.base.log import log
+from rocket.datamodel.store import (
     ACTIVE_DEFAULT,
     ACTIVE_FORCED,
     HIDDEN,

@@ -29,9 +29,9 @@ Requests (fields are separated by one space; see ``set`` for values):
                         SetParameterValues and applied by the backends. It
                         is not the ACS's write: a notifying parameter it
                         changes notifies. ParameterKey is left alone.
-    transfers           (rocket.transfer) the journal: one line per transfer
+    transfers           (rocket.ops.transfer) the journal: one line per transfer
     autonomous FIELD=VALUE[<TAB>FIELD=VALUE...]
-                        (rocket.transfer) a transfer the device did on its
+                        (rocket.ops.transfer) a transfer the device did on its
                         own, reported with AutonomousTransferComplete
 
 Values (in ``set`` requests and in answers) are escaped like backend
@@ -51,8 +51,8 @@ import socket
 import stat
 import sys
 
-from rocket import records
-from rocket.log import log
+from rocket.datamodel import records
+from rocket.base.log import log
 
 MAX_REQUEST = 256 * 1024
 MAX_CLIENTS = 8
@@ -61,7 +61,7 @@ MAX_CLIENTS = 8
 _LOCAL_EVENTS = ("2 PERIODIC",)
 _VENDOR_EVENT = re.compile(r"^X \S+ \S.*$")  # the 1.2 schema's "X <OUI or token> <event>"
 
-# Values travel escaped as backend records do (rocket.records: \\ \t \n \r,
+# Values travel escaped as backend records do (rocket.datamodel.records: \\ \t \n \r,
 # other controls as \0ooo, which printf '%b' turns back into the character).
 escape = records.escape
 
@@ -268,7 +268,7 @@ class ControlServer:
         handler = self.handlers.get(cmd)
         if handler is None:
             return "error: unknown command %r (%s)\n" % (cmd[:32], ", ".join(sorted(self.handlers)))
-        from rocket.soap import CwmpFault
+        from rocket.cwmp.soap import CwmpFault
         try:
             lines = handler(rest)
         except RequestError as e:
@@ -290,8 +290,8 @@ class ControlServer:
 
     def do_status(self, rest):
         a = self.agent
-        from rocket.acshttp import safe_url
-        from rocket.agent import iso_now
+        from rocket.net.acsclient import safe_url
+        from rocket.base.timefmt import iso_now
         lines = ["acs_url: %s" % (safe_url(a.acs_url) or "(none)")]
         lines.append("in_session: %s" % ("yes" if a.in_session else "no"))
         lines.append("sessions: %d" % a.sessions)
@@ -531,13 +531,13 @@ def main(argv):
         # if it is there at all) to write out what it still holds in RAM.
         try:
             if sock is None:
-                from rocket.config import Config
+                from rocket.base.config import Config
                 log.silence()
                 sock = socket_path(Config.load(conf))
             call(sock, "audit-flush", min(timeout, 2.0))
         except Exception:  # no agent, no socket, a bad configuration: read what is on disk
             pass
-        from rocket import audit
+        from rocket.owner import audit
         return audit.ctl_main((["-c", conf] if conf else []) + args[1:])
     try:
         line = request_line(args[0], args[1:])
@@ -545,7 +545,7 @@ def main(argv):
         sys.stderr.write("rocket ctl: %s\n" % e)
         return 2
     if sock is None:
-        from rocket.config import Config, ConfigError
+        from rocket.base.config import Config, ConfigError
         log.silence()
         try:
             sock = socket_path(Config.load(conf))

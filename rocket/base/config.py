@@ -11,7 +11,7 @@ key changes (the operator edited the file: the file wins again).
 
 import configparser
 
-from rocket.log import log
+from rocket.base.log import log
 
 DEFAULT_PATH = "/etc/rocket/rocket.conf"
 

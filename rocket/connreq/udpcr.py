@@ -33,8 +33,8 @@ import collections
 import os
 import socket
 
-from rocket import stun
-from rocket.log import log
+from rocket.connreq import stun
+from rocket.base.log import log
 
 MAX_DATAGRAM = 2048
 CR_EVENT = "6 CONNECTION REQUEST"

@@ -27,7 +27,7 @@ those in ``algorithms``, in that order (MD5, SHA-256 and their -sess forms).
 import os
 import time
 
-from rocket.digest import digest_response, parse_params
+from rocket.net.digest import digest_response, parse_params
 
 ALGORITHMS = ("MD5", "SHA-256", "MD5-SESS", "SHA-256-SESS")
 _HEX = frozenset("0123456789abcdef")
@@ -218,6 +218,6 @@ def _uri_matches(uri, target):
     if uri == target:
         return True
     if not target.startswith("/"):
-        from rocket.httpserver import Request
+        from rocket.net.httpparse import Request
         return uri == Request("GET", target, "HTTP/1.1", {}).path()
     return False

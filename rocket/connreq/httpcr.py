@@ -41,11 +41,11 @@ forceDefaultEnabled).
 import collections
 import socket
 
-from rocket import events as ev
-from rocket import netaddr
-from rocket.digestserver import DigestServer
-from rocket.httpserver import HttpError, RequestParser, response
-from rocket.log import log
+from rocket.cwmp import events as ev
+from rocket.net import netaddr
+from rocket.net.digestserver import DigestServer
+from rocket.net.httpparse import HttpError, RequestParser, response
+from rocket.base.log import log
 
 MAX_HEADER = 8192
 RATE_WINDOW = 60.0

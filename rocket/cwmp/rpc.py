@@ -11,9 +11,10 @@ with exactly the registered names.
 """
 
 
-from rocket import soap, values
-from rocket.log import log
-from rocket.soap import CwmpFault, child, items, parse_bool, text
+from rocket.cwmp import soap
+from rocket.cwmp import values
+from rocket.base.log import log
+from rocket.cwmp.soap import CwmpFault, child, items, parse_bool, text
 
 
 def _arg(elem, name, required=True, default=""):

@@ -59,9 +59,9 @@ import configparser
 import os
 import re
 
-from rocket.config import ConfigError
-from rocket.log import log
-from rocket.soap import CwmpFault
+from rocket.base.config import ConfigError
+from rocket.base.log import log
+from rocket.cwmp.soap import CwmpFault
 
 DENIED = "Request denied by the device owner's policy"
 
@@ -273,7 +273,7 @@ class Policy:
 
     def rpc_denied(self, msg):
         """The rule that refuses ACS request ``msg``, or None (Dispatcher.before)."""
-        from rocket.soap import child, text
+        from rocket.cwmp.soap import child, text
         name = msg.name
         if not self.remote:
             return "[management] remote = no"
@@ -415,7 +415,7 @@ class Enforcer:
             log.warning("policy: remote management is now OFF: no further sessions")
 
     def _warn_forced(self):
-        from rocket.store import FORCED_INFORM
+        from rocket.datamodel.store import FORCED_INFORM
         if self.policy._read_rx is None:
             return
         for path, p in self.agent.model.store.params_under(""):

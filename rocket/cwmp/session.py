@@ -42,7 +42,7 @@ only when the machine waits for the driver (a Send or AcsRequest outstanding).
 
 import re
 
-from rocket import soap
+from rocket.cwmp import soap
 
 _ID_RE = re.compile(rb"<(?:[\w.-]+:)?ID\b[^>]*>([^<]{0,256})</")
 

@@ -12,7 +12,7 @@ journal start empty, never from half a state.
 Contents::
 
     {"seq": 7,                      # last transfer id handed out
-     "transfers": [{...}, ...],     # see rocket.transfer for the fields
+     "transfers": [{...}, ...],     # see rocket.ops.transfer for the fields
      "informs": [{"key": "k", "at": 1700000000.0, "staged": false}],
      "reboot": {"key": "k", "state": "staged" | "rebooting"} | null,
      "reset": "staged" | "resetting" | null}

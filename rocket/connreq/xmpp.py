@@ -39,8 +39,8 @@ import base64
 import collections
 import socket
 
-from rocket.log import log
-from rocket.soap import esc
+from rocket.base.log import log
+from rocket.cwmp.soap import esc
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_CLIENT = "jabber:client"
@@ -417,7 +417,7 @@ class XmppService:
 
     # ----------------------------------------------------------- service
     def _settings(self):
-        from rocket.config import DEFAULTS
+        from rocket.base.config import DEFAULTS
         return {k: self._cfg(k) for k in DEFAULTS["xmpp"]}
 
     def start(self, agent):
@@ -479,7 +479,7 @@ class XmppService:
     def _build_params(self):
         """Device.XMPP.Connection.1.* from [xmpp] (read-only mirrors);
         on a reload the existing parameters are updated in place."""
-        from rocket.store import HIDDEN, Param
+        from rocket.datamodel.store import HIDDEN, Param
         model = self.agent.model
         s = model.store
         enabled = self.agent.cfg.bool("xmpp", "enable")

@@ -30,9 +30,9 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-from rocket.digest import Authenticator, AuthError
-from rocket.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
-from rocket.log import clean_url as safe_url  # a URL fit for logs
+from rocket.net.digest import Authenticator, AuthError
+from rocket.net.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
+from rocket.base.log import clean_url as safe_url  # a URL fit for logs
 
 CHUNK = 256 * 1024
 MAX_REDIRECTS = 5

@@ -28,7 +28,7 @@ import json
 import os
 import time
 
-from rocket.log import log
+from rocket.base.log import log
 
 # What each document holds, for the log line that says what a corruption lost.
 WHAT = {"events": "pending events", "changed": "parameters of the pending 4 VALUE CHANGE",

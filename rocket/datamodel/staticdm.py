@@ -21,9 +21,9 @@ values; DeleteObject removes the instance. No process is ever started.
 """
 
 
-from rocket import values
-from rocket.log import log
-from rocket.store import Obj, Param
+from rocket.cwmp import values
+from rocket.base.log import log
+from rocket.datamodel.store import Obj, Param
 
 _DEFAULTS = {"boolean": "false", "dateTime": values.UNKNOWN_TIME, "int": "0", "long": "0",
              "unsignedInt": "0", "unsignedLong": "0", "decimal": "0"}

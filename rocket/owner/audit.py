@@ -39,12 +39,12 @@ before a reboot or a factory reset makes sure nothing is lost.
 files directly (``ctl_main`` below); it needs no running agent.
 """
 
-import json  # already loaded by rocket.state at start
+import json  # already loaded by rocket.base.statedir at start
 import os
 import re
 import time
 
-from rocket.log import clean_url, log
+from rocket.base.log import clean_url, log
 
 MAX_STR = 300  # characters of one string field
 MAX_LIST = 16  # items of one list field
@@ -100,7 +100,7 @@ class Audit:
         self.persist_interval = persist_interval
         self.clock = clock
         self.monotonic = monotonic
-        self.model = None  # rocket.model.DataModel: hidden flags and the policy's read masks
+        self.model = None  # rocket.datamodel.model.DataModel: hidden flags and the policy's read masks
         self.acs_active = None  # callable: True while an ACS session runs (else a change is local)
         self._buf = []  # encoded lines not yet written
         self._buffered = 0
@@ -294,7 +294,7 @@ class Audit:
 
     def persist_now(self):
         """Copy the audit files to ``persist`` where their content changed."""
-        from rocket.state import atomic_write
+        from rocket.base.statedir import atomic_write
         for suffix in ("", ".1"):
             try:
                 with open(self.path + suffix, "rb") as f:
@@ -361,7 +361,7 @@ def _int(s):
 
 # ------------------------------------------------------- RPC summaries
 def _texts(elem, name):
-    from rocket.soap import child
+    from rocket.cwmp.soap import child
     c = child(elem, name)
     return [] if c is None else [(m.text or "").strip() for m in c]
 
@@ -369,7 +369,7 @@ def _texts(elem, name):
 def rpc_summary(msg):
     """The fields of an ``rpc`` record for ACS request ``msg``: names and
     arguments worth keeping, never the Username/Password of a transfer."""
-    from rocket.soap import child, text
+    from rocket.cwmp.soap import child, text
     b = msg.body
     name = msg.name
 
@@ -598,7 +598,7 @@ def ctl_main(argv, out=None, err=None):
     persist = ""
     path = a.file
     if path is None:
-        from rocket.config import Config, ConfigError
+        from rocket.base.config import Config, ConfigError
         try:
             cfg = Config.load(a.config)
         except ConfigError as e:

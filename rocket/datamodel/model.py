@@ -15,10 +15,10 @@ file's value at that time, and wins until the file's value changes.
 """
 
 
-from rocket import values
-from rocket.log import log
-from rocket.soap import CwmpFault
-from rocket.store import (
+from rocket.cwmp import values
+from rocket.base.log import log
+from rocket.cwmp.soap import CwmpFault
+from rocket.datamodel.store import (
     ACTIVE_DEFAULT,
     ACTIVE_FORCED,
     CAN_DENY,

@@ -34,11 +34,12 @@ makes the RPC fail with 9002 and one log line naming the script and verb.
 import os
 import re
 
-from rocket import records, values
-from rocket.instances import InstanceMap
-from rocket.log import log
-from rocket.soap import CwmpFault
-from rocket.store import (
+from rocket.datamodel import records
+from rocket.datamodel.instances import InstanceMap
+from rocket.cwmp import values
+from rocket.base.log import log
+from rocket.cwmp.soap import CwmpFault
+from rocket.datamodel.store import (
     ACTIVE_DEFAULT,
     ACTIVE_FORCED,
     CAN_DENY,
@@ -513,7 +514,7 @@ def install(agent):
     """The static device tree (if configured), then the script backends."""
     static = None
     if agent.cfg.get("backends", "static"):
-        from rocket import staticdm
+        from rocket.datamodel import staticdm
         static = staticdm.install(agent, agent.cfg.get("backends", "static"))
     load_backends(agent)
     if static is not None:

@@ -12,7 +12,7 @@ before anything depends on it):
    room (FileSize above the free space or ``max_size``, queue full).
 2. Staged work starts only after a session has ended cleanly. Transfers
    then run one at a time, started from the loop's top level, never from
-   inside a session; rocket.fetch streams the body to ``download_dir`` from
+   inside a session; rocket.net.fileclient streams the body to ``download_dir`` from
    a loop reader, so it keeps arriving while a later session runs, and the
    install step waits for that session to end.
 3. The outcome is recorded (``done`` with its FaultStruct and times), then
@@ -65,13 +65,13 @@ absolute deadline across restarts; pending ones are dropped when a
 
 import os
 
-from rocket import events as ev
-from rocket import soap
-from rocket.journal import Journal
-from rocket.log import log
-from rocket.rpc import arg, uint
-from rocket.session import CpeRequest
-from rocket.soap import CwmpFault
+from rocket.cwmp import events as ev
+from rocket.cwmp import soap
+from rocket.ops.journal import Journal
+from rocket.base.log import log
+from rocket.cwmp.rpc import arg, uint
+from rocket.cwmp.session import CpeRequest
+from rocket.cwmp.soap import CwmpFault
 
 UNKNOWN = "0001-01-01T00:00:00Z"
 MAX_QUEUE = 16
@@ -109,7 +109,7 @@ def write_autonomous(spool_dir, is_download, file_type, transfer_url="", file_si
     import json
     import time
 
-    from rocket.state import atomic_write
+    from rocket.base.statedir import atomic_write
     os.makedirs(spool_dir, mode=0o700, exist_ok=True)
     rec = {"is_download": bool(is_download), "file_type": file_type, "transfer_url": transfer_url,
            "announce_url": announce_url, "file_size": int(file_size), "target": target,
@@ -153,7 +153,7 @@ class Transfers:
         return set(self._c(key).replace(",", " ").split())
 
     def _policy(self, name):
-        """The owner policy's URL check (rocket.policy), or None without one."""
+        """The owner policy's URL check (rocket.owner.policy), or None without one."""
         return getattr(getattr(self.agent, "policy", None), name, None)
 
     def _hook(self, name):
@@ -174,7 +174,7 @@ class Transfers:
         """The ACS's trust settings ([acs] ca_file, client_cert, client_key, insecure)."""
         c = self.cfg
         if self._tls is None or self._tls[0] is not c:
-            from rocket.acshttp import tls_context
+            from rocket.net.acsclient import tls_context
             self._tls = (c, tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
                                         c.get("acs", "client_key"), c.bool("acs", "insecure")))
         return self._tls[1]
@@ -183,7 +183,7 @@ class Transfers:
         return self.agent.wallclock()
 
     def _iso(self):
-        from rocket.agent import iso_now
+        from rocket.base.timefmt import iso_now
         return iso_now(self._now())
 
     def _sw_version(self):
@@ -304,7 +304,7 @@ class Transfers:
         return lines
 
     def _ctl_autonomous(self, rest):
-        from rocket.ctl import RequestError, unescape
+        from rocket.owner.ctl import RequestError, unescape
         fields = {}
         for item in rest.split("\t") if rest else []:
             k, sep, v = item.partition("=")
@@ -411,7 +411,7 @@ class Transfers:
                 "complete": UNKNOWN, "attempts": 0}
 
     def _accept(self, t):
-        from rocket.fetch import safe_url
+        from rocket.net.fileclient import safe_url
         for old in self.journal.transfers:
             if (old["state"] != "done" and old["kind"] == t["kind"] and old["key"] == t["key"]
                     and old["url"] == t["url"] and old["file_type"] == t["file_type"]):
@@ -817,7 +817,7 @@ class Transfers:
             self._kick(wake - now)
 
     def _start(self, t):
-        from rocket.fetch import FetchError, FileGet, safe_url
+        from rocket.net.fileclient import FetchError, FileGet, safe_url
         t["state"] = "running"
         t["attempts"] = t.get("attempts", 0) + 1
         t["start"] = self._iso()
@@ -915,7 +915,7 @@ class Transfers:
         self._finish(t, 0, "")
 
     def _upload(self, t):
-        from rocket.fetch import FetchError, put_file, safe_url
+        from rocket.net.fileclient import FetchError, put_file, safe_url
         d = self.download_dir
         path = os.path.join(d, "upload-%d" % t["id"])
         try:
@@ -996,7 +996,7 @@ class Transfers:
 
 
 def _ctl_escape(s):
-    from rocket.ctl import escape
+    from rocket.owner.ctl import escape
     return escape(s)
 
 
