@@ -174,7 +174,7 @@ class Agent:
         old_url = self.acs_url
         self.cfg = cfg
         for short, (sec, key) in FILE_BACKED.items():
-            path = self.model.ms(short)
+            path = self.model.override_path(short)
             p = self.model.store.get(path)
             p.value = self.model._file_value(cfg, short, sec, key, p.type)
         log.info("reload: configuration re-read from %s", cfg.path)

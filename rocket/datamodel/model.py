@@ -11,7 +11,10 @@ asked for its subtree at most once per session, on first touch.
 The built-in parameters that an operator also sets in the INI file
 (``ManagementServer.URL``, ``PeriodicInformInterval``...) follow the rule in
 ``rocket.config``: an ACS write is persisted in the state directory with the
-file's value at that time, and wins until the file's value changes.
+file's value at that time, and wins until the file's value changes. Every
+other writable parameter the agent owns (UpgradesManaged,
+DefaultActiveNotificationThrottle, ScheduleReboot, ...) is persisted the same
+way and simply wins: there is no file value to compare with.
 """
 
 
@@ -54,6 +57,7 @@ FILE_BACKED = {
     "STUNMinimumKeepAlivePeriod": ("stun", "minimum_keepalive"),
     "STUNMaximumKeepAlivePeriod": ("stun", "maximum_keepalive"),
     "ConnReqAllowedJabberIDs": ("xmpp", "allowed_jids"),
+    "DeviceInfo.ProvisioningCode": ("cpe", "provisioning_code"),  # a path under the root
 }
 
 # name, type, writable, flags, limit, default (for non file-backed)
@@ -137,8 +141,9 @@ class DataModel:
                                  ("HardwareVersion", "hardware_version", FORCED_INFORM),
                                  ("SoftwareVersion", "software_version", FORCED_INFORM | ACTIVE_FORCED)):
             s.add(di + name, Param(cfg.get("cpe", key), "string", False, None, flags, 64))
-        s.add(di + "ProvisioningCode", Param(cfg.get("cpe", "provisioning_code"), "string", True, None,
-                                             FORCED_INFORM | ACTIVE_FORCED, 64))
+        s.add(di + "ProvisioningCode", Param(self._file_value(cfg, "DeviceInfo.ProvisioningCode", "cpe",
+                                                              "provisioning_code", "string"),
+                                             "string", True, None, FORCED_INFORM | ACTIVE_FORCED, 64))
         s.add(di + "UpTime", Param("0", "unsignedInt", False, None, CAN_DENY | VOLATILE))
         self.getters[di + "UpTime"] = _uptime
         if r == "Device.":
@@ -152,6 +157,8 @@ class DataModel:
             if name in FILE_BACKED:
                 sec, key = FILE_BACKED[name]
                 value = self._file_value(cfg, name, sec, key, ptype)
+            elif writable and name in self.overrides:
+                value = self.overrides[name][0]  # set by the ACS or `ctl set` before
             else:
                 value = default
             s.add(self.ms(name), Param(value, ptype, writable, None, flags, limit))
@@ -394,7 +401,7 @@ class DataModel:
         for name, p, v in staged:
             old = p.value
             p.value = v
-            if p.owner is None and name.startswith(self.ms("")):
+            if p.owner is None:
                 self._remember_override(name, v)
             for cb in self.on_change:
                 cb(name, old, v)
@@ -469,13 +476,29 @@ class DataModel:
                         pass
             raise
 
+    def override_path(self, key):
+        """The parameter an ``overrides`` key names ("URL", "DeviceInfo.ProvisioningCode")."""
+        return self.root + key if "." in key else self.ms(key)
+
     def _remember_override(self, path, value):
-        short = path[len(self.ms("")):]
-        if short in FILE_BACKED and self._cfg_value is not None:
+        """Persist a written agent parameter (``overrides.json``): with the file's
+        value at that time if the INI file also sets it, else alone."""
+        if path.startswith(self.ms("")):
+            short = path[len(self.ms("")):]
+            if "." in short:
+                return  # InformParameter.{i}: informparams.json
+        elif path == self.root + "DeviceInfo.ProvisioningCode":
+            short = path[len(self.root):]
+        else:
+            return
+        file_value = ""
+        if short in FILE_BACKED:
+            if self._cfg_value is None:
+                return
             sec, key = FILE_BACKED[short]
             file_value = self._cfg_value(sec, key, self.store.get(path).type)
-            self.overrides[short] = [value, file_value]
-            self._save_overrides()
+        self.overrides[short] = [value, file_value]
+        self._save_overrides()
 
     _cfg_value = None  # set by the agent: (section, key, type) -> file value
 
