@@ -28,3 +28,6 @@ def install(agent):
     xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
     from rocket.ops import transfer
     transfer.install(agent)
+    if agent.cfg.bool("diagnostics", "enable"):
+        from rocket.diag import service
+        service.install(agent)  # TR-143 diagnostics (rocket/diag/)

@@ -144,6 +144,10 @@ DEFAULTS = {
         "persist": "",
         "persist_interval": "86400",
     },
+    "diagnostics": {
+        "enable": "true",
+        "max_connections": "4",
+    },
     "policy": {
         "file": "",
     },

@@ -113,6 +113,7 @@ class DataModel:
         self.on_set = []  # callbacks(path, value) after an ACS write of an agent parameter
         self.on_change = []  # callbacks(path, old, new) after any ACS write (audit, notify)
         self.checks = []  # callbacks(op, paths) raising CwmpFault (policy)
+        self.value_checks = []  # callbacks(path, value) raising values.BadValue (9007) in an SPV
         self.masks = []  # callables(path) -> True: the ACS reads the value as "" (policy)
         self.locks = []  # callables(path) -> True: GetParameterNames says not writable (policy)
         self.getters = {}  # path -> callable returning the current value (agent-owned)
@@ -376,6 +377,8 @@ class DataModel:
                 continue
             try:
                 v = values.check(p.type, p.limit, value, sent)
+                for vc in self.value_checks:
+                    vc(name, v)
             except values.BadType as e:
                 faults.append((name, 9006, "Invalid parameter type: %s" % e))
                 continue

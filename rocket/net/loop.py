@@ -11,7 +11,8 @@ Single-threaded and built on ``selectors``. Two ways to use it:
   deadline. While it waits, the readers registered with ``nested=True`` (the
   connection-request listener, the control socket's accept) keep being
   served, so a slow ACS never freezes them. Timers do not run while nested:
-  they fire when the session is over.
+  they fire when the session is over, except those made with
+  ``nested=True`` (a measurement's probe clock), which run in both places.
 
 ``run_process`` runs a child with its stdin fed and its stdout/stderr read
 through ``wait_io``, under a deadline and an output cap; it never blocks
@@ -28,13 +29,14 @@ import time
 
 
 class Timer:
-    __slots__ = ("when", "callback", "cancelled", "name")
+    __slots__ = ("when", "callback", "cancelled", "name", "nested")
 
-    def __init__(self, when, callback, name=""):
+    def __init__(self, when, callback, name="", nested=False):
         self.when = when
         self.callback = callback
         self.cancelled = False
         self.name = name
+        self.nested = nested
 
     def cancel(self):
         self.cancelled = True
@@ -71,6 +73,12 @@ class Loop:
         self._readers[fileobj] = (callback, nested)
         self.selector.register(fileobj, selectors.EVENT_READ, fileobj)
 
+    def add_writer(self, fileobj, callback, nested=False):
+        """Call ``callback()`` whenever ``fileobj`` is writable. A file is
+        either a reader or a writer: remove one before adding the other."""
+        self._readers[fileobj] = (callback, nested)
+        self.selector.register(fileobj, selectors.EVENT_WRITE, fileobj)
+
     def remove_reader(self, fileobj):
         if self._readers.pop(fileobj, None) is not None:
             try:
@@ -78,14 +86,28 @@ class Loop:
             except (KeyError, ValueError):
                 pass
 
+    remove_writer = remove_reader
+
     # ------------------------------------------------------------- timers
-    def call_at(self, when, callback, name=""):
-        t = Timer(when, callback, name)
+    def call_at(self, when, callback, name="", nested=False):
+        t = Timer(when, callback, name, nested)
         heapq.heappush(self._timers, t)
         return t
 
-    def call_later(self, delay, callback, name=""):
-        return self.call_at(self.clock() + max(0.0, delay), callback, name)
+    def call_later(self, delay, callback, name="", nested=False):
+        return self.call_at(self.clock() + max(0.0, delay), callback, name, nested)
+
+    def _nested_due(self):
+        """While nested: run the due ``nested=True`` timers; the time to the next one."""
+        now = self.clock()
+        nxt = None
+        for t in [t for t in self._timers if t.nested and not t.cancelled]:
+            if t.when <= now:
+                t.cancelled = True
+                t.callback()
+            elif nxt is None or t.when < nxt:
+                nxt = t.when
+        return None if nxt is None else nxt - now
 
     def next_timer(self):
         while self._timers and self._timers[0].cancelled:
@@ -200,7 +222,8 @@ class Loop:
                 remaining = deadline - self.clock()
                 if remaining <= 0:
                     return None
-                for key, _ in self.selector.select(remaining):
+                nt = self._nested_due()
+                for key, _ in self.selector.select(remaining if nt is None else min(nt, remaining)):
                     if isinstance(key.data, tuple):
                         return key.data[1]
                     entry = self._readers.get(key.data)

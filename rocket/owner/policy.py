@@ -33,6 +33,12 @@ Where it is enforced (every ACS request passes through these):
 - ``Agent.gates``: with ``remote = no`` no session starts; each trigger says
   so in the log and in the audit. Connection requests (HTTP, UDP, XMPP) are
   refused once authenticated (HTTP: 503).
+- Diagnostics (rocket.diag): with ``[diagnostics] allow = no`` every write
+  to a diagnostics object (``*Diagnostics.*``, ``UDPEchoConfig.*``) is
+  refused like a deny_write path; ``targets`` (host names, ``.domain``
+  suffixes, CIDR networks such as ``192.0.2.0/24``) limits the hosts a test
+  may reach: a Host, URL or DNSServer outside it gets 9007 in the
+  SetParameterValues, and each test checks again once the name is resolved.
 - ``agent.policy.download_allowed(url)`` / ``upload_allowed(url)``: the
   transfer code asks again for every URL it contacts, the first one and each
   redirect (TransferComplete 9001 if refused), so neither a redirect nor a
@@ -71,6 +77,7 @@ SCHEMA = {
     "parameters": {"deny_write": "paths", "deny_read": "paths"},
     "download": {"allow": "bool", "firmware": "bool", "config": "bool", "from": "places"},
     "upload": {"allow": "bool", "to": "places"},
+    "diagnostics": {"allow": "bool", "targets": "places"},
 }
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -123,6 +130,8 @@ class Policy:
         self.upload_to = []
         self.deny_write = []
         self.deny_read = []
+        self.diagnostics = True
+        self.diagnostics_targets = []
         self._compile()
 
     def _compile(self):
@@ -181,7 +190,9 @@ class Policy:
                             raise ConfigError("%s: %r is not a URL prefix (scheme://host/path)"
                                               % (where, p))
                 attr = {("download", "allow"): "download", ("download", "from"): "download_from",
-                        ("upload", "allow"): "upload", ("upload", "to"): "upload_to"}.get((sec, key), key)
+                        ("upload", "allow"): "upload", ("upload", "to"): "upload_to",
+                        ("diagnostics", "allow"): "diagnostics",
+                        ("diagnostics", "targets"): "diagnostics_targets"}.get((sec, key), key)
                 setattr(pol, attr, value)
         pol._compile()
         return pol
@@ -191,17 +202,19 @@ class Policy:
         def yn(b):
             return "yes" if b else "no"
         return ("remote=%s reboot=%s factory_reset=%s download=%s (firmware=%s config=%s from %s) "
-                "upload=%s (to %s) deny_write=%d deny_read=%d"
+                "upload=%s (to %s) deny_write=%d deny_read=%d diagnostics=%s (to %s)"
                 % (yn(self.remote), yn(self.reboot), yn(self.factory_reset), yn(self.download),
                    yn(self.firmware), yn(self.config), " ".join(self.download_from) or "anywhere",
                    yn(self.upload), " ".join(self.upload_to) or "anywhere", len(self.deny_write),
-                   len(self.deny_read)))
+                   len(self.deny_read), yn(self.diagnostics), " ".join(self.diagnostics_targets) or "anywhere"))
 
     # ---------------------------------------------------------- queries
     def write_denied(self, path):
         """True if the ACS may not write parameter ``path`` (or inside object ``path``)."""
         if not self.reboot and path.endswith(_REBOOTING):
             return True  # writing them reboots the device
+        if not self.diagnostics and _diag_path(path):
+            return True
         rx = self._write_rx
         return rx is not None and rx.match(path) is not None
 
@@ -210,6 +223,8 @@ class Policy:
         audit), or None."""
         if not self.reboot and path.endswith(_REBOOTING):
             return "[management] reboot = no"
+        if not self.diagnostics and _diag_path(path):
+            return "[diagnostics] allow = no"
         for p in self.deny_write:
             if _regex([p]).match(path):
                 return "[parameters] deny_write: %s" % p
@@ -271,6 +286,26 @@ class Policy:
                 return True
         return False
 
+    def target_allowed(self, host, addr=None):
+        """True if a diagnostic may reach ``host`` (a name or an address;
+        ``addr``: what it resolved to): [diagnostics] targets."""
+        places = self.diagnostics_targets
+        if not places:
+            return True
+        import ipaddress
+        host = host.strip("[]").lower().rstrip(".")
+        for place in places:
+            if "/" in place or place.replace(".", "").isdigit() or ":" in place:
+                try:
+                    net = ipaddress.ip_network(place, strict=False)
+                    if any(ipaddress.ip_address(a) in net for a in (host, addr) if a and _is_ip(a)):
+                        return True
+                except ValueError:
+                    continue
+            elif host == place.lstrip(".") or (place.startswith(".") and host.endswith(place)):
+                return True
+        return False
+
     def rpc_denied(self, msg):
         """The rule that refuses ACS request ``msg``, or None (Dispatcher.before)."""
         from rocket.cwmp.soap import child, text
@@ -303,6 +338,19 @@ class Policy:
             if not self.url_allowed((text(msg.body, "URL") or "").strip(), self.upload_to):
                 return "[upload] to: URL not allowed"
         return None
+
+
+def _is_ip(a):
+    import ipaddress
+    try:
+        ipaddress.ip_address(a)
+        return True
+    except ValueError:
+        return False
+
+
+def _diag_path(p):
+    return "Diagnostics." in p or "UDPEchoConfig." in p
 
 
 def _deny(code, rule, param_faults=()):
@@ -380,6 +428,15 @@ class Enforcer:
     def upload_allowed(self, url):
         p = self.policy
         return p.remote and p.upload and p.url_allowed(url, p.upload_to)
+
+    def diagnostic_allowed(self, host, addr=None):
+        """None, or the rule that forbids a diagnostic towards ``host``."""
+        p = self.policy
+        if not p.diagnostics:
+            return "[diagnostics] allow = no"
+        if host and not p.target_allowed(host, addr):
+            return "[diagnostics] targets"
+        return None
 
     # Agent.gates
     def gate(self):
