@@ -8,19 +8,24 @@ from rocket.devacs import Acs, build_rpc, parse_values
 
 
 class ScriptedAcs(Acs):
-    """Session N (counted from 0) gets the RPCs of ``script[N]``; a step may
-    be a callable run when that session's Inform arrives, returning the RPC
-    list (so the test can change the network between two tests)."""
+    """The first session, and each session whose Inform carries "8
+    DIAGNOSTICS COMPLETE", gets the RPCs of the next step of ``script``
+    (other sessions get none). A step may be a callable, run when that
+    Inform arrives, returning the RPC list (so the test can change the
+    network between two tests)."""
 
     def __init__(self, script, **kw):
         self.script = list(script)
-        self.informs = 0
+        self.steps = 0
         super().__init__(**kw)
 
     @property
     def queue(self):
-        n = self.informs
-        self.informs += 1
+        body = self.requests[-1].body if self.requests else b""
+        if self.steps and b"8 DIAGNOSTICS COMPLETE" not in body:
+            return []
+        n = self.steps
+        self.steps += 1
         step = self.script[n] if n < len(self.script) else []
         return step() if callable(step) else list(step)
 
