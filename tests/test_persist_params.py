@@ -5,7 +5,7 @@ import re
 
 from peers import run_until
 from rocket.devacs import build_rpc, parse_values
-from rocket.store import HIDDEN, Param
+from rocket.datamodel.store import HIDDEN, Param
 
 XSD = {"boolean": "boolean", "unsignedInt": "unsignedInt", "int": "int", "string": "string",
        "dateTime": "dateTime"}
@@ -65,7 +65,7 @@ def test_every_writable_agent_parameter_survives_a_restart(acs, make_agent):
 
 
 def test_provisioning_code_set_locally_survives_a_restart_silently(acs, make_agent):
-    from rocket import ctl
+    from rocket.owner import ctl
     agent = make_agent(acs.url, once=False, notify={"settle": "0"})
     agent.start()
     try:
