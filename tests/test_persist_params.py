@@ -13,10 +13,14 @@ SPECIAL = {"STUNServerAddress": "127.0.0.1", "ConnReqAllowedJabberIDs": "acs@exa
 
 
 def writable_agent_params(agent):
+    """The agent's own configuration (ManagementServer, DeviceInfo); diagnostics
+    requests (rocket.diag) are operations, not settings: they are not kept."""
     st = agent.model.store
     out = {}
     for path in st.keys():
         p = st.get(path)
+        if not path.startswith(("Device.ManagementServer.", "Device.DeviceInfo.")):
+            continue
         if isinstance(p, Param) and p.owner is None and p.writable and ".InformParameter." not in path:
             out[path] = p
     return out
