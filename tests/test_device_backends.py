@@ -1,9 +1,10 @@
 """The shipped backends: linux on this machine, openwrt against the uci
 stand-in in tests/bin, and the static device tree's writes."""
 
-import json
 import os
 import re
+import shlex
+import subprocess
 
 import pytest
 
@@ -73,11 +74,40 @@ UCI = {
 }
 
 
+def uci_export(sections):
+    """[[name, type, {option: value or list}]] -> a uci config file."""
+    out = []
+    for name, typ, opts in sections:
+        out.append("\nconfig %s %s" % (typ, shlex.quote(name)))
+        for k, v in opts.items():
+            for x in (v if isinstance(v, list) else [v]):
+                out.append("\t%s %s %s" % ("list" if isinstance(v, list) else "option", k, shlex.quote(x)))
+    return "\n".join(out) + "\n"
+
+
+def uci_parse(text):
+    """A uci config file -> [[name, type, {option: value or list}]]"""
+    secs = []
+    for line in text.splitlines():
+        w = shlex.split(line, comments=True)
+        if not w:
+            continue
+        if w[0] == "config":
+            secs.append([w[2] if len(w) > 2 else None, w[1], {}])
+        elif w[0] == "option":
+            secs[-1][2][w[1]] = w[2]
+        elif w[0] == "list":
+            secs[-1][2].setdefault(w[1], []).append(w[2])
+    return secs
+
+
 @pytest.fixture
 def openwrt(tmp_path, monkeypatch):
     """The uci stand-in first on PATH, stub service scripts, a passwd stub."""
-    state = tmp_path / "uci.json"
-    state.write_text(json.dumps({"committed": UCI, "staged": None}))
+    confdir = tmp_path / "config"
+    confdir.mkdir()
+    for cfg, sections in UCI.items():
+        (confdir / cfg).write_text(uci_export(sections))
     bindir = tmp_path / "bin"
     initd = tmp_path / "initd"
     os.makedirs(bindir)
@@ -91,7 +121,7 @@ def openwrt(tmp_path, monkeypatch):
     pw.write_text('#!/bin/sh\necho "passwd $*" >>"%s"\ncat >>"%s"\n' % (log, tmp_path / "passwd.in"))
     pw.chmod(0o755)
     monkeypatch.setenv("PATH", "%s:%s:%s" % (os.path.join(HERE, "bin"), bindir, os.environ["PATH"]))
-    monkeypatch.setenv("UCI_STATE", str(state))
+    monkeypatch.setenv("UCI_CONFDIR", str(confdir))
     monkeypatch.setenv("UCI_LOG", str(tmp_path / "uci.log"))
     monkeypatch.setenv("ROCKET_INITD", str(initd))
 
@@ -99,7 +129,10 @@ def openwrt(tmp_path, monkeypatch):
         path = tmp_path
 
         def uci(self):
-            return json.loads(state.read_text())
+            return {cfg: uci_parse((confdir / cfg).read_text()) for cfg in UCI}
+
+        def changes(self):
+            return subprocess.run(["uci", "changes"], capture_output=True, text=True).stdout
 
         def uci_calls(self):
             try:
@@ -114,7 +147,7 @@ def openwrt(tmp_path, monkeypatch):
                 return []
 
         def opt(self, cfg, sec, o):
-            for s in self.uci()["committed"][cfg]:
+            for s in self.uci()[cfg]:
                 if s[0] == sec:
                     return s[2].get(o)
     return O()
@@ -171,7 +204,7 @@ def test_openwrt_writes_batched_committed_reloaded_once(acs, make_agent, openwrt
     assert openwrt.opt("dhcp", "lan", "start") == "50"
     assert openwrt.opt("dhcp", "lan", "leasetime") == "3600"
     assert openwrt.opt("network", "lan", "ipaddr") == "192.168.2.1"
-    assert openwrt.uci()["staged"] is None  # committed
+    assert openwrt.changes() == ""  # committed
     calls = openwrt.uci_calls()
     assert calls.count("batch") == 2 and len([c for c in calls if "show" in c]) == 3
     # one reload per service, at the end of the session
