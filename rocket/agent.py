@@ -117,6 +117,7 @@ class Agent:
         self.model._cfg_value = self._file_value
         self.model.build_builtin(self.cfg)
         self.model.on_set.append(self._on_param_set)
+        self.model.breathe = self.rpc.breathe = self.loop.breather()
         self.rpc.model = self.model
 
     # ------------------------------------------------------------ helpers
@@ -160,6 +161,13 @@ class Agent:
 
     def run(self):
         self.start()
+        # What exists now (modules, configuration, services, the model) lives
+        # as long as the agent: keep it out of the cyclic collector's full
+        # passes, which otherwise rescan it all in one go (tens of ms of a
+        # big request) while the listeners wait.
+        import gc
+        gc.collect()
+        gc.freeze()
         self.loop.run()
         return self.exit_code or 0
 
@@ -314,6 +322,7 @@ class Agent:
             requests.append(CpeRequest("GetRPCMethods", ""))
         timeout = self.cfg.int("acs", "session_timeout")
         sess = Session(inform, version, timeout, requests)
+        sess.breathe = self.model.breathe
         tls = None
         if url.startswith("https:"):
             insecure = self.cfg.bool("acs", "insecure")

@@ -62,6 +62,7 @@ class Dispatcher:
         self.methods = {}
         self.before = []  # callbacks(message) -> may raise CwmpFault (policy)
         self.after = []  # callbacks(message, fault or None) (audit)
+        self.breathe = None  # called between items of a big answer (the agent's loop)
         for name in ("GetRPCMethods", "GetParameterValues", "SetParameterValues",
                      "GetParameterNames", "GetParameterAttributes", "SetParameterAttributes",
                      "AddObject", "DeleteObject"):
@@ -108,7 +109,7 @@ class Dispatcher:
     def do_GetParameterValues(self, msg):
         names = _strings(msg.body, "ParameterNames")
         result = self.model.get_values(names)
-        return _stream_values("GetParameterValuesResponse", result)
+        return _stream_values("GetParameterValuesResponse", result, self.breathe)
 
     def do_SetParameterValues(self, msg):
         body = msg.body
@@ -149,6 +150,8 @@ class Dispatcher:
         parts = ["<cwmp:GetParameterAttributesResponse><ParameterList soap-enc:arrayType="
                  "\"cwmp:ParameterAttributeStruct[%d]\">" % len(result)]
         for n, notif, access in result:
+            if self.breathe is not None:
+                self.breathe()
             acc = "".join("<string>%s</string>" % esc(a) for a in access)
             parts.append("<ParameterAttributeStruct><Name>%s</Name><Notification>%d</Notification>"
                          "<AccessList soap-enc:arrayType=\"xsd:string[%d]\">%s</AccessList>"
@@ -189,12 +192,14 @@ class Dispatcher:
         return [soap.rpc("DeleteObjectResponse", "<Status>%d</Status>" % status)]
 
 
-def _stream_values(element, result):
+def _stream_values(element, result, breathe=None):
     """A ParameterValueStruct array as a generator of strings."""
     yield ("<cwmp:%s><ParameterList soap-enc:arrayType=\"cwmp:ParameterValueStruct[%d]\">"
            % (element, len(result)))
     vs = soap.value_struct
     for name, ptype, value in result:
+        if breathe is not None:
+            breathe()
         yield vs(name, ptype, value)
     yield "</ParameterList></cwmp:%s>" % element
 

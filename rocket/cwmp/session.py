@@ -156,6 +156,7 @@ class Session:
         self.acs_requests = 0
         self._next_id = 0
         self.rpc_log = []  # names of ACS RPCs handled, for the session log line
+        self.breathe = None  # called between slices of parsing a big message (the loop)
 
     # ---------------------------------------------------------------- ids
     def _new_id(self):
@@ -199,7 +200,7 @@ class Session:
         if status not in (200, 204):
             return self._finish(False, "HTTP status %d" % status)
         try:
-            msg = soap.parse(body if status == 200 else b"")
+            msg = soap.parse(body if status == 200 else b"", self.breathe)
         except soap.SoapError as e:
             if self.state == WAIT_ACS:
                 return self._malformed_request(body, e)

@@ -130,11 +130,12 @@ _HEADER_KNOWN = ("ID", "HoldRequests", "NoMoreRequests", "UseCWMPVersion",
                  "SessionTimeout", "SupportedCWMPVersions")
 
 
-def parse(data):
+def parse(data, breathe=None):
     """Parse one HTTP body from the ACS into a Message.
 
     An empty (or whitespace-only) body yields ``Message.empty``. Anything that
     is not a SOAP 1.1 envelope carrying a CWMP element raises SoapError.
+    ``breathe`` (a callable) is called between 64 KiB slices of a big body.
     """
     msg = Message()
     if not data or not data.strip():
@@ -147,7 +148,13 @@ def parse(data):
     from defusedxml import ElementTree as DET
     try:
         parser = DET.XMLParser(target=_BoundedBuilder(), forbid_dtd=True)
-        parser.feed(data)
+        if breathe is None:
+            parser.feed(data)
+        else:
+            view = memoryview(data)
+            for i in range(0, len(view), 65536):
+                parser.feed(bytes(view[i:i + 65536]))
+                breathe()
         root = parser.close()
     except SoapError:
         raise

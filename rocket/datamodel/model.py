@@ -106,6 +106,7 @@ class DataModel:
         self.store = Store()
         self.state = state
         self.max_result = MAX_RESULT  # the agent sets [acs] max_parameters
+        self.breathe = None  # called between names of a big request (the agent's loop)
         self.backends = []  # objects with .name, .prefixes, load/set/commit/abort/add/delete/apply
         self._routes = []  # (prefix, backend), longest first
         self._loaded = set()
@@ -307,11 +308,16 @@ class DataModel:
     # ------------------------------------------------------------ the RPCs
     def get_values(self, names):
         """GetParameterValues -> [(path, type, value)]."""
+        if len(names) > self.max_result:  # refused before any work
+            raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         for c in self.checks:
             c("get", names)
         out = []
         seen = set() if len(names) > 1 else None  # one name cannot repeat a path
+        breathe = self.breathe
         for name in names:
+            if breathe is not None:
+                breathe()
             for path, p in self._resolve(name):
                 if seen is not None:
                     if path in seen:
@@ -517,11 +523,16 @@ class DataModel:
         raise CwmpFault(9002, "no backend %s" % name)
 
     def get_attributes(self, names):
+        if len(names) > self.max_result:  # refused before any work
+            raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         for c in self.checks:
             c("get", names)
         out = []
         seen = set()
+        breathe = self.breathe
         for name in names:
+            if breathe is not None:
+                breathe()
             for path, p in self._resolve(name):
                 if path not in seen:
                     seen.add(path)
