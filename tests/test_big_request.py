@@ -8,7 +8,7 @@ import threading
 import time
 
 from rocket.devacs import build_rpc
-from rocket.store import Param
+from rocket.datamodel.store import Param
 
 
 def test_more_names_than_max_parameters_is_9004_before_any_work(acs, make_agent):
