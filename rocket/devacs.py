@@ -395,7 +395,8 @@ class Acs:
                 self.fault_8005 -= 1
                 out = envelope(sess.ns, _id(text), fault(8005, "Retry request"))
             elif name in ("TransferComplete", "AutonomousTransferComplete", "GetRPCMethods",
-                          "RequestDownload", "Kicked"):
+                          "RequestDownload", "Kicked", "DUStateChangeComplete",
+                          "AutonomousDUStateChangeComplete"):
                 inner = "<cwmp:%sResponse></cwmp:%sResponse>" % (name, name)
                 if name == "GetRPCMethods":
                     inner = ('<cwmp:GetRPCMethodsResponse><MethodList soap-enc:arrayType="xsd:string[3]">'

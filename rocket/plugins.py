@@ -31,3 +31,6 @@ def install(agent):
     if agent.cfg.bool("diagnostics", "enable"):
         from rocket.diag import service
         service.install(agent)  # TR-143 diagnostics (rocket/diag/)
+    if agent.cfg.bool("software", "enable"):
+        from rocket.swmod import service as swmod
+        swmod.install(agent)  # software modules, ChangeDUState (rocket/swmod/)

@@ -151,6 +151,15 @@ DEFAULTS = {
     "policy": {
         "file": "",
     },
+    "software": {
+        "enable": "false",
+        "systems": "",
+        "root": "",
+        "init": "auto",
+        "allow_downgrade": "false",
+        "timeout": "900",
+        "poll_interval": "600",
+    },
 }
 
 _TRUE = ("1", "true", "yes", "on")

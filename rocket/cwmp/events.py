@@ -7,7 +7,9 @@ TR-069 §3.7.1.5 rules as implemented (see the table in the README):
 - Most events are delivered by the InformResponse. "7 TRANSFER COMPLETE" and
   "M Download"/"M Upload"/"M ScheduleDownload" are delivered only when every
   pending TransferComplete has been acknowledged; "10 AUTONOMOUS TRANSFER
-  COMPLETE" when the AutonomousTransferCompletes are; "9 REQUEST DOWNLOAD" and
+  COMPLETE" when the AutonomousTransferCompletes are; "11 DU STATE CHANGE
+  COMPLETE" + "M ChangeDUState" and "12 AUTONOMOUS DU STATE CHANGE COMPLETE"
+  when their DUStateChangeCompletes are (rocket.swmod); "9 REQUEST DOWNLOAD" and
   "5 KICKED" with their RPCs. The owner of those RPCs calls ``deliver``.
 - A failed session drops "6 CONNECTION REQUEST" (never retried); the rest
   stay for the retry.
@@ -36,9 +38,13 @@ M_SCHEDULE_INFORM = "M ScheduleInform"
 M_DOWNLOAD = "M Download"
 M_UPLOAD = "M Upload"
 M_SCHEDULE_DOWNLOAD = "M ScheduleDownload"
+DU_STATE_CHANGE_COMPLETE = "11 DU STATE CHANGE COMPLETE"
+AUTONOMOUS_DU_STATE_CHANGE_COMPLETE = "12 AUTONOMOUS DU STATE CHANGE COMPLETE"
+M_CHANGE_DU_STATE = "M ChangeDUState"
 
 # Delivered by something other than the InformResponse.
-_TRANSFER_EVENTS = (TRANSFER_COMPLETE, M_DOWNLOAD, M_UPLOAD, M_SCHEDULE_DOWNLOAD)
+_TRANSFER_EVENTS = (TRANSFER_COMPLETE, M_DOWNLOAD, M_UPLOAD, M_SCHEDULE_DOWNLOAD, DU_STATE_CHANGE_COMPLETE,
+                    M_CHANGE_DU_STATE, AUTONOMOUS_DU_STATE_CHANGE_COMPLETE)
 LATE_DELIVERY = frozenset(_TRANSFER_EVENTS + (AUTONOMOUS_TRANSFER_COMPLETE, REQUEST_DOWNLOAD, KICKED))
 _DROP_ON_REBOOT = frozenset((BOOT, VALUE_CHANGE, CONNECTION_REQUEST, DIAGNOSTICS_COMPLETE))
 MAX_PER_INFORM = 64

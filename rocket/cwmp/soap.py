@@ -109,6 +109,21 @@ def items(elem, name):
     return [] if c is None else list(c)
 
 
+def operations(body):
+    """The operation elements of a ChangeDUState body, in both forms seen in
+    the field: repeated ``<Operations xsi:type="cwmp:InstallOpStruct">``
+    (cwmp-1-2.xsd) or one SOAP array ``<Operations>`` of ``<InstallOpStruct>``."""
+    out = []
+    for c in body:
+        if local(c.tag) == "Operations":
+            if c.get("{%s}type" % XSI) or not len(c) or any(local(g.tag) == "URL" or local(g.tag) == "UUID"
+                                                             for g in c):
+                out.append(c)
+            else:
+                out.extend(list(c))
+    return out
+
+
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 

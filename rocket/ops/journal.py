@@ -47,10 +47,23 @@ def _valid(doc):
 
 
 class Journal:
+    """The journal document and its durable writes.
+
+    Other device operations with the same needs (rocket.swmod) subclass it
+    with their own file ``NAME``, record list ``KEY``, ``empty`` and
+    ``valid``; ``next_id``, ``get``, ``remove``, ``save`` and the recovery of
+    a bad document are shared.
+    """
+
+    NAME = NAME
+    KEY = "transfers"
+    empty = staticmethod(_empty)
+    valid = staticmethod(_valid)
+
     def __init__(self, state):
         self.state = state
-        doc = state.load(NAME, None, _valid)
-        self.doc = doc or _empty()
+        doc = state.load(self.NAME, None, self.valid)
+        self.doc = doc or self.empty()
 
     @property
     def transfers(self):
@@ -65,20 +78,20 @@ class Journal:
         return self.doc["seq"]
 
     def get(self, tid):
-        for t in self.doc["transfers"]:
+        for t in self.doc[self.KEY]:
             if t["id"] == tid:
                 return t
         return None
 
     def remove(self, tid):
-        self.doc["transfers"] = [t for t in self.doc["transfers"] if t["id"] != tid]
+        self.doc[self.KEY] = [t for t in self.doc[self.KEY] if t["id"] != tid]
 
     def save(self):
         """Durably write the journal (no-op when nothing changed)."""
-        self.state.save(NAME, self.doc)
+        self.state.save(self.NAME, self.doc)
 
     def clear(self):
         seq = self.doc["seq"]
-        self.doc = _empty()
+        self.doc = self.empty()
         self.doc["seq"] = seq
         self.save()

@@ -12,7 +12,8 @@ Where it is enforced (every ACS request passes through these):
 
 - ``Dispatcher.before``, by RPC name and arguments, before any handler runs,
   whoever implements it: Reboot, FactoryReset, Download, ScheduleDownload,
-  Upload, ChangeDUState -> fault 9001 Request denied; with remote management
+  Upload, ChangeDUState ([download] and [software] allow/from) -> fault 9001
+  Request denied; with remote management
   off every RPC -> 9001.
 - ``DataModel.checks`` for the parameter RPCs: SetParameterValues on a
   denied path -> 9003 with a 9008 (non-writable) entry for each denied
@@ -78,6 +79,7 @@ SCHEMA = {
     "download": {"allow": "bool", "firmware": "bool", "config": "bool", "from": "places"},
     "upload": {"allow": "bool", "to": "places"},
     "diagnostics": {"allow": "bool", "targets": "places"},
+    "software": {"allow": "bool", "from": "places", "names": "names"},
 }
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -128,6 +130,9 @@ class Policy:
         self.download_from = []  # URL prefixes or host names; empty: anywhere
         self.upload = True
         self.upload_to = []
+        self.software = True
+        self.software_from = []  # URL prefixes or host names; empty: anywhere
+        self.software_names = []  # package name patterns (fnmatch); empty: any
         self.deny_write = []
         self.deny_read = []
         self.diagnostics = True
@@ -183,6 +188,8 @@ class Policy:
                         if not _PATH_OK.match(p):
                             raise ConfigError("%s: %r is not a parameter path or a partial path "
                                               "(Device.X.Y, Device.X.*.Y or Device.X.)" % (where, p))
+                elif kind == "names":
+                    value = v.replace(",", " ").split()
                 else:
                     value = v.replace(",", " ").split()
                     for p in value:
@@ -192,7 +199,9 @@ class Policy:
                 attr = {("download", "allow"): "download", ("download", "from"): "download_from",
                         ("upload", "allow"): "upload", ("upload", "to"): "upload_to",
                         ("diagnostics", "allow"): "diagnostics",
-                        ("diagnostics", "targets"): "diagnostics_targets"}.get((sec, key), key)
+                        ("diagnostics", "targets"): "diagnostics_targets",
+                        ("software", "allow"): "software", ("software", "from"): "software_from",
+                        ("software", "names"): "software_names"}.get((sec, key), key)
                 setattr(pol, attr, value)
         pol._compile()
         return pol
@@ -202,11 +211,12 @@ class Policy:
         def yn(b):
             return "yes" if b else "no"
         return ("remote=%s reboot=%s factory_reset=%s download=%s (firmware=%s config=%s from %s) "
-                "upload=%s (to %s) deny_write=%d deny_read=%d diagnostics=%s (to %s)"
+                "upload=%s (to %s) deny_write=%d deny_read=%d diagnostics=%s (to %s) software=%s (from %s)"
                 % (yn(self.remote), yn(self.reboot), yn(self.factory_reset), yn(self.download),
                    yn(self.firmware), yn(self.config), " ".join(self.download_from) or "anywhere",
                    yn(self.upload), " ".join(self.upload_to) or "anywhere", len(self.deny_write),
-                   len(self.deny_read), yn(self.diagnostics), " ".join(self.diagnostics_targets) or "anywhere"))
+                   len(self.deny_read), yn(self.diagnostics), " ".join(self.diagnostics_targets) or "anywhere",
+                   yn(self.software), " ".join(self.software_from) or "anywhere"))
 
     # ---------------------------------------------------------- queries
     def write_denied(self, path):
@@ -308,7 +318,7 @@ class Policy:
 
     def rpc_denied(self, msg):
         """The rule that refuses ACS request ``msg``, or None (Dispatcher.before)."""
-        from rocket.cwmp.soap import child, text
+        from rocket.cwmp.soap import operations, text
         name = msg.name
         if not self.remote:
             return "[management] remote = no"
@@ -320,8 +330,12 @@ class Policy:
             if not self.download:
                 return "[download] allow = no"
             if name == "ChangeDUState":
-                ops = child(msg.body, "Operations")
-                urls = [(text(op, "URL") or "").strip() for op in (ops if ops is not None else [])]
+                if not self.software:
+                    return "[software] allow = no"
+                urls = [(text(op, "URL") or "").strip() for op in operations(msg.body)]
+                for u in urls:
+                    if u and not self.url_allowed(u, self.software_from):
+                        return "[software] from: URL not allowed"
             else:
                 ftype = (text(msg.body, "FileType") or "").strip() + " "
                 if not self.firmware and ftype.startswith(FIRMWARE_TYPES):
@@ -437,6 +451,19 @@ class Enforcer:
         if host and not p.target_allowed(host, addr):
             return "[diagnostics] targets"
         return None
+
+    def software_url_allowed(self, url):
+        p = self.policy
+        return p.remote and p.software and p.url_allowed(url, p.software_from)
+
+    def software_name_allowed(self, name):
+        """[software] names: package name patterns the ACS may install,
+        update or remove (shell wildcards); empty: any."""
+        p = self.policy
+        if not p.software_names:
+            return True
+        from fnmatch import fnmatchcase
+        return any(fnmatchcase(name, pat) for pat in p.software_names)
 
     # Agent.gates
     def gate(self):
