@@ -11,9 +11,12 @@ from xml.sax.saxutils import escape as e
 from conftest import ROOT
 
 BACKENDS = os.path.join(ROOT, "rocket", "backends")
+BIN = os.path.join(ROOT, "tests", "bin")
 VENDOR = "Test Co <pkg@example.net>"
 
-# A real sysvinit service: a background sleep with a pid file inside the root.
+# A real service: a background sleep with a pid file inside the root; the
+# sysvinit verbs, and procd's (enable, disable, enabled, running) as
+# OpenWrt's rc.common provides them.
 SERVICE = r"""#!/bin/sh
 R=${DPKG_ROOT:-$(cd "${0%/*}/../.." && pwd)}
 [ -n "$ROCKET_TEST_ROOT" ] && R=$ROCKET_TEST_ROOT
@@ -22,7 +25,10 @@ running() { [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }
 case "$1" in
 start) running && exit 0; mkdir -p "$R/run"; sleep 300 >/dev/null 2>&1 </dev/null & echo $! > "$PID" ;;
 stop) running && kill "$(cat "$PID")"; rm -f "$PID" ;;
-status) running ;;
+status | running) running ;;
+enable) mkdir -p "$R/etc/rc.d"; ln -sf ../init.d/NAME "$R/etc/rc.d/S50NAME" ;;
+disable) rm -f "$R/etc/rc.d/S50NAME" ;;
+enabled) [ -e "$R/etc/rc.d/S50NAME" ] ;;
 *) exit 3 ;;
 esac
 """

@@ -14,7 +14,7 @@ import pytest
 import cwmpschema
 from fileserver import FileServer
 from rocket.swmod import ops as O
-from swmod_util import VENDOR, build_deb, cdus, dpkg_root, gpv, link_backends, op, spv
+from swmod_util import BIN, VENDOR, build_deb, build_ipk, cdus, dpkg_root, gpv, link_backends, op, spv
 from transfer_util import drive, ended, events_of, settle
 
 pytestmark = pytest.mark.skipif(not shutil.which("dpkg-deb") or not shutil.which("dpkg"),
@@ -347,3 +347,56 @@ def test_shellcheck_and_dash_syntax():
             if shutil.which(shell):
                 cmd = [shell, "sh", "-n"] if shell == "busybox" else [shell, "-n"]
                 assert subprocess.run(cmd + [os.path.join(BACKENDS, n)]).returncode == 0
+
+
+def test_opkg_standin_signatures_and_procd_service(acs, files, make_agent, tmp_path, monkeypatch):
+    import hashlib
+    monkeypatch.setenv("PATH", BIN + ":" + os.environ["PATH"])
+    root = tmp_path / "owrt"
+    (root / "usr" / "lib" / "opkg" / "info").mkdir(parents=True)
+    (root / "etc" / "opkg" / "keys").mkdir(parents=True)
+    (root / "etc" / "opkg" / "keys" / "test-key").write_text("public key\n")
+    (root / "etc" / "opkg.conf").write_text("dest root /\noption check_signature\n")
+    (root / "etc" / "rc.common").write_text("# procd\n")
+    monkeypatch.setenv("ROCKET_TEST_ROOT", str(root))
+    link_backends(str(tmp_path / "backends"))
+    v1, v11, nosig = build_ipk("vpn-client", "1.0", service=True), build_ipk("vpn-client", "1.1"), build_ipk("x", "1")
+    files.files.update({"/o/vpn_1.0.ipk": v1, "/o/vpn_1.0.ipk.sig": b"sha256 %s test-key\n" % hashlib.sha256(v1).hexdigest().encode(),
+                        "/o/vpn_1.1.ipk": v11, "/o/vpn_1.1.ipk.sig": b"sha256 %s test-key\n" % (b"0" * 64),
+                        "/o/x_1.ipk": nosig})
+    u = files.url
+    cred = {"Username": "pkg", "Password": "s3cret"}
+    uuid = O.du_uuid("vpn-client", VENDOR)
+    sw = {"enable": "true", "systems": "opkg", "root": str(root), "poll_interval": "0", "timeout": "60"}
+    acs.queue = [cdus([op("Install", URL=u("/o/vpn_1.0.ipk"), **cred), op("Install", URL=u("/o/x_1.ipk"), **cred),
+                       op("Update", UUID=uuid, URL=u("/o/vpn_1.1.ipk"), **cred)])]
+    a = _agent(make_agent, acs, sw, tmp_path, boot=True)
+    until_sessions(a, acs, 2, start=True)
+    (_, req), = du_requests(acs)
+    _validate(req, "DUStateChangeComplete")
+    rs = results(req)
+    assert [r["FaultCode"] for r in rs] == ["0", "9018", "9018"], [r["FaultString"] for r in rs]
+    assert rs[0]["UUID"] == uuid and rs[0]["Version"] == "1.0" and rs[2]["Version"] == "1.0"
+    status = (root / "usr" / "lib" / "opkg" / "status").read_text()
+    assert "Package: vpn-client\nVersion: 1.0" in status and "Package: x\n" not in status
+    eu = rs[0]["ExecutionUnitRefList"]
+    acs.queue = [gpv(SM + "ExecEnv.1.Name", SM + "DeploymentUnit."),
+                 spv((eu + ".RequestedState", "Active", "string"), (eu + ".AutoStart", "true", "boolean"))]
+    a.request_session()
+    until_sessions(a, acs, 3)
+    v = values(answers(acs, 2)[0])
+    assert v[SM + "ExecEnv.1.Name"] == "opkg" and v[rs[0]["DeploymentUnitRef"] + ".Name"] == "vpn-client"
+    pid = int((root / "run" / "vpn-client.pid").read_text())
+    try:
+        os.kill(pid, 0)
+        assert (root / "etc" / "rc.d" / "S50vpn-client").is_symlink()
+        acs.queue = [gpv(eu + ".Status", eu + ".AutoStart"), cdus([op("Uninstall", UUID=uuid)], key="rm")]
+        a.request_session()
+        until_sessions(a, acs, 5)
+        v = values(answers(acs, 3)[0])
+        assert v[eu + ".Status"] == "Active" and v[eu + ".AutoStart"] == "true"
+        (r,) = results(du_requests(acs)[-1][1])
+        assert r["CurrentState"] == "Uninstalled" and r["FaultCode"] == "0"
+        assert "vpn-client" not in (root / "usr" / "lib" / "opkg" / "status").read_text()
+    finally:
+        subprocess.run(["kill", str(pid)], capture_output=True)
