@@ -37,7 +37,8 @@ WHAT = {"events": "pending events", "changed": "parameters of the pending 4 VALU
         "connreq": "connection request URL", "notify": "value-change baseline",
         "static": "changes to the static data model", "informparams": "InformParameter objects",
         "udpcr": "last UDP connection request", "xmpp": "JabberID",
-        "instances": "instance numbers of backend keys"}
+        "instances": "instance numbers of backend keys", "duops": "ChangeDUState records",
+        "swmod": "software module numbers and UUIDs"}
 
 
 def shape(v, spec):

@@ -59,8 +59,7 @@ class Units:
         self.svcs = {}  # "ee/pkg/svc" -> service dict
         self._staged = []
         self._todo = []
-        doc = self.state.load(STATE, None)
-        self.doc = doc if isinstance(doc, dict) and isinstance(doc.get("du"), dict) else {}
+        self.doc = self.state.load(STATE, {}, {"du": dict, "eu": dict, "ee": dict, "last": [int, int, int]})
         for k, v in (("du", {}), ("eu", {}), ("ee", {}), ("known", None), ("last", [0, 0, 0]),
                      ("eufault", {})):
             self.doc.setdefault(k, v)
