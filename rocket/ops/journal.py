@@ -22,6 +22,8 @@ the rest of the state directory) because a transfer may have to be started
 again after a restart; they never appear in a log.
 """
 
+from rocket.base import journal as base
+
 NAME = "transfers"
 
 
@@ -46,24 +48,13 @@ def _valid(doc):
     return doc.get("reset") in (None, "staged", "resetting")
 
 
-class Journal:
-    """The journal document and its durable writes.
-
-    Other device operations with the same needs (rocket.swmod) subclass it
-    with their own file ``NAME``, record list ``KEY``, ``empty`` and
-    ``valid``; ``next_id``, ``get``, ``remove``, ``save`` and the recovery of
-    a bad document are shared.
-    """
+class Journal(base.Journal):
+    """The transfer journal (the shared machinery is rocket.base.journal)."""
 
     NAME = NAME
     KEY = "transfers"
     empty = staticmethod(_empty)
     valid = staticmethod(_valid)
-
-    def __init__(self, state):
-        self.state = state
-        doc = state.load(self.NAME, None, self.valid)
-        self.doc = doc or self.empty()
 
     @property
     def transfers(self):
@@ -72,26 +63,3 @@ class Journal:
     @property
     def informs(self):
         return self.doc["informs"]
-
-    def next_id(self):
-        self.doc["seq"] += 1
-        return self.doc["seq"]
-
-    def get(self, tid):
-        for t in self.doc[self.KEY]:
-            if t["id"] == tid:
-                return t
-        return None
-
-    def remove(self, tid):
-        self.doc[self.KEY] = [t for t in self.doc[self.KEY] if t["id"] != tid]
-
-    def save(self):
-        """Durably write the journal (no-op when nothing changed)."""
-        self.state.save(self.NAME, self.doc)
-
-    def clear(self):
-        seq = self.doc["seq"]
-        self.doc = self.empty()
-        self.doc["seq"] = seq
-        self.save()

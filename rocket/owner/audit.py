@@ -399,7 +399,7 @@ def rpc_summary(msg):
     if name == "ScheduleInform":
         return {"delay": t("DelaySeconds"), "command_key": t("CommandKey")}
     if name == "ChangeDUState":
-        from rocket.soap import operations
+        from rocket.cwmp.soap import operations
         urls = [(text(op, "URL") or "").strip() for op in operations(b)]
         return {"command_key": t("CommandKey"), "urls": [u for u in urls if u]}
     return {}

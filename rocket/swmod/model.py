@@ -27,10 +27,10 @@ is not: ChangeDUState (rocket.swmod.service).
 
 import os
 
-from rocket import records
-from rocket.log import log
-from rocket.soap import CwmpFault
-from rocket.store import CAN_DENY, Param
+from rocket.datamodel import records
+from rocket.base.log import log
+from rocket.cwmp.soap import CwmpFault
+from rocket.datamodel.store import CAN_DENY, Param
 from rocket.swmod.ops import du_uuid
 
 NAME = "swmod"

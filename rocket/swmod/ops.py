@@ -28,7 +28,7 @@ Rules implemented here:
 import hashlib
 import re
 
-from rocket.soap import XSI, CwmpFault, esc, local, operations, text
+from rocket.cwmp.soap import XSI, CwmpFault, esc, local, operations, text
 
 MAX_OPS = 16
 UNKNOWN = "0001-01-01T00:00:00Z"

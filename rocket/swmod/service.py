@@ -2,7 +2,7 @@
 and AutonomousDUStateChangeComplete.
 
 Life of a ChangeDUState (every step is in the journal, ``STATE_DIR/duops.json``,
-written atomically with fsync by rocket.journal, before anything depends on
+written atomically with fsync by rocket.ops.journal, before anything depends on
 it):
 
 1. The request is parsed (rocket.swmod.ops; 9003 on the RPC if malformed,
@@ -10,7 +10,7 @@ it):
    and only then answered (an empty ChangeDUStateResponse).
 2. After a session that ended cleanly, operations run one at a time, in
    order, from the loop's top level, never inside a session. Install and
-   Update download the package with rocket.fetch (the same streaming, TLS,
+   Update download the package with rocket.net.fileclient (the same streaming, TLS,
    credential and redirect rules as Download; the owner policy is asked for
    every URL), then ask the execution environment's backend to ``inspect``
    and ``install`` it; Uninstall asks it to ``remove``. Before a backend
@@ -40,12 +40,12 @@ DU STATE CHANGE COMPLETE". The first scan ever only takes the baseline.
 import os
 import time
 
-from rocket import events as ev
-from rocket import soap
-from rocket.journal import Journal
-from rocket.log import log
-from rocket.session import CpeRequest
-from rocket.soap import CwmpFault
+from rocket.cwmp import events as ev
+from rocket.cwmp import soap
+from rocket.base.journal import Journal
+from rocket.base.log import log
+from rocket.cwmp.session import CpeRequest
+from rocket.cwmp.soap import CwmpFault
 from rocket.swmod import ops as O
 from rocket.swmod.model import Units
 
@@ -115,7 +115,7 @@ class SoftwareModules:
         self._policy_params()
 
     def _policy_params(self):
-        from rocket.store import Param
+        from rocket.datamodel.store import Param
         m = self.agent.model
         saved = self.units.doc.get("policy") or {}
         base = m.ms(_POLICY)
@@ -392,7 +392,7 @@ class SoftwareModules:
         url = op["url"]
         if not url.lower().startswith(("http://", "https://")):
             raise Failed(9013, "unsupported URL scheme")
-        from rocket.fetch import FetchError, safe_url
+        from rocket.net.fileclient import FetchError, safe_url
         d = self.agent.cfg.get("transfer", "download_dir") or os.path.join(self.agent.state.path, "downloads")
         try:
             os.makedirs(d, mode=0o700, exist_ok=True)
@@ -409,8 +409,8 @@ class SoftwareModules:
             self._downloaded(op, e.code, e.reason)
 
     def _download(self, url, path, op, done):
-        """Stream ``url`` into ``path`` through rocket.fetch; ``done(code, reason)``."""
-        from rocket.fetch import FileGet
+        """Stream ``url`` into ``path`` through rocket.net.fileclient; ``done(code, reason)``."""
+        from rocket.net.fileclient import FileGet
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         cfg = self.agent.cfg
         limit = cfg.int("transfer", "max_size")
@@ -447,7 +447,7 @@ class SoftwareModules:
     def _tls_context(self):
         c = self.agent.cfg
         if self._tls is None or self._tls[0] is not c:
-            from rocket.acshttp import tls_context
+            from rocket.net.acsclient import tls_context
             self._tls = (c, tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
                                         c.get("acs", "client_key"), c.bool("acs", "insecure")))
         return self._tls[1]
@@ -515,7 +515,7 @@ class SoftwareModules:
 
     def _fetch_sig(self, op, path):
         """The detached signature (URL.sig) an execution environment wants."""
-        from rocket.fetch import FetchError, FileGet
+        from rocket.net.fileclient import FetchError, FileGet
         cfg = self.agent.cfg
         fd = os.open(path + ".sig", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         res = []
