@@ -27,7 +27,7 @@ from rocket.base.config import Config
 from rocket.cwmp.events import EventQueue
 from rocket.base.log import log
 from rocket.net.loop import Loop
-from rocket.datamodel.model import FILE_BACKED, DataModel
+from rocket.datamodel.model import DataModel
 from rocket.cwmp.rpc import Dispatcher
 from rocket.cwmp.session import (
     AcsRequest,
@@ -40,7 +40,6 @@ from rocket.cwmp.session import (
     Session,
 )
 from rocket.base.statedir import StateDir
-from rocket.cwmp.values import UNKNOWN_TIME
 from rocket.base.timefmt import iso_now, parse_datetime  # noqa: F401 (iso_now: used by callers of rocket.agent)
 
 _VERSION_STEPS = ("1.4", "1.1", "1.0")  # one per namespace, newest first
@@ -114,21 +113,12 @@ class Agent:
         self.root = self.cfg.get("cpe", "data_model") + "."
         self.model = DataModel(self.root, self.state)
         self.model.max_result = self.cfg.int("acs", "max_parameters", 1)
-        self.model._cfg_value = self._file_value
         self.model.build_builtin(self.cfg)
         self.model.on_set.append(self._on_param_set)
         self.model.breathe = self.rpc.breathe = self.loop.breather()
         self.rpc.model = self.model
 
     # ------------------------------------------------------------ helpers
-    def _file_value(self, section, key, ptype):
-        v = self.cfg.get(section, key)
-        if ptype == "boolean":
-            return "true" if v.lower() in ("1", "true", "yes", "on") else "false"
-        if ptype == "dateTime" and not v:
-            return UNKNOWN_TIME
-        return v
-
     def ms(self, name):
         return self.model.value(self.model.ms(name))
 
@@ -181,10 +171,7 @@ class Agent:
             return
         old_url = self.acs_url
         self.cfg = cfg
-        for short, (sec, key) in FILE_BACKED.items():
-            path = self.model.override_path(short)
-            p = self.model.store.get(path)
-            p.value = self.model._file_value(cfg, short, sec, key, p.type)
+        self.model.reload_config(cfg)
         log.info("reload: configuration re-read from %s", cfg.path)
         self.schedule_periodic()
         for cb in list(self.on_reload):

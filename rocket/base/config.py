@@ -12,6 +12,7 @@ key changes (the operator edited the file: the file wins again).
 import configparser
 
 from rocket.base.log import log
+from rocket.base.booleans import config_bool
 
 DEFAULT_PATH = "/etc/rocket/rocket.conf"
 
@@ -162,8 +163,6 @@ DEFAULTS = {
     },
 }
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 class ConfigError(Exception):
@@ -223,10 +222,12 @@ class Config:
 
     def bool(self, section, key):
         v = self.get(section, key).lower()
-        if v in _TRUE:
-            return True
-        if v in _FALSE:
+        if not v.strip():
             return False
+        try:
+            return config_bool(v)
+        except ValueError:
+            pass
         raise ConfigError("[%s] %s: %r is not a boolean" % (section, key, v))
 
     def int(self, section, key, lo=None, hi=None):

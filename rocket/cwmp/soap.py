@@ -15,6 +15,8 @@ the session).
 
 import re
 
+from rocket.base.booleans import xsd_bool
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -124,18 +126,7 @@ def operations(body):
     return out
 
 
-_TRUE = ("true", "1")
-_FALSE = ("false", "0")
-
-
-def parse_bool(s):
-    """xsd:boolean, leniently: true/false/1/0 in any case, spaces trimmed."""
-    v = (s or "").strip().lower()
-    if v in _TRUE:
-        return True
-    if v in _FALSE:
-        return False
-    raise ValueError("not a boolean: %r" % (s,))
+parse_bool = xsd_bool  # xsd:boolean, leniently (rocket.base.booleans)
 
 
 # GenieACS 1.2.16 writes its fault element as <soap-env:Body:Fault>, which no

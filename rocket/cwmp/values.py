@@ -11,6 +11,8 @@ or a tuple of allowed strings (an enumeration).
 
 import re
 
+from rocket.base.booleans import xsd_bool, xsd_text
+
 TYPES = ("string", "int", "unsignedInt", "long", "unsignedLong", "boolean", "dateTime",
          "base64Binary", "hexBinary", "decimal")
 ALIASES = {"base64": "base64Binary", "unsignedint": "unsignedInt", "unsignedlong": "unsignedLong",
@@ -92,12 +94,10 @@ def check(ptype, limit, value, sent_type=None):
                 raise BadValue("out of range [%s:%s]" % limit)
         return str(n)
     if ptype == "boolean":
-        lv = v.lower()
-        if lv in ("true", "1"):
-            return "true"
-        if lv in ("false", "0"):
-            return "false"
-        raise BadValue("not a boolean")
+        try:
+            return xsd_text(xsd_bool(v))
+        except ValueError:
+            raise BadValue("not a boolean") from None
     if ptype == "dateTime":
         if not _DATETIME.match(v):
             raise BadValue("not an ISO 8601 dateTime")

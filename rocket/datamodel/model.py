@@ -21,6 +21,7 @@ way and simply wins: there is no file value to compare with.
 from rocket.cwmp import values
 from rocket.base.log import log
 from rocket.cwmp.soap import CwmpFault
+from rocket.base.booleans import config_to_xsd
 from rocket.datamodel.store import (
     ACTIVE_DEFAULT,
     ACTIVE_FORCED,
@@ -100,11 +101,22 @@ _MS = (
 )
 
 
+def file_value_of(cfg, sec, key, ptype):
+    """The value the INI file gives an agent parameter, as CWMP text."""
+    v = cfg.get(sec, key)
+    if ptype == "boolean":
+        return config_to_xsd(v)
+    if ptype == "dateTime" and not v:
+        return values.UNKNOWN_TIME
+    return v
+
+
 class DataModel:
     def __init__(self, root="Device.", state=None):
         self.root = root
         self.store = Store()
         self.state = state
+        self.cfg = None  # the Config the agent's own parameters come from
         self.max_result = MAX_RESULT  # the agent sets [acs] max_parameters
         self.breathe = None  # called between names of a big request (the agent's loop)
         self.backends = []  # objects with .name, .prefixes, load/set/commit/abort/add/delete/apply
@@ -132,6 +144,7 @@ class DataModel:
 
     def build_builtin(self, cfg):
         """Create the agent's own parameters from the configuration."""
+        self.cfg = cfg
         r = self.root
         s = self.store
         s.add_object(r)
@@ -170,11 +183,7 @@ class DataModel:
         self._apply_saved_attrs()
 
     def _file_value(self, cfg, name, sec, key, ptype):
-        file_value = cfg.get(sec, key)
-        if ptype == "boolean":
-            file_value = "true" if file_value.lower() in ("1", "true", "yes", "on") else "false"
-        if ptype == "dateTime" and not file_value:
-            file_value = values.UNKNOWN_TIME
+        file_value = file_value_of(cfg, sec, key, ptype)
         ov = self.overrides.get(name)
         if ov is not None:
             if ov[1] == file_value:
@@ -183,6 +192,14 @@ class DataModel:
             del self.overrides[name]
             self._save_overrides()
         return file_value
+
+    def reload_config(self, cfg):
+        """The INI file was re-read: file-backed parameters take its values
+        (an ACS-set value survives only while the file's value is unchanged)."""
+        self.cfg = cfg
+        for short, (sec, key) in FILE_BACKED.items():
+            p = self.store.get(self.override_path(short))
+            p.value = self._file_value(cfg, short, sec, key, p.type)
 
     def _save_overrides(self):
         if self.state is not None:
@@ -502,14 +519,13 @@ class DataModel:
             return
         file_value = ""
         if short in FILE_BACKED:
-            if self._cfg_value is None:
+            if self.cfg is None:
                 return
             sec, key = FILE_BACKED[short]
-            file_value = self._cfg_value(sec, key, self.store.get(path).type)
+            file_value = file_value_of(self.cfg, sec, key, self.store.get(path).type)
         self.overrides[short] = [value, file_value]
         self._save_overrides()
 
-    _cfg_value = None  # set by the agent: (section, key, type) -> file value
 
     def _set_key(self, key):
         self.parameter_key = key

@@ -24,13 +24,14 @@ values; DeleteObject removes the instance. No process is ever started.
 from rocket.cwmp import values
 from rocket.base.log import log
 from rocket.datamodel.store import Obj, Param
+from rocket.base.booleans import XSD_TRUE
 
 _DEFAULTS = {"boolean": "false", "dateTime": values.UNKNOWN_TIME, "int": "0", "long": "0",
              "unsignedInt": "0", "unsignedLong": "0", "decimal": "0"}
 
 
 def _true(s):
-    return s.strip().lower() in ("true", "1")
+    return s.strip().lower() in XSD_TRUE
 
 
 _SAVED = {"values": {"*": str}, "added": [str], "deleted": [str]}  # static.json

@@ -72,6 +72,7 @@ from rocket.base.log import log
 from rocket.cwmp.rpc import arg, uint
 from rocket.cwmp.session import CpeRequest
 from rocket.cwmp.soap import CwmpFault
+from rocket.base.booleans import CONFIG_TRUE
 
 UNKNOWN = "0001-01-01T00:00:00Z"
 MAX_QUEUE = 16
@@ -327,7 +328,7 @@ class Transfers:
             raise RequestError("file_size and fault_code are integers") from None
         if size < 0 or not (code == 0 or 9000 <= code <= 9899):
             raise RequestError("file_size >= 0; fault_code 0 or 9000-9899")
-        down = fields.get("is_download", "true").lower() in ("1", "true", "yes")
+        down = fields.get("is_download", "true").lower() in CONFIG_TRUE
         name = write_autonomous(self.spool_dir, down, ft, fields.get("transfer_url", ""), size,
                                 fields.get("target", ""), code, fields.get("fault_string", ""),
                                 fields.get("start", ""), fields.get("complete", ""),

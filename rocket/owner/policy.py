@@ -69,6 +69,7 @@ import re
 from rocket.base.config import ConfigError
 from rocket.base.log import log
 from rocket.cwmp.soap import CwmpFault
+from rocket.base.booleans import config_bool
 
 DENIED = "Request denied by the device owner's policy"
 
@@ -81,8 +82,6 @@ SCHEMA = {
     "diagnostics": {"allow": "bool", "targets": "places"},
     "software": {"allow": "bool", "from": "places", "names": "names"},
 }
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 _PATH_OK = re.compile(r"^(?:Device|InternetGatewayDevice)\.(?:(?:[A-Za-z_][\w-]*|\d+|\*)\.)*"
                       r"(?:[A-Za-z_][\w-]*)?$")
 FIRMWARE_TYPES = ("1 ", "6 ")  # Firmware Upgrade Image, Stored Firmware Image
@@ -176,12 +175,10 @@ class Policy:
                 v = raw.strip()
                 where = "policy %s: [%s] %s" % (source, sec, key)
                 if kind == "bool":
-                    if v.lower() in _TRUE:
-                        value = True
-                    elif v.lower() in _FALSE:
-                        value = False
-                    else:
-                        raise ConfigError("%s: %r is not yes or no" % (where, v))
+                    try:
+                        value = config_bool(v)
+                    except ValueError:
+                        raise ConfigError("%s: %r is not yes or no" % (where, v)) from None
                 elif kind == "paths":
                     value = v.split()
                     for p in value:
