@@ -9,6 +9,10 @@ session, it waits until the session is over. One request per connection:
     client: one line, at most 256 KiB, within ``[control] timeout`` seconds
     server: "ok" or "error: MESSAGE", then the answer's lines; then it closes
 
+At most MAX_CLIENTS connections are held; a new one takes the place of the
+oldest that has not sent a complete request (or was answered and has not
+closed), so a local flood of stalled clients never keeps the owner out.
+
 Requests (fields are separated by one space; see ``set`` for values):
 
     status              last and next session, retry count, pending events,
@@ -56,6 +60,7 @@ from rocket.base.log import log
 
 MAX_REQUEST = 256 * 1024
 MAX_CLIENTS = 8
+ACCEPT_BATCH = 64  # connections taken from the listen queue per readiness
 
 # Events a local client may add with "inform" (see the module docstring).
 _LOCAL_EVENTS = ("2 PERIODIC",)
@@ -82,12 +87,13 @@ class RequestError(Exception):
 
 # ---------------------------------------------------------------- server
 class _Conn:
-    __slots__ = ("sock", "buf", "timer")
+    __slots__ = ("sock", "buf", "timer", "answered")
 
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
         self.timer = None
+        self.answered = False  # replied; only waiting for the client to close
 
 
 class ControlServer:
@@ -98,7 +104,8 @@ class ControlServer:
         self.path = socket_path(agent.cfg)
         self.timeout = agent.cfg.int("control", "timeout", 1)
         self.sock = None
-        self.conns = {}
+        self.conns = {}  # sock -> _Conn, oldest first
+        self.evicted = 0  # idle clients dropped to make room (for tests and status)
         self.handlers = {"status": self.do_status, "inform": self.do_inform, "notify": self.do_notify,
                          "get": self.do_get, "set": self.do_set, "audit-flush": self.do_audit_flush}
 
@@ -154,24 +161,42 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
-        s.listen(8)
+        s.listen(ACCEPT_BATCH)
         s.setblocking(False)
         return s
 
     # ------------------------------------------------------------ serving
     def _accept(self):
-        try:
-            sock, _ = self.sock.accept()
-        except (BlockingIOError, InterruptedError):
+        """Take what the listen queue holds (a batch). At the cap, the oldest
+        client that has not completed a request (after a last look at what it
+        sent) or is only waiting to close makes room: a local flood of stalled
+        clients cannot keep the owner out, and costs at most MAX_CLIENTS."""
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                log.warning("control: accept failed: %s", e)
+                return
+            sock.setblocking(False)
+            if len(self.conns) >= MAX_CLIENTS:
+                self._evict()
+            self._add(sock)
+
+    def _evict(self):
+        for c in list(self.conns.values()):  # oldest first
+            if not c.answered:
+                self._readable(c)  # a complete request is served, not dropped
+        if len(self.conns) < MAX_CLIENTS:
             return
-        except OSError as e:
-            log.warning("control: accept failed: %s", e)
-            return
-        sock.setblocking(False)
-        if len(self.conns) >= MAX_CLIENTS:
-            self._send(sock, "error: busy\n", self.agent.loop.clock() + 1)
-            sock.close()
-            return
+        victim = next((c for c in self.conns.values() if c.answered), None)
+        if victim is None:
+            victim = next(iter(self.conns.values()))
+            self.evicted += 1
+        self._close(victim)
+
+    def _add(self, sock):
         c = _Conn(sock)
         self.conns[sock] = c
         c.timer = self.agent.loop.call_later(self.timeout, lambda: self._expire(c), "control")
@@ -228,6 +253,7 @@ class ControlServer:
             self._close(c)
             return
         c.buf = b""
+        c.answered = True
         c.timer = loop.call_later(self.timeout, lambda: self._close(c), "control")
         loop.add_reader(c.sock, lambda: self._drain(c), nested=False)
 
