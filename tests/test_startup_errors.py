@@ -63,3 +63,13 @@ def test_unusable_state_dir_is_one_line_and_exit_2(pyz, tmp_path):
     conf = write_conf(tmp_path, "http://127.0.0.1:9/acs")
     r = run_pyz(pyz, conf, "--once", "--state-dir", str(f / "state"))
     _one_line_exit_2(r, "state directory", str(f / "state"))
+
+
+@pytest.mark.parametrize("content", [None, "not,a\ndump at all\n"])
+def test_missing_or_broken_static_dump_is_one_line_and_exit_2(pyz, tmp_path, content):
+    dump = tmp_path / "device.csv"
+    if content is not None:
+        dump.write_text(content)
+    conf = write_conf(tmp_path, "http://127.0.0.1:9/acs", backends={"static": str(dump)})
+    r = run_pyz(pyz, conf, "--once")
+    _one_line_exit_2(r, "[backends] static", str(dump))

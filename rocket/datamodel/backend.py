@@ -99,9 +99,12 @@ class Manifest:
                [active=forced|default|candeny]
         table  PATTERN.        (the ACS may AddObject here and DeleteObject
                                 its instances)
+        requires TOOL...       (commands the script needs; without them the
+                                backend is left out, see ``load_backends``)
     """
 
     def __init__(self):
+        self.requires = []  # commands that must exist on this system
         self.prefixes = []
         self.specs = {}  # generic path -> Spec
         self.tables = set()  # generic table paths (ending with '.')
@@ -132,6 +135,8 @@ class Manifest:
             if not words[1].endswith("."):
                 raise ManifestError("a prefix ends with '.'")
             self.prefixes.append(words[1])
+        elif kind == "requires" and len(words) >= 2:
+            self.requires.extend(words[1:])
         elif kind == "table" and len(words) == 2:
             if not words[1].endswith("."):
                 raise ManifestError("a table ends with '.'")
@@ -468,11 +473,34 @@ def discover(directory, enabled=None):
     return [(n, os.path.join(directory, n), os.path.join(directory, n + ".manifest")) for n in names]
 
 
+def missing_tools(tools, path=None):
+    """The commands of ``tools`` not found on ``path`` ($PATH) as executables
+    (a name with a slash is checked as it is)."""
+    dirs = (os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin") if path is None else path).split(":")
+    out = []
+    for t in tools:
+        cands = [t] if "/" in t else [os.path.join(d or ".", t) for d in dirs]
+        if not any(os.path.isfile(c) and os.access(c, os.X_OK) for c in cands):
+            out.append(t)
+    return out
+
+
 def load_backends(agent):
-    """ScriptBackends for ``[backends] dir``, added to ``agent.model``."""
+    """ScriptBackends for ``[backends] dir``, added to ``agent.model``.
+
+    Which: the names in ``[backends] enabled`` (in priority order), or by
+    default every backend whose manifest's ``requires`` tools this system
+    has (an OpenWrt pack on a Debian box is simply not used). A backend named
+    explicitly whose tools are missing is an error, reported once here, and
+    left out: it could only answer 9002.
+    """
     cfg = agent.cfg
     directory = cfg.get("backends", "dir")
     enabled = cfg.get("backends", "enabled").replace(",", " ").split() or None
+    if not os.path.isdir(directory):
+        (log.error if enabled else log.warning)(
+            "backends: [backends] dir %s is not a directory; no device backends%s", directory,
+            " (%s enabled)" % " ".join(enabled) if enabled else "")
     timeout = float(cfg.int("backends", "timeout", 1))
     max_output = cfg.int("backends", "max_output", 1024)
     rundir = os.path.join(agent.state.path, "backends")
@@ -488,6 +516,14 @@ def load_backends(agent):
             continue
         if not os.access(script, os.X_OK):
             log.error("backends: %s is not an executable file; backend %s disabled", script, name)
+            continue
+        lacking = missing_tools(manifest.requires)
+        if lacking:
+            if enabled:
+                log.error("backends: %s is enabled but needs %s, not found on this system (PATH); "
+                          "left out", name, ", ".join(lacking))
+            else:
+                log.info("backends: %s not used: needs %s, not found on this system", name, ", ".join(lacking))
             continue
         dup = [p for p in manifest.prefixes if p in taken]
         for p in dup:
@@ -511,11 +547,19 @@ def load_backends(agent):
 
 
 def install(agent):
-    """The static device tree (if configured), then the script backends."""
+    """The static device tree (if configured), then the script backends.
+
+    A static tree is a simulation of the device in the dump: the script
+    backends are off then, unless ``[backends] enabled`` names some (they
+    would otherwise mix this machine's facts into that device's tree)."""
     static = None
     if agent.cfg.get("backends", "static"):
         from rocket.datamodel import staticdm
         static = staticdm.install(agent, agent.cfg.get("backends", "static"))
-    load_backends(agent)
+    if static is None or agent.cfg.get("backends", "enabled").strip():
+        load_backends(agent)
+    else:
+        log.info("backends: simulating the device of %s; script backends off (name them in "
+                 "[backends] enabled to add them)", agent.cfg.get("backends", "static"))
     if static is not None:
         static.fill(agent.model.store)

@@ -236,6 +236,7 @@ class DataModel:
     def begin_session(self):
         self._loaded.clear()
         self._touched.clear()
+        self._failed = {}  # backend name -> its fault, this session
 
     def end_session(self):
         """Run each touched backend's end-of-session apply (service reloads)."""
@@ -257,9 +258,35 @@ class DataModel:
         for prefix, b in self._routes:
             if b.name in self._loaded:
                 continue
-            if path.startswith(prefix) or (deep and prefix.startswith(path)):
-                self.load_backend(b)  # a failure (9002) is retried on the next touch
-                self._loaded.add(b.name)
+            inside = path.startswith(prefix)
+            if inside or (deep and prefix.startswith(path)):
+                # One failing backend never fails a request for the others:
+                # a path inside its subtree gets its 9002; a partial path above
+                # it is answered without its subtree (dropped, never stale).
+                err = self._failed.get(b.name)
+                if err is None:
+                    try:
+                        self.load_backend(b)
+                    except CwmpFault as e:
+                        err = self._backend_failed(b, e)
+                    else:
+                        self._loaded.add(b.name)
+                        continue
+                if inside:
+                    raise err
+
+    _failed = {}
+
+    def _backend_failed(self, b, e):
+        """Backend ``b`` could not be read this session: forget its values
+        (never serve stale ones) and say so once."""
+        self._failed[b.name] = e
+        stale = [k for p in b.prefixes for k in self.store.subtree(p)
+                 if getattr(self.store.nodes[k], "owner", None) == b.name and k not in b.prefixes]
+        self.store.remove(stale)
+        log.warning("backend %s unavailable (%s): answers leave out %s", b.name, e.string or e.code,
+                    " ".join(b.prefixes))
+        return e
 
     def load_backend(self, b):
         """Fill the store from backend ``b``, keeping the persisted attributes."""
@@ -366,6 +393,9 @@ class DataModel:
             return [(path, node.writable and not self._locked(path))]
         nodes = self.store.nodes
         keys = self.store.children(path) if next_level else self.store.subtree(path)
+        if self._failed:  # subtrees nobody can serve now are not advertised
+            gone = tuple(p for b in self.backends if b.name in self._failed for p in b.prefixes)
+            keys = [k for k in keys if not k.startswith(gone)]
         if self.locks:
             out = [(k, nodes[k].writable and not self._locked(k)) for k in keys]
         else:
@@ -704,12 +734,12 @@ class DataModel:
         out = []
         seen = set()
         for b in self.backends:
-            if getattr(b, "forced", False) and b.name not in self._loaded:
+            if getattr(b, "forced", False) and b.name not in self._loaded and b.name not in self._failed:
                 try:
                     self.load_backend(b)
                     self._loaded.add(b.name)
-                except CwmpFault:
-                    pass  # logged by the backend; its parameters sit this Inform out
+                except CwmpFault as e:
+                    self._backend_failed(b, e)  # its parameters sit this Inform out
         for path, p in self.store.params_under(self.root):
             if p.flags & FORCED_INFORM and (p.owner is None or p.owner in self._loaded):
                 out.append((path, p.type, self.read(path, p)))

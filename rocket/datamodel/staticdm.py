@@ -227,11 +227,13 @@ def install(agent, path):
 
     Call ``fill(agent.model.store)`` on the result once the script backends
     are added (their subtrees are left to them)."""
+    from rocket.base.config import ConfigError
     try:
         dump = Dump.read(path)
-    except (OSError, ValueError) as e:
-        log.error("backends: static tree %s not loaded: %s", path, e)
-        return None
+    except OSError as e:
+        raise ConfigError("[backends] static: cannot read %s: %s" % (path, e.strerror or e)) from None
+    except ValueError as e:
+        raise ConfigError("[backends] static: %s is not a usable device dump: %s" % (path, e)) from None
     cfg = agent.cfg
     for key, col in (("manufacturer", "Manufacturer"), ("oui", "OUI"),
                      ("product_class", "ProductClass"), ("serial_number", "SerialNumber")):
