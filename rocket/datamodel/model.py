@@ -23,6 +23,7 @@ from rocket.base.log import log
 from rocket.cwmp.soap import CwmpFault
 from rocket.base.booleans import config_to_xsd
 from rocket.datamodel.store import (
+    Change,
     ACTIVE_DEFAULT,
     ACTIVE_FORCED,
     CAN_DENY,
@@ -124,7 +125,7 @@ class DataModel:
         self._loaded = set()
         self._touched = set()
         self.on_set = []  # callbacks(path, value) after an ACS write of an agent parameter
-        self.on_change = []  # callbacks(path, old, new) after any ACS write (audit, notify)
+        self.on_change = []  # callbacks(Change) after any ACS or owner write (audit, notify)
         self.checks = []  # callbacks(op, paths) raising CwmpFault (policy)
         self.value_checks = []  # callbacks(path, value) raising values.BadValue (9007) in an SPV
         self.masks = []  # callables(path) -> True: the ACS reads the value as "" (policy)
@@ -460,7 +461,7 @@ class DataModel:
             if p.owner is None:
                 self._remember_override(name, v)
             for cb in self.on_change:
-                cb(name, old, v)
+                cb(Change("set", name, old, v))
             if p.owner is None:
                 for cb in self.on_set:
                     cb(name, v)
@@ -623,7 +624,7 @@ class DataModel:
             else:
                 self.attrs[path] = [p.notification, list(p.access)]
             for cb in self.on_change:
-                cb(path + "#attributes", None, "%d %s" % (p.notification, ",".join(p.access)))
+                cb(Change("attributes", path, None, (p.notification, list(p.access))))
         self.save()
 
     def add_object(self, path, parameter_key):
@@ -642,7 +643,7 @@ class DataModel:
         else:
             number, status = self._add_local(path), 0
         for cb in self.on_change:
-            cb("%s%d." % (path, number), None, "added")
+            cb(Change("add", "%s%d." % (path, number)))
         self._set_key(parameter_key)
         return number, status
 
@@ -715,7 +716,7 @@ class DataModel:
             self._count_inform_params()
             self._save_inform_params()
         for cb in self.on_change:
-            cb(path, "deleted", None)
+            cb(Change("delete", path))
         self._set_key(parameter_key)
         return status
 

@@ -58,7 +58,6 @@ from rocket.datamodel.store import (
     parent_of,
 )
 
-_ATTRS = "#attributes"
 
 
 def level(model, path, p):
@@ -314,24 +313,25 @@ class Notifier:
             self.agent.request_session()
 
     # ---------------------------------------------------------------- hooks
-    def on_change(self, path, old, new):
+    def on_change(self, change):
         """DataModel.on_change: an ACS write (or a local one, see ``local``)."""
         if not self.started:
             return
+        kind, path = change.kind, change.path
         if self.local:
-            self.local_writes.add(path)
+            if kind != "attributes":
+                self.local_writes.add(path)
             return
         model = self.model
-        if path.endswith(_ATTRS):
-            path = path[:-len(_ATTRS)]
+        if kind == "attributes":
             p = model.store.get(path)
             if isinstance(p, Param) and level(model, path, p):
                 self.baseline[path] = self._current(path, p)
             else:
                 self.baseline.pop(path, None)
             return
-        if (new is None and old == "deleted") or (old is None and new == "added"):
-            if old == "deleted":
+        if kind in ("add", "delete"):
+            if kind == "delete":
                 for k in [k for k in self.baseline if k.startswith(path)]:
                     del self.baseline[k]
             # The table's NumberOfEntries moves with it: the ACS's doing.

@@ -169,3 +169,29 @@ class Store:
         if doomed:
             self._dirty = True
         return doomed
+
+
+class Change(tuple):
+    """One change made to the data model by an RPC (or by the owner through
+    the control socket), as DataModel.on_change callbacks receive it.
+
+    ``kind`` is "set" (``old`` and ``new`` are the values), "attributes"
+    (``new`` is ``(notification, access_list)``), "add" or "delete" (``path``
+    is the instance, ending with a dot; ``old`` and ``new`` are None).
+    """
+
+    __slots__ = ()
+    KINDS = ("set", "attributes", "add", "delete")
+
+    def __new__(cls, kind, path, old=None, new=None):
+        if kind not in cls.KINDS:
+            raise ValueError("unknown change kind %r" % (kind,))
+        return tuple.__new__(cls, (kind, path, old, new))
+
+    kind = property(lambda self: self[0])
+    path = property(lambda self: self[1])
+    old = property(lambda self: self[2])
+    new = property(lambda self: self[3])
+
+    def __repr__(self):
+        return "Change(%r, %r, %r, %r)" % self

@@ -169,16 +169,13 @@ class Audit:
             self.flush()
 
     # ------------------------------------------- hooks into the core
-    def on_change(self, path, old, new):
+    def on_change(self, change):
         """DataModel.on_change: one record per change, after its RPC line."""
-        if path.endswith("#attributes"):
-            notif, _, access = (new or "").partition(" ")
-            rec = ("attributes", {"path": path[:-len("#attributes")], "notification": _int(notif),
-                                  "access": access.split(",") if access else []})
-        elif path.endswith(".") and new == "added":
-            rec = ("add", {"path": path})
-        elif path.endswith(".") and old == "deleted":
-            rec = ("delete", {"path": path})
+        kind, path, old, new = change
+        if kind == "attributes":
+            rec = (kind, {"path": path, "notification": new[0], "access": list(new[1])})
+        elif kind in ("add", "delete"):
+            rec = (kind, {"path": path})
         else:
             rec = ("set", {"path": path, "old": old, "new": new})
         if self.acs_active is not None and not self.acs_active():
@@ -350,13 +347,6 @@ class Audit:
     def stop(self):
         self.flush(persist=True)
         self.closed = True
-
-
-def _int(s):
-    try:
-        return int(s)
-    except ValueError:
-        return s
 
 
 # ------------------------------------------------------- RPC summaries

@@ -128,10 +128,10 @@ class SoftwareModules:
             m.store.add(base + name, Param(str(saved.get(name, default)), ptype, True, None, 0, limit))
         m.on_change.append(self._policy_changed)
 
-    def _policy_changed(self, path, old, new):
+    def _policy_changed(self, change):
         base = self.agent.model.ms(_POLICY)
-        if path.startswith(base) and "#" not in path:
-            self.units.doc.setdefault("policy", {})[path[len(base):]] = new
+        if change.kind == "set" and change.path.startswith(base):
+            self.units.doc.setdefault("policy", {})[change.path[len(base):]] = change.new
             self.units.save()
 
     def _complpolicy(self):
