@@ -34,7 +34,7 @@ esac
 """
 
 
-def build_deb(out_dir, name, version, depends="", preinst=None, service=False):
+def build_deb(out_dir, name, version, depends="", preinst=None, service=False, payload=0):
     d = os.path.join(out_dir, "src-%s-%s" % (name, version))
     os.makedirs(os.path.join(d, "DEBIAN"))
     ctl = ("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\nDescription: test package %s\n"
@@ -51,6 +51,9 @@ def build_deb(out_dir, name, version, depends="", preinst=None, service=False):
     os.makedirs(os.path.join(d, "usr", "share", name))
     with open(os.path.join(d, "usr", "share", name, "VERSION"), "w") as f:
         f.write(version + "\n")
+    if payload:
+        with open(os.path.join(d, "usr", "share", name, "payload"), "wb") as f:
+            f.write(os.urandom(payload))
     if service:
         os.makedirs(os.path.join(d, "etc", "init.d"))
         p = os.path.join(d, "etc", "init.d", name)
