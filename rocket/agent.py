@@ -232,7 +232,7 @@ class Agent:
             # fleet that powers up together does not inform in lockstep.
             delay = self.rng.uniform(0, interval)
         self._periodic_started = True
-        self.periodic_timer = self.loop.call_later(delay, self._periodic_due, "periodic")
+        self.periodic_timer = self.loop.call_later(delay, self._periodic_due, "periodic", nested=True)
 
     def _periodic_due(self):
         self.periodic_timer = None

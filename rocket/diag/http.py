@@ -216,7 +216,7 @@ class Transfer(Test):
 
     def _conn_done(self, c, now):
         self._mark_eom(c, now)
-        self.loop.remove_reader(c.sock)
+        self.loop.remove(c.sock)
         c.state = "done"
         if all(x.state == "done" for x in self.conns):
             self._report()

@@ -83,7 +83,7 @@ class Test:
 
     def watch(self, sock, cb, write=False):
         """Make ``cb`` the socket's one reader (``write``: writer); tracked."""
-        self.loop.remove_reader(sock)
+        self.loop.remove(sock)
         (self.loop.add_writer if write else self.loop.add_reader)(sock, self.guard(cb), nested=True)
         if sock not in self._socks:
             sock.setblocking(False)
@@ -93,7 +93,7 @@ class Test:
     def close(self, sock):
         if sock in self._socks:
             self._socks.remove(sock)
-            self.loop.remove_reader(sock)
+            self.loop.remove(sock)
         try:
             sock.close()
         except OSError:

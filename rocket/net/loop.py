@@ -6,15 +6,19 @@ Single-threaded and built on ``selectors``. Two ways to use it:
   their file is readable; timers (``call_later``/``call_at``) run when due.
   When nothing is due the loop sleeps in ``select`` with the time to the next
   timer as its timeout, so an idle agent wakes up only for its timers.
-- Nested (``wait_io``): code in the middle of a session (waiting for the ACS to
-  answer, or for a backend script to print) waits for one file with a
-  deadline. While it waits, the readers registered with ``nested=True`` (the
-  connection-request listener, the control socket's accept) keep being
-  served, so a slow ACS never freezes them. Timers do not run while nested:
-  they fire when the session is over, except those made with
-  ``nested=True`` (a measurement's probe clock), which run in both places.
-  ``breathe`` serves the same readers without waiting, for long CPU work
-  between its slices.
+- Nested (``wait_io``, ``wait_until``): code in the middle of a session
+  (waiting for the ACS to answer, or for a backend script to print) waits
+  for one file or a condition with a deadline. While it waits, the files and
+  timers registered with ``nested=True`` (the connection-request listeners,
+  the control socket, downloads, STUN and XMPP, the periodic schedule) keep
+  being served on time, so a slow ACS never freezes them. The others (work
+  that must not happen in the middle of a session: polling values, starting
+  a transfer) are taken off the selector while nested and run when the
+  loop is back at the top.
+
+Files are watched for readability (``add_reader``) and writability
+(``add_writer``); a nested wait watches its file once (one-shot), so waits
+nested in waits never spin on each other's ready files.
 
 ``run_process`` runs a child with its stdin fed and its stdout/stderr read
 through ``wait_io``, under a deadline and an output cap; it never blocks
@@ -58,72 +62,126 @@ class ProcessResult:
         self.truncated = truncated
 
 
+_R, _W = selectors.EVENT_READ, selectors.EVENT_WRITE
+
+
 class Loop:
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.selector = selectors.DefaultSelector()
-        self._timers = []
-        self._readers = {}  # fileobj -> (callback, nested)
+        self._timers = []  # every timer (heap)
+        self._ntimers = []  # the nested-safe ones again (heap)
+        self._io = {}  # fileobj -> [(read callback, nested) or None, (write callback, nested) or None]
+        self._mask = {}  # fileobj -> events registered with the selector
         self._stopping = False
         self._depth = 0
         self._signals = {}
         self._wake_r = self._wake_w = None
 
-    # ------------------------------------------------------------ readers
+    # ------------------------------------------------------ readers, writers
     def add_reader(self, fileobj, callback, nested=False):
-        """Call ``callback()`` whenever ``fileobj`` is readable."""
-        self._readers[fileobj] = (callback, nested)
-        self.selector.register(fileobj, selectors.EVENT_READ, fileobj)
-
-    def add_writer(self, fileobj, callback, nested=False):
-        """Call ``callback()`` whenever ``fileobj`` is writable. A file is
-        either a reader or a writer: remove one before adding the other."""
-        self._readers[fileobj] = (callback, nested)
-        self.selector.register(fileobj, selectors.EVENT_WRITE, fileobj)
+        """Call ``callback()`` whenever ``fileobj`` is readable (also inside
+        nested waits when ``nested``)."""
+        self._set(fileobj, 0, (callback, nested))
 
     def remove_reader(self, fileobj):
-        if self._readers.pop(fileobj, None) is not None:
-            try:
-                self.selector.unregister(fileobj)
-            except (KeyError, ValueError):
-                pass
+        self._set(fileobj, 0, None)
 
-    remove_writer = remove_reader
+    def add_writer(self, fileobj, callback, nested=False):
+        """Call ``callback()`` whenever ``fileobj`` is writable."""
+        self._set(fileobj, 1, (callback, nested))
+
+    def remove_writer(self, fileobj):
+        self._set(fileobj, 1, None)
+
+    def remove(self, fileobj):
+        """Stop watching ``fileobj`` for anything."""
+        self._set(fileobj, 0, None)
+        self._set(fileobj, 1, None)
+
+    def _set(self, fileobj, slot, entry):
+        io = self._io.get(fileobj)
+        if io is None:
+            if entry is None:
+                return
+            io = self._io[fileobj] = [None, None]
+        io[slot] = entry
+        if io == [None, None]:
+            del self._io[fileobj]
+        self._sync(fileobj)
+
+    def _sync(self, fileobj):
+        io = self._io.get(fileobj)
+        mask = 0
+        if io is not None:
+            deep = self._depth > 0
+            for slot, ev in ((0, _R), (1, _W)):
+                e = io[slot]
+                if e is not None and (e[1] or not deep):
+                    mask |= ev
+        old = self._mask.get(fileobj, 0)
+        if mask == old:
+            return
+        try:
+            if not mask:
+                del self._mask[fileobj]
+                self.selector.unregister(fileobj)
+            elif not old:
+                try:
+                    self.selector.register(fileobj, mask)
+                except KeyError:  # a file closed while watched left its fd number behind
+                    stale = self.selector.get_key(fileobj).fileobj
+                    self.selector.unregister(stale)
+                    self._mask.pop(stale, None)
+                    self._io.pop(stale, None)
+                    self.selector.register(fileobj, mask)
+                self._mask[fileobj] = mask
+            else:
+                self.selector.modify(fileobj, mask)
+                self._mask[fileobj] = mask
+        except (KeyError, ValueError, OSError):
+            self._mask.pop(fileobj, None)  # closed meanwhile
+
+    def _dispatch(self, ready):
+        deep = self._depth > 0
+        for key, events in ready:
+            for slot, ev in ((0, _R), (1, _W)):
+                io = self._io.get(key.fileobj)
+                e = io[slot] if io is not None else None
+                if events & ev and e is not None and (e[1] or not deep):
+                    e[0]()
+                    if self._stopping and not deep:
+                        return
 
     # ------------------------------------------------------------- timers
     def call_at(self, when, callback, name="", nested=False):
+        """Run ``callback()`` at ``when``; a ``nested`` timer also runs on
+        time inside nested waits (during a session), the others when the
+        loop is back at the top."""
         t = Timer(when, callback, name, nested)
         heapq.heappush(self._timers, t)
+        if nested:
+            heapq.heappush(self._ntimers, t)
         return t
 
     def call_later(self, delay, callback, name="", nested=False):
         return self.call_at(self.clock() + max(0.0, delay), callback, name, nested)
 
-    def _nested_due(self):
-        """While nested: run the due ``nested=True`` timers; the time to the next one."""
-        now = self.clock()
-        nxt = None
-        for t in [t for t in self._timers if t.nested and not t.cancelled]:
-            if t.when <= now:
-                t.cancelled = True
-                t.callback()
-            elif nxt is None or t.when < nxt:
-                nxt = t.when
-        return None if nxt is None else nxt - now
+    def next_timer(self, heap=None):
+        heap = self._timers if heap is None else heap
+        while heap and heap[0].cancelled:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
 
-    def next_timer(self):
-        while self._timers and self._timers[0].cancelled:
-            heapq.heappop(self._timers)
-        return self._timers[0] if self._timers else None
-
-    def _run_due_timers(self):
+    def _run_due_timers(self, heap=None):
+        heap = self._timers if heap is None else heap
         now = self.clock()
-        while self._timers and (self._timers[0].cancelled or self._timers[0].when <= now):
-            t = heapq.heappop(self._timers)
+        while heap and (heap[0].cancelled or heap[0].when <= now):
+            t = heapq.heappop(heap)
             if not t.cancelled:
                 t.cancelled = True
                 t.callback()
-                if self._stopping:
+                if self._stopping and heap is self._timers:
                     return
 
     # ------------------------------------------------------------ signals
@@ -166,21 +224,98 @@ class Loop:
         timeout = None if t is None else max(0.0, t.when - self.clock())
         if max_wait is not None:
             timeout = max_wait if timeout is None else min(timeout, max_wait)
-        for key, _ in self.selector.select(timeout):
-            entry = self._readers.get(key.data)
-            if entry is not None:
-                entry[0]()
-                if self._stopping:
-                    return
-        self._run_due_timers()
+        self._dispatch(self.selector.select(timeout))
+        if not self._stopping:
+            self._run_due_timers()
+
+    # ------------------------------------------------------- nested waits
+    def wait_until(self, cond, deadline):
+        """Serve nested-safe files and timers until ``cond()`` is true (True)
+        or ``deadline`` passes (False). What is not nested-safe waits until
+        the loop is back at the top."""
+        self._enter()
+        try:
+            while not cond():
+                now = self.clock()
+                if now >= deadline:
+                    return False
+                timeout = deadline - now
+                t = self.next_timer(self._ntimers)
+                if t is not None:
+                    timeout = min(timeout, max(0.0, t.when - now))
+                self._dispatch(self.selector.select(timeout))
+                self._run_due_timers(self._ntimers)
+            return True
+        finally:
+            self._leave()
+
+    def _enter(self):
+        self._depth += 1
+        if self._depth == 1:
+            for f in list(self._io):
+                self._sync(f)
+
+    def _leave(self):
+        self._depth -= 1
+        if self._depth == 0:
+            for f in list(self._io):
+                self._sync(f)
+
+    def breathe(self):
+        """Serve the nested-safe files and timers that are ready now, without
+        waiting: long CPU work (a 100,000-name request) calls this between
+        slices so the connection-request listener keeps answering."""
+        self._enter()
+        try:
+            self._dispatch(self.selector.select(0))
+            self._run_due_timers(self._ntimers)
+        finally:
+            self._leave()
+
+    def breather(self, interval=0.005):
+        """A callable for a long loop's every step: ``breathe()`` at most
+        every ``interval`` seconds (a clock read otherwise)."""
+        clock = self.clock
+        due = [clock() + interval]
+
+        def step():
+            now = clock()
+            if now >= due[0]:
+                self.breathe()
+                due[0] = clock() + interval
+        return step
 
     def wait_io(self, fileobj, write, deadline):
         """Wait until ``fileobj`` is readable (or writable); False on deadline.
 
-        Nested-safe readers are served meanwhile. The file must not already
-        be registered with this loop.
+        Nested-safe readers and timers are served meanwhile. The file must
+        not already have a reader (writer) with this loop.
         """
         return self.wait_any((fileobj,), write, deadline) is not None
+
+    def wait_any(self, fileobjs, write, deadline):
+        """Like wait_io for several files; returns the ready one or None."""
+        ready = []
+        slot = 1 if write else 0
+
+        def once(f):
+            def fire():
+                self._set(f, slot, None)  # one-shot: no spinning while others wait
+                ready.append(f)
+            return fire
+        for f in fileobjs:
+            self._set(f, slot, (once(f), True))
+        try:
+            self.wait_until(lambda: ready, deadline)
+        finally:
+            for f in fileobjs:
+                if f not in ready:
+                    self._set(f, slot, None)
+        return ready[0] if ready else None
+
+    @property
+    def nested(self):
+        return self._depth > 0
 
     def send_all(self, sock, data, deadline):
         """Write all of ``data`` to a non-blocking socket (plain or TLS),
@@ -210,74 +345,6 @@ class Loop:
                     raise
             if not self.wait_io(sock, write, deadline):
                 return None
-
-    def wait_any(self, fileobjs, write, deadline):
-        """Like wait_io for several files; returns the ready one or None."""
-        ev = selectors.EVENT_WRITE if write else selectors.EVENT_READ
-        mine = []
-        for f in fileobjs:
-            self.selector.register(f, ev, ("wait", f))
-            mine.append(f)
-        self._depth += 1
-        try:
-            while True:
-                remaining = deadline - self.clock()
-                if remaining <= 0:
-                    return None
-                nt = self._nested_due()
-                for key, _ in self.selector.select(remaining if nt is None else min(nt, remaining)):
-                    if isinstance(key.data, tuple):
-                        return key.data[1]
-                    entry = self._readers.get(key.data)
-                    if entry is not None and entry[1]:
-                        entry[0]()
-                # Readers that may not run nested stay registered: back off a
-                # little so a pending one cannot make this a busy loop.
-                if self._has_blocked_ready():
-                    time.sleep(0.01)
-        finally:
-            self._depth -= 1
-            for f in mine:
-                self.selector.unregister(f)
-
-    def breathe(self):
-        """Serve the nested-safe readers that are ready now, without waiting:
-        long CPU work (a 100,000-name request) calls this between slices so
-        the connection-request listener keeps answering."""
-        self._depth += 1
-        try:
-            for key, _ in self.selector.select(0):
-                entry = self._readers.get(key.data) if not isinstance(key.data, tuple) else None
-                if entry is not None and entry[1]:
-                    entry[0]()
-            self._nested_due()
-        finally:
-            self._depth -= 1
-
-    def breather(self, interval=0.005):
-        """A callable for a long loop's every step: ``breathe()`` at most
-        every ``interval`` seconds (a clock read otherwise)."""
-        clock = self.clock
-        due = [clock() + interval]
-
-        def step():
-            now = clock()
-            if now >= due[0]:
-                self.breathe()
-                due[0] = clock() + interval
-        return step
-
-    def _has_blocked_ready(self):
-        for key, _ in self.selector.select(0):
-            if not isinstance(key.data, tuple):
-                entry = self._readers.get(key.data)
-                if entry is not None and not entry[1]:
-                    return True
-        return False
-
-    @property
-    def nested(self):
-        return self._depth > 0
 
     # ---------------------------------------------------------- processes
     def run_process(self, argv, stdin=b"", timeout=10.0, max_output=4 * 1024 * 1024, env=None,
