@@ -14,7 +14,8 @@ Single-threaded and built on ``selectors``. Two ways to use it:
   being served on time, so a slow ACS never freezes them. The others (work
   that must not happen in the middle of a session: polling values, starting
   a transfer) are taken off the selector while nested and run when the
-  loop is back at the top.
+  loop is back at the top. ``breathe`` serves the same without waiting,
+  for long CPU work between its slices.
 
 Files are watched for readability (``add_reader``) and writability
 (``add_writer``); a nested wait watches its file once (one-shot), so waits
