@@ -180,6 +180,30 @@ def test_tr098_root_names(agent_with):
         srv.stop()
 
 
+def test_time_based_download_with_two_connections(agent_with):
+    srv = FileServer().start()
+    srv.files["/big"] = 8 << 20
+    srv.delay["/big"] = 0.05  # ~1.3 MB/s per connection: the file outlasts the test
+    try:
+        a, acs = agent_with([[spv((DL + "DownloadURL", srv.url("/big")), (DL + "NumberOfConnections", "2", U),
+                                  (DL + "TimeBasedTestDuration", "2", U),
+                                  (DL + "TimeBasedTestMeasurementInterval", "1", U),
+                                  (DL + "EnablePerConnectionResults", "true", "boolean"),
+                                  (DL + "DiagnosticsState", "Requested"))], [gpv(DL)]])
+        assert run_until(a, lambda: _ended(acs, 2), timeout=20)
+        r = values_of(acs.sessions[1], 0)
+        assert r[DL + "DiagnosticsState"] == "Complete"
+        assert r[DL + "PerConnectionResultNumberOfEntries"] == "2"
+        assert int(r[DL + "IncrementalResultNumberOfEntries"]) >= 1
+        per = [int(r[DL + "PerConnectionResult.%d.TestBytesReceived" % i]) for i in (1, 2)]
+        assert all(p > 65536 for p in per)
+        assert 0 < int(r[DL + "TestBytesReceived"]) <= sum(per) < 8 << 20
+        inc = int(r[DL + "IncrementalResult.1.TestBytesReceived"])
+        assert 0 < inc < sum(per)
+    finally:
+        srv.stop()
+
+
 def test_diagnostics_off_means_no_parameters_and_no_import(tmp_path):
     import subprocess
     import sys

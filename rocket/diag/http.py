@@ -49,6 +49,7 @@ class _Conn:
         self.length = None
         self.tcp_req = self.tcp_resp = self.rom = self.bom = self.eom = None
         self.snap_bom = self.snap_eom = None
+        self.c0 = self.c1 = (0, 0)
 
 
 class Transfer(Test):
@@ -144,10 +145,13 @@ class Transfer(Test):
 
     def _mark_bom(self, c, now):
         c.bom = now
+        c.c0 = netif.counters(self.dev)
         if self.bom is None:
             self.first = now
             self.c0 = netif.counters(self.dev)
             self._incremental_setup()
+            if self.duration:
+                self.later(self.duration, self._all_done)
         self.bom = now
         if all(x.bom is not None for x in self.conns):
             for x in self.conns:
@@ -156,6 +160,7 @@ class Transfer(Test):
 
     def _mark_eom(self, c, now):
         c.eom = now
+        c.c1 = netif.counters(self.dev)
         if self.eom is None:
             self.eom = now
             self.eom_counters = netif.counters(self.dev)
@@ -270,7 +275,8 @@ class Transfer(Test):
         if self.p.get("EnablePerConnectionResults") == "true" and self.n > 1:
             tables["PerConnectionResult"] = [{
                 "ROMTime": iso(c.rom), "BOMTime": iso(c.bom), "EOMTime": iso(c.eom), key: str(c.got),
-                "TotalBytesReceived": "0", "TotalBytesSent": "0", "TCPOpenRequestTime": iso(c.tcp_req),
+                "TotalBytesReceived": str(c.c1[0] - c.c0[0]), "TotalBytesSent": str(c.c1[1] - c.c0[1]),
+                "TCPOpenRequestTime": iso(c.tcp_req),
                 "TCPOpenResponseTime": iso(c.tcp_resp)} for c in self.conns]
         values["PerConnectionResultNumberOfEntries"] = str(len(tables.get("PerConnectionResult", ())))
         self.finish("Complete", values, tables)
