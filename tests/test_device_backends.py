@@ -21,7 +21,7 @@ SHIPPED = os.path.join(ROOT, "rocket", "backends")
 def test_linux_backend(acs, make_agent):
     acs.queue = [gpv("Device.DeviceInfo.", "Device.IP.", "Device.Ethernet.", "Device.Time."),
                  gpn("Device.IP.Interface.", "1")]
-    agent = make_agent(acs.url, backends={"dir": SHIPPED, "enabled": "linux"})
+    agent = make_agent(acs.url, backends={"dir": SHIPPED, "enabled": "linux linux-net"})
     assert agent.run() == 0
     sess = acs.sessions[0]
     v = parse_values(sess.answers[0][1])
@@ -35,13 +35,14 @@ def test_linux_backend(acs, make_agent):
     # the forced-inform HardwareVersion was filled in before the Inform
     m = re.search(r"DeviceInfo.HardwareVersion</Name><Value[^>]*>([^<]*)<", sess.inform)
     assert m and m.group(1) == v["Device.DeviceInfo.HardwareVersion"]
-    lo = os.path.join("/sys/class/net/lo/ifindex")
-    with open(lo) as f:
-        idx = f.read().strip()
-    base = "Device.IP.Interface.%s." % idx
-    assert v[base + "Name"] == "lo" and v[base + "Status"] == "Up"
-    assert v[base + "IPv4Address.1.IPAddress"] == "127.0.0.1"
-    assert v[base + "IPv4Address.1.SubnetMask"] == "255.0.0.0"
+    # interfaces are keyed by name: the agent numbers them
+    lo = [k[:-len("Name")] for k, x in v.items() if re.match(r"Device\.IP\.Interface\.\d+\.Name$", k) and x == "lo"]
+    assert len(lo) == 1
+    base = lo[0]
+    assert v[base + "Status"] == "Up"
+    a4 = [k[:-len("IPAddress")] for k, x in v.items() if k.startswith(base + "IPv4Address.") and x == "127.0.0.1"]
+    assert v[a4[0] + "SubnetMask"] == "255.0.0.0"
+    assert str(os.getpid()) in {x for k, x in v.items() if k.endswith(".PID")}
     eth = [k for k in v if k.startswith("Device.Ethernet.Interface.") and k.endswith(".Stats.BytesReceived")]
     for k in eth:
         assert int(v[k]) >= 0

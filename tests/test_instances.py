@@ -174,3 +174,15 @@ def test_end_to_end_stable_across_restarts(acs, make_agent, tmp_path):
         saved = json.load(f)
     assert saved[P + "Iface."]["next"] == 7
     assert "aa:bb:cc:dd:ee:ff" not in saved[P + "Iface."]["keys"]
+
+
+def test_only_own_records_and_own_tables():
+    im = InstanceMap()
+    # a record outside the backend's prefixes is ignored by the agent: no number for it
+    im.translate_get(recs("Device.Users.User.{root}.Username\troot"), ["Device.DeviceInfo."], "linux")
+    assert im.tables == {}
+    im.translate_get(recs("Device.IP.Interface.{lan}.Name\tlan"), ["Device.IP."], "owrt")
+    # another backend's numbered paths stay numbers; references are keys for everybody
+    assert im.to_keys("Device.IP.Interface.1.Name", "other") == "Device.IP.Interface.1.Name"
+    assert im.to_keys("Device.IP.Interface.1.Name", "owrt") == "Device.IP.Interface.{lan}.Name"
+    assert im.refs_to_keys("Device.IP.Interface.1") == "Device.IP.Interface.{lan}"

@@ -17,13 +17,29 @@ BACKENDS = os.path.join(ROOT, "rocket", "backends")
 needs_bbf = pytest.mark.skipif(not os.path.exists(tr181.FULL), reason="../shared/bbf (TR-181 XML) is absent")
 
 
-def install_pack(tmp_path, *names):
+LINUX = ("linux", "linux-net", "linux-svc")
+
+
+def install_pack(tmp_path, *names, wrap=None):
+    """Copy backends (with lib.sh, lib.awk, NAME.awk) into tmp_path/backends.
+    ``wrap``: a command prefix (list) the scripts are run through, e.g.
+    ``ip netns exec NS``: the backends dir then holds wrappers that exec
+    the real scripts in tmp_path/real with it."""
     d = tmp_path / "backends"
+    real = tmp_path / "real" if wrap else d
     os.makedirs(d, exist_ok=True)
-    shutil.copy(os.path.join(BACKENDS, "lib.sh"), d / "lib.sh")
+    os.makedirs(real, exist_ok=True)
+    for f in ("lib.sh", "lib.awk"):
+        shutil.copy(os.path.join(BACKENDS, f), real / f)
     for n in names:
-        shutil.copy(os.path.join(BACKENDS, n), d / n)
+        shutil.copy(os.path.join(BACKENDS, n), real / n)
+        if os.path.exists(os.path.join(BACKENDS, n + ".awk")):
+            shutil.copy(os.path.join(BACKENDS, n + ".awk"), real / (n + ".awk"))
         shutil.copy(os.path.join(BACKENDS, n + ".manifest"), d / (n + ".manifest"))
+        if wrap:
+            w = d / n
+            w.write_text('#!/bin/sh\nexec %s "%s" "$@"\n' % (" ".join(wrap), real / n))
+            w.chmod(0o755)
     return d
 
 
@@ -65,8 +81,8 @@ def test_agent_own_parameters(acs, make_agent, tmp_path):
 
 
 @needs_bbf
-def test_linux_pack_on_this_machine(acs, make_agent, tmp_path):
-    install_pack(tmp_path, "linux")
+def test_linux_packs_on_this_machine(acs, make_agent, tmp_path):
+    install_pack(tmp_path, *LINUX)
     tree = served_tree(acs, make_agent)
     assert any(k.startswith("Device.IP.Interface.") for k in tree)
     assert_valid(tree)

@@ -256,7 +256,8 @@ class ScriptBackend:
 
     # ------------------------------------------------------------ reading
     def load(self, store):
-        recs = self.instances.translate_get(self.run("get", [[p] for p in self.prefixes]), self.prefixes)
+        recs = self.instances.translate_get(self.run("get", [[p] for p in self.prefixes]), self.prefixes,
+                                            self.name)
         # Forget what the previous session saw: instances may have gone.
         stale = [k for p in self.prefixes for k in store.subtree(p)
                  if getattr(store.nodes[k], "owner", None) == self.name and k not in self.prefixes]
@@ -348,7 +349,8 @@ class ScriptBackend:
         im = self.instances
         for path, value in changes:
             p = self.model.store.get(path) if self.model is not None else None
-            recs.append([im.to_keys(path), im.refs_to_keys(value), p.type if isinstance(p, Param) else "string"])
+            recs.append([im.to_keys(path, self.name), im.refs_to_keys(value),
+                         p.type if isinstance(p, Param) else "string"])
         return recs
 
     def _set_answer(self, verb, recs, want):
@@ -405,7 +407,7 @@ class ScriptBackend:
 
     def add(self, table, store):
         im = self.instances
-        recs = self.run("add", [[im.to_keys(table)]])
+        recs = self.run("add", [[im.to_keys(table, self.name)]])
         number = status = None
         params = []
         for r in recs:
@@ -417,7 +419,7 @@ class ScriptBackend:
                     key = None  # a plain number, as before keys existed
                     number = int(r[1]) or None
                 if key is not None and "{" not in key and "}" not in key:
-                    number = im.number(table, key)
+                    number = im.number(table, key, by=self.name)
                     im.save()
             elif r[0] == "status" and len(r) == 2:
                 status = self._status("add", r)
@@ -426,7 +428,7 @@ class ScriptBackend:
         if number is None or status is None:
             raise self._garbage("add", "no instance or status record")
         for r in params:
-            r[0] = im.to_numbers(r[0])
+            r[0] = im.to_numbers(r[0], by=self.name)
             if len(r) > 1 and ".{" in r[1]:
                 r[1] = im.refs_to_numbers(r[1])
         inst = "%s%d." % (table, number)
@@ -438,14 +440,14 @@ class ScriptBackend:
 
     def delete(self, instance, store):
         im = self.instances
-        recs = self.run("delete", [[im.to_keys(instance)]])
+        recs = self.run("delete", [[im.to_keys(instance, self.name)]])
         st = [r for r in recs if r[0] == "status"]
         if len(st) != 1:
             raise self._garbage("delete", "no status record")
         status = self._status("delete", st[0])
         table = parent_of(instance)
         key = im.key(table, instance[len(table):-1])
-        if key is not None:
+        if key is not None and im.tables[table].get("by", self.name) == self.name:
             im.forget(table, key)
             im.save()
         return status

@@ -38,10 +38,13 @@ class InstanceMap:
         self.dirty = False
 
     # ------------------------------------------------------------ keys -> numbers
-    def number(self, table, key, seen=None):
+    def number(self, table, key, seen=None, by=None):
         t = self.tables.get(table)
         if t is None:
             t = self.tables[table] = {"next": 1, "keys": {}, "gone": []}
+        if by is not None and t.get("by") != by:
+            t["by"] = by  # the backend whose own paths name this table
+            self.dirty = True
         n = t["keys"].get(key)
         if n is None:
             n = t["keys"][key] = t["next"]
@@ -52,13 +55,13 @@ class InstanceMap:
             seen.setdefault(table, set()).add(key)
         return n
 
-    def to_numbers(self, path, seen=None):
+    def to_numbers(self, path, seen=None, by=None):
         """'Device.X.{a}.Y.{b}.Z' -> 'Device.X.1.Y.4.Z' (allocating)."""
         last = 0
         done = ""
         for m in _KEYSEG.finditer(path):
             done += path[last:m.start()] + "."
-            done += str(self.number(done, m.group(1), seen))
+            done += str(self.number(done, m.group(1), seen, by))
             last = m.end()
         return done + path[last:] if last else path
 
@@ -73,14 +76,18 @@ class InstanceMap:
             r = self._rev[table] = {n: k for k, n in t["keys"].items()} if t else {}
         return r
 
-    def to_keys(self, path):
-        """'Device.X.1.Y.4.Z' -> 'Device.X.{a}.Y.{b}.Z' where numbers are keyed."""
+    def to_keys(self, path, by=None):
+        """'Device.X.1.Y.4.Z' -> 'Device.X.{a}.Y.{b}.Z' where numbers are keyed
+        (with ``by``: only in the tables backend ``by`` keys itself)."""
         if not self.tables:
             return path
         out = ""
         last = 0
         for m in _NUMSEG.finditer(path):
-            key = self._reverse(path[:m.start() + 1]).get(int(m.group(1)))
+            table = path[:m.start() + 1]
+            if by is not None and self.tables.get(table, {}).get("by", by) != by:
+                continue
+            key = self._reverse(table).get(int(m.group(1)))
             if key is not None:
                 out += path[last:m.start()] + ".{" + key + "}"
                 last = m.end()
@@ -99,17 +106,20 @@ class InstanceMap:
         return table in self.tables
 
     # ------------------------------------------------------------ lifecycle
-    def translate_get(self, recs, prefixes):
-        """Records of a ``get`` with keys -> with numbers; then note which
-        keyed instances under ``prefixes`` vanished, and persist."""
+    def translate_get(self, recs, prefixes, by=None):
+        """Records of a ``get`` (by backend ``by``) with keys -> with numbers;
+        then note which keyed instances under ``prefixes`` vanished, and
+        persist. Records outside ``prefixes`` are left alone (the caller
+        ignores them)."""
         seen = {}
+        prefixes = tuple(prefixes)
         for rec in recs:
-            if "{" in rec[0]:
-                rec[0] = self.to_numbers(rec[0], seen)
+            if "{" in rec[0] and rec[0].startswith(prefixes):
+                rec[0] = self.to_numbers(rec[0], seen, by)
         for rec in recs:
             if len(rec) > 1 and ".{" in rec[1]:
                 rec[1] = self.refs_to_numbers(rec[1])
-        self._vanish(tuple(prefixes), seen)
+        self._vanish(prefixes, seen)
         self.save()
         return recs
 

@@ -1,0 +1,617 @@
+# linux-svc.awk: DNS, DHCPv4, Hosts, NAT, Firewall -> TR-181 records (see linux-svc).
+#
+# Input sections: @DM a dnsmasq's argv (one per line; several @DM for
+# several daemons), @CONFD files of /etc/dnsmasq.d, @NEIGH `ip neigh`,
+# @ADDR `ip -o -4 addr`, @FDB `bridge fdb`, @DHCLIENT lease files
+# ("networkd FILE" for systemd-networkd), @NFT `nft -j list ruleset`,
+# @IPT `iptables-save`. Keys: pools by interface (or range), clients and
+# hosts by MAC address, port mappings by rule (nft handle), DNS servers by
+# address.
+
+/^@/ {
+	sec = substr($0, 2)
+	jreset()
+	if (sec == "DM") { NDM++; NARG = 0 }
+	next
+}
+sec == "DM" { if ($0 != "") DMARG[NDM, ++NARG] = $0; DMN[NDM] = NARG; next }
+sec == "CONFD" { CONFD[++NCONFD] = $0; next }
+sec == "NEIGH" { neigh(); next }
+sec == "ADDR" { addr(); next }
+sec == "FDB" { if ($3 == "dev" && $1 ~ /:/ && $0 !~ / self/ && $0 !~ /permanent/) FDB[tolower($1)] = $4; next }
+sec == "DHCLIENT" { DHC[++NDHC] = $0; next }
+sec == "NFT" { jfeed($0, "N"); next }
+sec == "IPT" { IPT[++NIPT] = $0; next }
+
+function neigh(   ip, dev, mac, st, i) {
+	ip = $1; dev = ""; mac = ""; st = $NF
+	for (i = 2; i < NF; i++) {
+		if ($i == "dev") dev = $(i + 1)
+		if ($i == "lladdr") mac = tolower($(i + 1))
+	}
+	if (mac == "" || dev == "") return
+	NN++
+	NIP[NN] = ip; NDEV[NN] = dev; NMAC[NN] = mac; NST[NN] = st
+}
+
+function addr(   n, ip) {
+	n = $2
+	sub(/@.*/, "", n)
+	sub(/:$/, "", n)
+	if ($3 != "inet") return
+	NAD++
+	ADIF[NAD] = n
+	ip = $4
+	ADIP[NAD] = ip
+	sub(/\/.*/, "", ADIP[NAD])
+	ADPL[NAD] = ip ~ /\// ? substr(ip, index(ip, "/") + 1) : 32
+}
+
+function ip2n(ip,   a) {
+	if (split(ip, a, ".") != 4) return -1
+	return ((a[1] * 256 + a[2]) * 256 + a[3]) * 256 + a[4]
+}
+
+# the interface whose IPv4 subnet holds ip ("" if none)
+function ifof(ip,   i, n, size) {
+	n = ip2n(ip)
+	for (i = 1; i <= NAD; i++) {
+		size = 2 ^ (32 - ADPL[i])
+		if (int(ip2n(ADIP[i]) / size) == int(n / size)) { IFIDX = i; return ADIF[i] }
+	}
+	IFIDX = 0
+	return ""
+}
+
+function iphex(ip,   a, i, out) {
+	split(ip, a, ".")
+	out = ""
+	for (i = 1; i <= 4; i++) out = out sprintf("%02x", a[i])
+	return out
+}
+
+function strhex(s,   i, out) {
+	out = ""
+	for (i = 1; i <= length(s); i++) out = out sprintf("%02x", index(ASCII, substr(s, i, 1)) + 31)
+	return out
+}
+
+function bool(b) { return b ? "true" : "false" }
+
+# seconds from "1h", "30m", "45s", "3600", "infinite"
+function seconds(t,   n) {
+	if (t == "infinite") return -1
+	n = t + 0
+	if (t ~ /[mM]$/) n *= 60
+	else if (t ~ /[hH]$/) n *= 3600
+	else if (t ~ /[dD]$/) n *= 86400
+	else if (t ~ /[wW]$/) n *= 604800
+	return n
+}
+
+# ------------------------------------------------------------ dnsmasq
+function dm_opt(line,   k, v) {
+	sub(/^--/, "", line)
+	sub(/^[ \t]+/, "", line)
+	if (line == "" || line ~ /^#/) return
+	k = line
+	v = ""
+	if (index(line, "=")) {
+		k = substr(line, 1, index(line, "=") - 1)
+		v = substr(line, index(line, "=") + 1)
+	}
+	sub(/[ \t]+$/, "", k)
+	sub(/^[ \t]+/, "", v)
+	sub(/[ \t]+$/, "", v)
+	if (k == "conf-file" || k == "C") { dm_file(v); return }
+	if (k == "conf-dir") return
+	OPTS[++NOPT] = k
+	OVAL[NOPT] = v
+}
+
+function dm_file(f,   l) {
+	if (f in READ) return
+	READ[f] = 1
+	while ((getline l < f) > 0) dm_opt(l)
+	close(f)
+}
+
+function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk, lease, iface, key, np, lf, l, f,
+		mac, ip, host, cid, pool, p, q, c, nc, nst, opt, dns, rtr, dom, port, nfw, rf, fw, ok) {
+	if (!NDM) return
+	explicit = 0
+	for (i = 1; i <= DMN[1]; i++) {
+		arg = DMARG[1, i]
+		if (i == 1) continue
+		if (arg ~ /^(-C|--conf-file)/) explicit = 1
+		if (arg == "-C") { dm_file(DMARG[1, ++i]); continue }
+		if (arg ~ /^-C./) { dm_file(substr(arg, 3)); continue }
+		if (arg ~ /^--/) dm_opt(arg)
+		else if (arg ~ /^-l/) dm_opt("dhcp-leasefile=" (arg == "-l" ? DMARG[1, ++i] : substr(arg, 3)))
+		else if (arg ~ /^-F/) dm_opt("dhcp-range=" (arg == "-F" ? DMARG[1, ++i] : substr(arg, 3)))
+		else if (arg ~ /^-i/) dm_opt("interface=" (arg == "-i" ? DMARG[1, ++i] : substr(arg, 3)))
+		else if (arg ~ /^-p/) dm_opt("port=" (arg == "-p" ? DMARG[1, ++i] : substr(arg, 3)))
+	}
+	if (!explicit) {
+		dm_file("/etc/dnsmasq.conf")
+		for (i = 1; i <= NCONFD; i++) if (CONFD[i] !~ /(~|\.dpkg-[a-z]+|\.bak)$/) dm_file(CONFD[i])
+	}
+	lf = "/var/lib/misc/dnsmasq.leases"
+	port = 53
+	rf = "/etc/resolv.conf"
+	nfw = 0
+	dom = ""
+	for (i = 1; i <= NOPT; i++) {
+		k = OPTS[i]; v = OVAL[i]
+		if (k == "dhcp-leasefile" || k == "dhcp-lease-file") lf = v
+		else if (k == "port") port = v + 0
+		else if (k == "interface") IFACE = v
+		else if (k == "domain") { split(v, a, ","); dom = a[1] }
+		else if (k == "no-resolv") rf = ""
+		else if (k == "resolv-file") rf = v
+		else if (k == "server" && v ~ /^[0-9a-fA-F:.]+(#[0-9]+)?$/) { sub(/#.*/, "", v); FW[++nfw] = v; FWT[nfw] = "Static" }
+		else if (k == "dhcp-option" || k == "dhcp-option-force") {
+			n = split(v, a, ",")
+			j = 1
+			while (j < n && a[j] ~ /^(tag|set|net|encap|vendor|vi-encap):|^[a-z]+$/ && a[j] !~ /^option:/) j++
+			opt = a[j]
+			sub(/^option:/, "", opt)
+			v = ""
+			for (c = j + 1; c <= n; c++) v = v (c > j + 1 ? "," : "") a[c]
+			if (opt == "router" || opt == "3") rtr = v
+			else if (opt == "dns-server" || opt == "6") dns = v
+			else if (opt == "domain-name" || opt == "15") dom = v
+		}
+	}
+	# DNS relay: dnsmasq forwards to server= lines, else to the resolv-file's servers
+	if (rf != "") {
+		while ((getline l < rf) > 0)
+			if (split(l, a, /[ \t]+/) >= 2 && a[1] == "nameserver") { FW[++nfw] = a[2]; FWT[nfw] = "Static" }
+		close(rf)
+	}
+	if (port != 0) {
+		emit("Device.DNS.Relay.Enable", "true")
+		emit("Device.DNS.Relay.Status", "Enabled")
+		for (i = 1; i <= nfw; i++) {
+			if (FW[i] in FWSEEN) continue
+			FWSEEN[FW[i]] = 1
+			q = "Device.DNS.Relay.Forwarding.{" FW[i] "}."
+			fw++
+			emit(q "Enable", "true")
+			emit(q "Status", "Enabled")
+			emit(q "Alias", "cpe-" FW[i])
+			emit(q "DNSServer", FW[i])
+			emit(q "Interface", "")
+			emit(q "Type", FWT[i])
+		}
+		emit("Device.DNS.Relay.ForwardNumberOfEntries", fw + 0)
+	}
+	# DHCPv4 pools: one per dhcp-range
+	np = 0
+	for (i = 1; i <= NOPT; i++) {
+		if (OPTS[i] != "dhcp-range") continue
+		n = split(OVAL[i], parts, ",")
+		j = 1
+		tag = ""
+		while (j <= n && parts[j] !~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) {
+			if (parts[j] ~ /^(set|tag):/) tag = substr(parts[j], index(parts[j], ":") + 1)
+			else if (parts[j] !~ /:/) tag = parts[j]
+			j++
+		}
+		if (j > n) continue  # IPv6 range or not understood
+		start = parts[j]; end = parts[j + 1]; msk = ""; lease = "1h"
+		if (end !~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) { end = start }
+		for (k = j + 2; k <= n; k++) {
+			if (parts[k] ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) msk = parts[k]
+			else if (parts[k] ~ /^([0-9]+[smhdwSMHDW]?|infinite)$/) lease = parts[k]
+		}
+		iface = ifof(start)
+		if (msk == "" && IFIDX) msk = mask(ADPL[IFIDX])
+		key = iface != "" ? iface : tag != "" ? tag : start
+		np++
+		POOLKEY[np] = key; POOLIF[np] = iface; POOLLO[np] = ip2n(start); POOLHI[np] = ip2n(end)
+		p = "Device.DHCPv4.Server.Pool.{" key "}."
+		emit(p "Enable", "true")
+		emit(p "Status", "Enabled")
+		emit(p "Alias", "cpe-" key)
+		emit(p "Order", np)
+		emit(p "Interface", iface != "" ? "Device.IP.Interface.{" iface "}" : "")
+		emit(p "MinAddress", start)
+		emit(p "MaxAddress", end)
+		if (msk != "") emit(p "SubnetMask", msk)
+		# dnsmasq's defaults: its own address is the router and the DNS server
+		emit(p "DNSServers", dns != "" ? dns : (IFIDX && port != 0 ? ADIP[IFIDX] : ""))
+		emit(p "IPRouters", rtr != "" ? rtr : IFIDX ? ADIP[IFIDX] : "")
+		emit(p "DomainName", dom)
+		emit(p "LeaseTime", seconds(lease))
+		emit(p "ReservedAddresses", "")
+		nst = 0
+		for (k = 1; k <= NOPT; k++) {
+			if (OPTS[k] != "dhcp-host") continue
+			c = split(OVAL[k], a, ",")
+			mac = ""; ip = ""
+			for (j = 1; j <= c; j++) {
+				if (a[j] ~ /^([0-9a-fA-F][0-9a-fA-F]:)+[0-9a-fA-F][0-9a-fA-F]$/) mac = tolower(a[j])
+				else if (a[j] ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) ip = a[j]
+			}
+			if (mac == "" || ip == "" || ifof(ip) != iface) continue
+			nst++
+			q = p "StaticAddress.{" mac "}."
+			emit(q "Enable", "true")
+			emit(q "Alias", "cpe-" mac)
+			emit(q "Chaddr", mac)
+			emit(q "Yiaddr", ip)
+		}
+		emit(p "StaticAddressNumberOfEntries", nst)
+		k = 0
+		if (rtr != "" || IFIDX) {
+			k++
+			q = p "Option.{3}."
+			emit(q "Enable", "true")
+			emit(q "Alias", "cpe-option3")
+			emit(q "Tag", 3)
+			emit(q "Value", iplisthex(rtr != "" ? rtr : ADIP[IFIDX]))
+		}
+		if (dns != "" || (IFIDX && port != 0)) {
+			k++
+			q = p "Option.{6}."
+			emit(q "Enable", "true")
+			emit(q "Alias", "cpe-option6")
+			emit(q "Tag", 6)
+			emit(q "Value", iplisthex(dns != "" ? dns : ADIP[IFIDX]))
+		}
+		emit(p "OptionNumberOfEntries", k)
+	}
+	emit("Device.DHCPv4.Server.Enable", np ? "true" : "false")
+	emit("Device.DHCPv4.Server.PoolNumberOfEntries", np)
+	# the lease file: "EXPIRY MAC IP HOSTNAME CLIENTID"
+	while ((getline l < lf) > 0) {
+		if (split(l, a, " ") < 4) continue
+		mac = tolower(a[2])
+		if (mac !~ /^[0-9a-f][0-9a-f](:[0-9a-f][0-9a-f])+$/ || length(mac) != 17) continue
+		LEASES++
+		LMAC[LEASES] = mac; LIP[LEASES] = a[3]; LHOST[LEASES] = a[4] == "*" ? "" : a[4]
+		LEXP[LEASES] = a[1] + 0; LCID[LEASES] = a[5] == "*" ? "" : a[5]
+		LEASE_OF[mac] = LEASES
+	}
+	close(lf)
+	for (j = 1; j <= np; j++) {
+		p = "Device.DHCPv4.Server.Pool.{" POOLKEY[j] "}."
+		nc = 0
+		for (i = 1; i <= LEASES; i++) {
+			c = ip2n(LIP[i])
+			if (POOLIF[j] != "" ? ifof(LIP[i]) != POOLIF[j] : (c < POOLLO[j] || c > POOLHI[j])) continue
+			nc++
+			LPOOL[i] = POOLKEY[j]
+			q = p "Client.{" LMAC[i] "}."
+			emit(q "Alias", "cpe-" LMAC[i])
+			emit(q "Chaddr", LMAC[i])
+			emit(q "Active", bool(LEXP[i] == 0 || LEXP[i] > now))
+			emit(q "IPv4Address.{" LIP[i] "}.IPAddress", LIP[i])
+			emit(q "IPv4Address.{" LIP[i] "}.LeaseTimeRemaining", LEXP[i] == 0 ? "9999-12-31T23:59:59Z" : isotime(LEXP[i]))
+			emit(q "IPv4AddressNumberOfEntries", 1)
+			k = 0
+			if (LHOST[i] != "") {
+				k++
+				emit(q "Option.{12}.Tag", 12)
+				emit(q "Option.{12}.Value", strhex(LHOST[i]))
+			}
+			if (LCID[i] ~ /^([0-9a-fA-F][0-9a-fA-F]:)*[0-9a-fA-F][0-9a-fA-F]$/) {
+				k++
+				v = LCID[i]
+				gsub(/:/, "", v)
+				emit(q "Option.{61}.Tag", 61)
+				emit(q "Option.{61}.Value", tolower(v))
+			}
+			emit(q "OptionNumberOfEntries", k)
+		}
+		emit(p "ClientNumberOfEntries", nc)
+	}
+}
+
+function iplisthex(list,   a, n, i, out) {
+	n = split(list, a, ",")
+	out = ""
+	for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) out = out iphex(a[i])
+	return out
+}
+
+# ------------------------------------------------------------ DNS client
+function dns_client(   f, l, a, n, seen) {
+	f = "/etc/resolv.conf"
+	n = 0
+	while ((getline l < f) > 0) {
+		if (split(l, a, /[ \t]+/) < 2 || a[1] != "nameserver" || (a[2] in seen)) continue
+		seen[a[2]] = 1
+		n++
+		p = "Device.DNS.Client.Server.{" a[2] "}."
+		emit(p "Enable", "true")
+		emit(p "Status", "Enabled")
+		emit(p "Alias", "cpe-" a[2])
+		emit(p "DNSServer", a[2])
+		emit(p "Interface", "")
+		emit(p "Type", "Static")
+	}
+	close(f)
+	emit("Device.DNS.Client.Enable", "true")
+	emit("Device.DNS.Client.Status", "Enabled")
+	emit("Device.DNS.Client.ServerNumberOfEntries", n)
+	emit("Device.DNS.SupportedRecordTypes", "A,AAAA,SRV,PTR")
+}
+
+# ------------------------------------------------------------ DHCPv4 client
+function dhclient(   i, f, l, a, v, ifn, inlease, n, key, k) {
+	for (i = 1; i <= NDHC; i++) {
+		f = DHC[i]
+		if (f ~ /^networkd /) { networkd(substr(f, 10)); continue }
+		inlease = 0
+		while ((getline l < f) > 0) {
+			sub(/^[ \t]+/, "", l)
+			sub(/;[ \t]*$/, "", l)
+			if (l ~ /^lease *\{/) { inlease = 1; delete CUR; continue }
+			if (!inlease) continue
+			if (l ~ /^\}/) {
+				inlease = 0
+				if (CUR["interface"] != "") for (k in CUR) DHCL[CUR["interface"], k] = CUR[k]
+				if (CUR["interface"] != "") DHCLIF[CUR["interface"]] = 1
+				continue
+			}
+			v = l
+			if (l ~ /^option /) { sub(/^option /, "", l); v = l }
+			k = v
+			sub(/[ \t].*/, "", k)
+			v = substr(v, length(k) + 2)
+			gsub(/"/, "", v)
+			CUR[k] = v
+		}
+		close(f)
+	}
+	n = 0
+	for (ifn in DHCLIF) {
+		p = "Device.DHCPv4.Client.{" ifn "}."
+		n++
+		v = epoch(DHCL[ifn, "expire"])
+		emit(p "Enable", "true")
+		emit(p "Alias", "cpe-" ifn)
+		emit(p "Interface", "Device.IP.Interface.{" ifn "}")
+		emit(p "Status", "Enabled")
+		emit(p "DHCPStatus", v > now ? "Bound" : "Init")
+		emit(p "Renew", "false")
+		if (v > now) {
+			emit(p "IPAddress", DHCL[ifn, "fixed-address"])
+			emit(p "SubnetMask", DHCL[ifn, "subnet-mask"])
+			emit(p "IPRouters", DHCL[ifn, "routers"])
+			v2 = DHCL[ifn, "domain-name-servers"]
+			gsub(/ /, "", v2)
+			emit(p "DNSServers", v2)
+			emit(p "LeaseTimeRemaining", v - now)
+			emit(p "DHCPServer", DHCL[ifn, "dhcp-server-identifier"])
+		}
+	}
+	NCLIENT = n
+}
+
+function networkd(f,   l, k, v, idx, ifn, p, d, i) {
+	idx = f
+	sub(/.*\//, "", idx)
+	ifn = ""
+	for (i = 1; i <= NAD; i++) if (readfile("/sys/class/net/" ADIF[i] "/ifindex") == idx) ifn = ADIF[i]
+	if (ifn == "") return
+	delete ND
+	while ((getline l < f) > 0) {
+		k = l
+		sub(/=.*/, "", k)
+		ND[k] = substr(l, length(k) + 2)
+	}
+	close(f)
+	if (ND["ADDRESS"] == "") return
+	DHCLIF[ifn] = 1
+	DHCL[ifn, "fixed-address"] = ND["ADDRESS"]
+	DHCL[ifn, "subnet-mask"] = ND["NETMASK"]
+	d = ND["ROUTER"]
+	gsub(/ /, ",", d)
+	DHCL[ifn, "routers"] = d
+	d = ND["DNS"]
+	gsub(/ /, ",", d)
+	DHCL[ifn, "domain-name-servers"] = d
+	DHCL[ifn, "dhcp-server-identifier"] = ND["SERVER_ADDRESS"]
+	DHCL[ifn, "expire"] = "networkd"
+}
+
+# dhclient's "4 2026/12/03 10:00:00" (UTC) -> epoch; networkd: bound now
+function epoch(s,   a, d, t, y, m, era, yoe, doy, doe) {
+	if (s == "networkd") return now + 1
+	if (split(s, a, /[ \/:]+/) < 7) return 0
+	y = a[2]; m = a[3]; d = a[4]
+	if (m <= 2) y--
+	era = int(y / 400)
+	yoe = y - era * 400
+	doy = int((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
+	doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+	return (era * 146097 + doe - 719468) * 86400 + a[5] * 3600 + a[6] * 60 + a[7]
+}
+
+# ------------------------------------------------------------ Hosts
+function upstream(   f, l, a) {
+	f = "/proc/net/route"
+	while ((getline l < f) > 0) {
+		split(l, a, /[ \t]+/)
+		if (a[2] == "00000000" && a[8] == "00000000") UPSTREAM[a[1]] = 1
+	}
+	close(f)
+	f = "/proc/net/ipv6_route"
+	while ((getline l < f) > 0) {
+		split(l, a, /[ \t]+/)
+		if (a[1] ~ /^0+$/ && a[2] == "00" && a[10] != "lo") UPSTREAM[a[10]] = 1
+	}
+	close(f)
+}
+
+function hosts(   i, mac, n, p, l1, dev, ip, m, li, v4, v6, act, key) {
+	upstream()
+	for (i = 1; i <= NN; i++) {
+		if (NDEV[i] in UPSTREAM) continue
+		mac = NMAC[i]
+		if (!(mac in HDEV)) { HORDER[++NH] = mac; HDEV[mac] = NDEV[i] }
+		if (NIP[i] ~ /:/) H6[mac] = H6[mac] " " NIP[i]
+		else H4[mac] = H4[mac] " " NIP[i]
+		if (NST[i] ~ /^(REACHABLE|STALE|DELAY|PROBE|PERMANENT|NOARP)$/) HACT[mac] = 1
+	}
+	for (i = 1; i <= LEASES; i++) {
+		mac = LMAC[i]
+		if (LEXP[i] != 0 && LEXP[i] <= now) continue
+		if (!(mac in HDEV)) { HORDER[++NH] = mac; HDEV[mac] = ifof(LIP[i]) }
+		if (index(H4[mac] " ", " " LIP[i] " ") == 0) H4[mac] = H4[mac] " " LIP[i]
+	}
+	for (i = 1; i <= NH; i++) {
+		mac = HORDER[i]
+		p = "Device.Hosts.Host.{" mac "}."
+		dev = HDEV[mac]
+		v4 = split(substr(H4[mac], 2), A4, " ")
+		v6 = split(substr(H6[mac], 2), A6, " ")
+		li = LEASE_OF[mac]
+		ip = v4 ? A4[1] : v6 ? A6[1] : ""
+		emit(p "Alias", "cpe-" mac)
+		emit(p "PhysAddress", mac)
+		emit(p "IPAddress", ip)
+		if (li && LIP[li] == ip) {
+			emit(p "AddressSource", "DHCP")
+			emit(p "LeaseTimeRemaining", LEXP[li] == 0 ? -1 : LEXP[li] - now)
+			if (LPOOL[li] != "") emit(p "DHCPClient", "Device.DHCPv4.Server.Pool.{" LPOOL[li] "}.Client.{" mac "}")
+			emit(p "HostName", LHOST[li])
+		} else {
+			emit(p "AddressSource", ip ~ /^169\.254\./ ? "AutoIP" : ip == "" ? "None" : "Static")
+			emit(p "LeaseTimeRemaining", 0)
+			emit(p "DHCPClient", "")
+			emit(p "HostName", "")
+		}
+		l1 = ""
+		if (mac in FDB) l1 = "Device.Ethernet.Interface.{" FDB[mac] "}"
+		else if (dev != "" && readfile("/sys/class/net/" dev "/type") == 1 && readfile("/sys/class/net/" dev "/uevent") !~ /DEVTYPE/) l1 = "Device.Ethernet.Interface.{" dev "}"
+		emit(p "Layer1Interface", l1)
+		emit(p "Layer3Interface", dev != "" ? "Device.IP.Interface.{" dev "}" : "")
+		emit(p "Active", bool(HACT[mac]))
+		for (m = 1; m <= v4; m++) emit(p "IPv4Address.{" A4[m] "}.IPAddress", A4[m])
+		for (m = 1; m <= v6; m++) emit(p "IPv6Address.{" A6[m] "}.IPAddress", A6[m])
+		emit(p "IPv4AddressNumberOfEntries", v4)
+		emit(p "IPv6AddressNumberOfEntries", v6)
+	}
+	emit("Device.Hosts.HostNumberOfEntries", NH + 0)
+}
+
+# ------------------------------------------------------------ NAT, Firewall
+function nft(   k, r, e, x, iif, oif, dport, dend, proto, rhost, daddr, dprt, masq, comment, key, n, field, right, pm, ifs, filt) {
+	for (k = 0; k < JN["N.nftables"]; k++) {
+		r = "N.nftables." k
+		if (J[r ".chain.hook"] == "input" || J[r ".chain.hook"] == "forward") {
+			if (J[r ".chain.type"] == "filter") { filt = 1; if (J[r ".chain.policy"] == "drop") FWDROP = 1 }
+		}
+		r = r ".rule"
+		if (J[r ".family"] == "") continue
+		iif = oif = dport = dend = proto = rhost = daddr = dprt = comment = ""
+		masq = 0
+		for (e = 0; e < JN[r ".expr"]; e++) {
+			x = r ".expr." e
+			if ((x ".match.op") in J) {
+				right = J[x ".match.right"]
+				if (J[x ".match.left.meta.key"] == "iifname") iif = right
+				else if (J[x ".match.left.meta.key"] == "oifname") oif = right
+				else if (J[x ".match.left.meta.key"] == "l4proto") proto = right
+				else if (J[x ".match.left.payload.field"] == "dport") {
+					proto = J[x ".match.left.payload.protocol"]
+					if (right == "" && (x ".match.right.range.0") in J) { right = J[x ".match.right.range.0"]; dend = J[x ".match.right.range.1"] }
+					dport = right
+				} else if (J[x ".match.left.payload.field"] == "saddr" && J[x ".match.left.payload.protocol"] == "ip") rhost = right
+				else if (J[x ".match.left.ct.key"] == "state") CTSTATE = 1
+			}
+			if ((x ".dnat.addr") in J) { daddr = J[x ".dnat.addr"]; dprt = J[x ".dnat.port"] }
+			if ((x ".masquerade") in J || (x ".snat.addr") in J) masq = 1
+		}
+		if (J[r ".comment"] != "") comment = J[r ".comment"]
+		if (masq && oif != "" && !(oif in NATIF)) { NATIF[oif] = 1; NIFS[++ifs] = oif }
+		if (daddr != "" && dport != "" && (proto == "tcp" || proto == "udp")) {
+			key = J[r ".family"] "/" J[r ".table"] "/" J[r ".chain"] "/" J[r ".handle"]
+			portmap(key, iif, dport, dend, proto, rhost, daddr, dprt, comment)
+		}
+	}
+	FWON = filt
+	return ifs
+}
+
+function portmap(key, iif, dport, dend, proto, rhost, daddr, dprt, comment,   q) {
+	q = "Device.NAT.PortMapping.{" key "}."
+	NPM++
+	emit(q "Enable", "true")
+	emit(q "Status", "Enabled")
+	emit(q "Alias", "cpe-pm" NPM)
+	emit(q "AllInterfaces", bool(iif == ""))
+	emit(q "Interface", iif != "" ? "Device.IP.Interface.{" iif "}" : "")
+	emit(q "LeaseDuration", 0)
+	emit(q "RemoteHost", rhost)
+	emit(q "ExternalPort", dport)
+	emit(q "ExternalPortEndRange", dend != "" ? dend : 0)
+	emit(q "InternalPort", dprt != "" ? dprt : dport)
+	emit(q "Protocol", toupper(proto))
+	emit(q "InternalClient", daddr)
+	emit(q "Description", comment)
+}
+
+function iptables(   i, l, a, n, j, iif, oif, dport, dend, proto, rhost, to, dprt, ifs, table, key) {
+	for (i = 1; i <= NIPT; i++) {
+		l = IPT[i]
+		if (l ~ /^\*/) { table = substr(l, 2); continue }
+		if (l ~ /^:(INPUT|FORWARD) DROP/) FWDROP = 1
+		if (table == "filter" && l ~ /^-A (INPUT|FORWARD) /) FWON = 1
+		if (l ~ / --ctstate | --state /) CTSTATE = 1
+		if (table != "nat" || l !~ /^-A /) continue
+		n = split(l, a, " ")
+		iif = oif = dport = dend = proto = rhost = to = ""
+		for (j = 1; j < n; j++) {
+			if (a[j] == "-i") iif = a[j + 1]
+			else if (a[j] == "-o") oif = a[j + 1]
+			else if (a[j] == "-p") proto = a[j + 1]
+			else if (a[j] == "--dport") dport = a[j + 1]
+			else if (a[j] == "-s") { rhost = a[j + 1]; sub(/\/32$/, "", rhost) }
+			else if (a[j] == "--to-destination") to = a[j + 1]
+		}
+		if (l ~ /-j (MASQUERADE|SNAT)/ && oif != "" && !(oif in NATIF)) { NATIF[oif] = 1; NIFS[++ifs] = oif }
+		if (l ~ /-j DNAT/ && to != "" && dport != "" && (proto == "tcp" || proto == "udp")) {
+			if (index(dport, ":")) { dend = substr(dport, index(dport, ":") + 1); dport = substr(dport, 1, index(dport, ":") - 1) }
+			dprt = ""
+			if (index(to, ":")) { dprt = substr(to, index(to, ":") + 1); to = substr(to, 1, index(to, ":") - 1) }
+			key = l
+			portmap(key, iif, dport, dend, proto, rhost, to, dprt, "")
+		}
+	}
+	return ifs
+}
+
+function nat(   ifs, i, q) {
+	if (JN["N.nftables"] > 0) ifs = nft()
+	else if (NIPT) ifs = iptables()
+	else return
+	for (i = 1; i <= ifs; i++) {
+		q = "Device.NAT.InterfaceSetting.{" NIFS[i] "}."
+		emit(q "Enable", "true")
+		emit(q "Status", "Enabled")
+		emit(q "Alias", "cpe-" NIFS[i])
+		emit(q "Interface", "Device.IP.Interface.{" NIFS[i] "}")
+	}
+	emit("Device.NAT.InterfaceSettingNumberOfEntries", ifs + 0)
+	emit("Device.NAT.PortMappingNumberOfEntries", NPM + 0)
+	emit("Device.Firewall.Enable", bool(FWON))
+	emit("Device.Firewall.Config", FWON ? "Advanced" : "Off")
+	if (FWON) emit("Device.Firewall.Type", CTSTATE ? "Stateful" : "Stateless")
+}
+
+END {
+	ASCII = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+	srand()
+	now = srand()
+	dns_client()
+	dnsmasq()
+	dhclient()
+	emit("Device.DHCPv4.ClientNumberOfEntries", NCLIENT + 0)
+	hosts()
+	nat()
+}

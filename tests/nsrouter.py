@@ -1,0 +1,194 @@
+"""A small router built from network namespaces (for the Linux pack's
+real-state tests and bench/coverage.py): everything is named rl-*.
+
+    rl-cli-N  --rl-c1==rl-p1--+
+                              rl-br0 (192.168.77.1/24, fd77::1/64) --- dnsmasq (DHCP, DNS)
+              rl-x2==rl-p2 ---+            nft: DNAT wan:8080 -> 192.168.77.10:80, masquerade
+    rl-rtr-N  rl-wan (203.0.113.2/24, 2001:db8:77::2/64) == rl-up (rl-up-N ns: .1)
+              rl-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
+
+``Router().start()`` builds it (raises Unavailable with a reason when the
+machine cannot: not root, no netns, no veth/bridge), ``stop()`` removes
+every namespace, process and file it made.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+
+class Unavailable(Exception):
+    pass
+
+
+def _run(*args, ns=None, check=True, **kw):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=20, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r
+
+
+class Router:
+    def __init__(self):
+        n = os.getpid() % 100000
+        self.rtr = "rl-rtr-%d" % n
+        self.cli = "rl-cli-%d" % n
+        self.up = "rl-up-%d" % n
+        self.tmp = None
+        self.procs = []
+        self.vlan = None  # reason when 802.1Q devices are unavailable
+        self.bridge_vlan = None  # reason when the bridge cannot filter VLANs
+        self.lease_ip = self.client_mac = None
+
+    # --------------------------------------------------------------- build
+    def start(self):
+        if os.geteuid() != 0:
+            raise Unavailable("needs root (network namespaces)")
+        for tool in ("ip", "nft", "dnsmasq", "busybox"):
+            if shutil.which(tool) is None:
+                raise Unavailable("%s is not installed" % tool)
+        try:
+            _run("ip", "netns", "add", self.rtr)
+        except RuntimeError as e:
+            raise Unavailable("cannot create a network namespace: %s" % e)
+        try:
+            self._build()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _build(self):
+        R, C, U = self.rtr, self.cli, self.up
+        _run("ip", "netns", "add", C)
+        _run("ip", "netns", "add", U)
+        self.tmp = tempfile.mkdtemp(prefix="rl-router-")
+        ipr = lambda *a: _run("ip", *a, ns=R)  # noqa: E731
+        try:
+            ipr("link", "add", "rl-br0", "type", "bridge")
+        except RuntimeError as e:
+            raise Unavailable("no bridge support: %s" % e)
+        try:
+            ipr("link", "set", "rl-br0", "type", "bridge", "vlan_filtering", "1")
+        except RuntimeError as e:
+            self.bridge_vlan = "the bridge has no VLAN filtering here: %s" % e
+        try:
+            ipr("link", "add", "rl-p1", "type", "veth", "peer", "name", "rl-c1", "netns", C)
+        except RuntimeError as e:
+            raise Unavailable("no veth support: %s" % e)
+        ipr("link", "add", "rl-p2", "type", "veth", "peer", "name", "rl-x2")
+        ipr("link", "add", "rl-wan", "type", "veth", "peer", "name", "rl-up", "netns", U)
+        for port in ("rl-p1", "rl-p2"):
+            ipr("link", "set", port, "master", "rl-br0")
+        ipr("link", "set", "rl-p1", "up")
+        ipr("link", "set", "rl-p2", "up")  # its peer stays down: LowerLayerDown
+        ipr("link", "set", "rl-br0", "up")
+        ipr("link", "set", "rl-wan", "up")
+        ipr("link", "set", "lo", "up")
+        ipr("addr", "add", "192.168.77.1/24", "dev", "rl-br0")
+        ipr("addr", "add", "fd77::1/64", "dev", "rl-br0", "nodad")
+        ipr("addr", "add", "203.0.113.2/24", "dev", "rl-wan")
+        ipr("addr", "add", "2001:db8:77::2/64", "dev", "rl-wan", "nodad")
+        if self.bridge_vlan is None:
+            _run("bridge", "vlan", "add", "dev", "rl-p2", "vid", "20", "pvid", "untagged", ns=R)
+            _run("bridge", "vlan", "add", "dev", "rl-p1", "vid", "30", ns=R)
+        try:
+            ipr("link", "add", "link", "rl-wan", "name", "rl-wan.7", "type", "vlan", "id", "7")
+            ipr("link", "set", "rl-wan.7", "up")
+            ipr("addr", "add", "10.77.7.1/24", "dev", "rl-wan.7")
+        except RuntimeError as e:
+            self.vlan = "802.1Q VLAN devices are not available here: %s" % e
+        _run("ip", "link", "set", "lo", "up", ns=U)
+        _run("ip", "link", "set", "rl-up", "up", ns=U)
+        _run("ip", "addr", "add", "203.0.113.1/24", "dev", "rl-up", ns=U)
+        _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "rl-up", "nodad", ns=U)
+        ipr("route", "add", "default", "via", "203.0.113.1", "dev", "rl-wan")
+        ipr("-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "rl-wan")
+        ipr("route", "add", "198.51.100.0/24", "via", "192.168.77.50", "dev", "rl-br0", "metric", "5")
+        ipr("neigh", "add", "192.168.77.60", "lladdr", "02:00:00:00:77:60", "dev", "rl-br0", "nud", "permanent")
+        ipr("neigh", "add", "fd77::60", "lladdr", "02:00:00:00:77:60", "dev", "rl-br0", "nud", "permanent")
+        nft = os.path.join(self.tmp, "rules.nft")
+        with open(nft, "w") as f:
+            f.write("table ip rl_nat {\n"
+                    "  chain pre {\n    type nat hook prerouting priority -100;\n"
+                    '    iifname "rl-wan" tcp dport 8080 dnat to 192.168.77.10:80 comment "web server"\n  }\n'
+                    "  chain post {\n    type nat hook postrouting priority 100;\n"
+                    '    oifname "rl-wan" masquerade\n  }\n}\n'
+                    "table inet rl_filter {\n"
+                    "  chain rl_forward {\n    type filter hook forward priority 0; policy drop;\n"
+                    "    ct state established,related accept\n"
+                    '    iifname "rl-br0" accept\n  }\n}\n')
+        _run("nft", "-f", nft, ns=R)
+        os.makedirs("/etc/netns/%s" % R, exist_ok=True)
+        with open("/etc/netns/%s/resolv.conf" % R, "w") as f:
+            f.write("nameserver 203.0.113.53\nnameserver 2001:db8:77::53\n")
+        self.leases = os.path.join(self.tmp, "dnsmasq.leases")
+        conf = os.path.join(self.tmp, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write("interface=rl-br0\nbind-interfaces\nexcept-interface=lo\n"
+                    "dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,12h\n"
+                    "dhcp-host=02:00:00:00:77:99,192.168.77.99\n"
+                    "dhcp-leasefile=%s\nno-resolv\nserver=203.0.113.1\ndomain=lan.test\n"
+                    "dhcp-authoritative\n" % self.leases)
+        p = subprocess.Popen(["ip", "netns", "exec", R, "dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
+                              "--pid-file=" + os.path.join(self.tmp, "dnsmasq.pid"), "--user=root",
+                              "--group=root"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs.append(p)
+        script = os.path.join(self.tmp, "udhcpc.script")
+        with open(script, "w") as f:
+            f.write('#!/bin/sh\ncase $1 in bound|renew) ip addr add "$ip/24" dev "$interface" ;; esac\n'
+                    'echo "$1 $ip" >>"%s/udhcpc.log"\n' % self.tmp)
+        os.chmod(script, 0o755)
+        _run("ip", "link", "set", "lo", "up", ns=C)
+        _run("ip", "link", "set", "rl-c1", "address", "02:00:00:00:77:c1", ns=C)
+        _run("ip", "link", "set", "rl-c1", "up", ns=C)
+        self.client_mac = "02:00:00:00:77:c1"
+        deadline = time.time() + 15
+        while True:
+            r = _run("busybox", "udhcpc", "-i", "rl-c1", "-n", "-q", "-f", "-t", "3", "-T", "1",
+                     "-s", script, "-x", "hostname:rlclient", ns=C, check=False)
+            if r.returncode == 0 or time.time() > deadline:
+                break
+            if p.poll() is not None:
+                raise RuntimeError("dnsmasq exited: %s" % p.stderr.read().decode()[:300])
+        if r.returncode != 0:
+            raise RuntimeError("udhcpc got no lease: %s" % r.stderr[-300:])
+        with open(self.leases) as f:
+            self.lease_ip = f.read().split()[2]
+        # the client talks to the router: a real neighbour entry on rl-br0
+        _run("ping", "-c", "1", "-W", "2", "192.168.77.1", ns=C, check=False)
+        return self
+
+    def run(self, *args, **kw):
+        return _run(*args, ns=self.rtr, **kw)
+
+    # --------------------------------------------------------------- tear down
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            if p.stderr:
+                p.stderr.close()
+        self.procs = []
+        for ns in (self.cli, self.up, self.rtr):
+            subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree("/etc/netns/%s" % self.rtr, ignore_errors=True)
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,232 @@
+"""The Linux packs against real state: a router built from network
+namespaces (tests/nsrouter.py) with a bridge, veth ports, IPv4/IPv6
+addresses, routes, neighbours, a dnsmasq that leased an address to a
+busybox udhcpc client, and nftables NAT. The agent runs the backends
+inside the router's namespace; what it serves is checked against what the
+kernel and the lease file say, and against TR-181."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import nsrouter
+import tr181
+from test_tr181_validity import LINUX, assert_valid, install_pack, served_tree
+
+BACKENDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rocket", "backends")
+
+
+@pytest.fixture(scope="module")
+def router():
+    r = nsrouter.Router()
+    try:
+        r.start()
+    except nsrouter.Unavailable as e:
+        pytest.skip(str(e))
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def tree(router, acs, make_agent, tmp_path):
+    install_pack(tmp_path, *LINUX, wrap=["ip", "netns", "exec", router.rtr])
+    return served_tree(acs, make_agent)
+
+
+def by_name(tree, table, name):
+    """The instance path of ``table`` whose Name (or other key) is ``name``."""
+    for path, (_, _, value) in tree.items():
+        m = re.match(re.escape(table) + r"(\d+)\.Name$", path)
+        if m and value == name:
+            return table + m.group(1) + "."
+    raise AssertionError("no %s with Name %s" % (table, name))
+
+
+def find(tree, pattern, **want):
+    """Instances (paths ending '.') under ``pattern`` (regex of the instance
+    path) whose parameters have the wanted values."""
+    out = []
+    for path in tree:
+        if path.endswith(".") and re.fullmatch(pattern, path):
+            if all(tree.get(path + k, (None, None, None))[2] == v for k, v in want.items()):
+                out.append(path)
+    return out
+
+
+def v(tree, path):
+    return tree[path][2]
+
+
+def test_interfaces_addresses_and_stack(router, tree):
+    kernel = json.loads(router.run("ip", "-j", "addr", "show").stdout)
+    names = {i["ifname"] for i in kernel}
+    ip_names = {v(tree, p + "Name") for p in find(tree, r"Device\.IP\.Interface\.\d+\.")}
+    assert ip_names == names - {"rl-p1", "rl-p2"}  # bridge ports carry no IP layer
+    br = by_name(tree, "Device.IP.Interface.", "rl-br0")
+    assert v(tree, br + "Status") == "Up" and v(tree, br + "Enable") == "true"
+    a4 = find(tree, re.escape(br) + r"IPv4Address\.\d+\.", IPAddress="192.168.77.1")
+    assert len(a4) == 1 and v(tree, a4[0] + "SubnetMask") == "255.255.255.0"
+    kv6 = {a["local"] for i in kernel if i["ifname"] == "rl-br0" for a in i["addr_info"] if a["family"] == "inet6"}
+    served6 = {v(tree, p + "IPAddress") for p in find(tree, re.escape(br) + r"IPv6Address\.\d+\.")}
+    assert served6 == kv6 and "fd77::1" in kv6
+    pfx = find(tree, re.escape(br) + r"IPv6Prefix\.\d+\.", Prefix="fd77::/64")
+    assert len(pfx) == 1
+    ula = find(tree, re.escape(br) + r"IPv6Address\.\d+\.", IPAddress="fd77::1")[0]
+    assert v(tree, ula + "Prefix") == pfx[0][:-1]
+    # the layer stack, with keys turned into numbers that resolve
+    link = v(tree, br + "LowerLayers")
+    assert re.fullmatch(r"Device\.Ethernet\.Link\.\d+", link) and v(tree, link + ".Name") == "rl-br0"
+    mgmt = v(tree, link + ".LowerLayers")
+    assert v(tree, mgmt + ".ManagementPort") == "true"
+    ports = v(tree, mgmt + ".LowerLayers").split(",")
+    assert sorted(v(tree, p + ".Name") for p in ports) == ["rl-p1", "rl-p2"]
+    p1 = [p for p in ports if v(tree, p + ".Name") == "rl-p1"][0]
+    eth = v(tree, p1 + ".LowerLayers")
+    assert v(tree, eth + ".Name") == "rl-p1" and v(tree, eth + ".Status") == "Up"
+    kmac = [i["address"] for i in kernel if i["ifname"] == "rl-p1"][0]
+    assert v(tree, eth + ".MACAddress") == kmac
+    p2 = [p for p in ports if v(tree, p + ".Name") == "rl-p2"][0]
+    assert v(tree, p2 + ".Status") == "LowerLayerDown"
+    wan = by_name(tree, "Device.Ethernet.Interface.", "rl-wan")
+    assert v(tree, wan + "Upstream") == "true" and v(tree, eth + ".Upstream") == "false"
+    with open("/proc/net/dev"):
+        pass
+    stats = router.run("cat", "/sys/class/net/rl-wan/statistics/rx_packets").stdout.strip()
+    assert int(v(tree, wan + "Stats.PacketsReceived")) >= int(stats)
+    assert v(tree, "Device.IP.InterfaceNumberOfEntries") == str(len(ip_names))
+
+
+def test_vlan_termination(router, tree):
+    if router.vlan:
+        pytest.skip(router.vlan)
+    vt = by_name(tree, "Device.Ethernet.VLANTermination.", "rl-wan.7")
+    assert v(tree, vt + "VLANID") == "7"
+    assert v(tree, v(tree, vt + "LowerLayers") + ".Name") == "rl-wan"
+    ipif = by_name(tree, "Device.IP.Interface.", "rl-wan.7")
+    assert v(tree, ipif + "LowerLayers") == vt[:-1]
+
+
+def test_bridge_vlans(router, tree):
+    if router.bridge_vlan:
+        pytest.skip(router.bridge_vlan)
+    br = find(tree, r"Device\.Bridging\.Bridge\.\d+\.")[0]
+    assert v(tree, br + "Standard") == "802.1Q-2011"
+    vids = {v(tree, p + "VLANID") for p in find(tree, re.escape(br) + r"VLAN\.\d+\.")}
+    assert {"20", "30"} <= vids
+
+
+def test_routes(router, tree):
+    r4 = "Device.Routing.Router.1.IPv4Forwarding."
+    default = find(tree, re.escape(r4) + r"\d+\.", DestIPAddress="", GatewayIPAddress="203.0.113.1")
+    assert len(default) == 1
+    assert v(tree, v(tree, default[0] + "Interface") + ".Name") == "rl-wan"
+    static = find(tree, re.escape(r4) + r"\d+\.", DestIPAddress="198.51.100.0")
+    assert len(static) == 1
+    s = static[0]
+    assert (v(tree, s + "DestSubnetMask"), v(tree, s + "GatewayIPAddress"), v(tree, s + "ForwardingMetric"),
+            v(tree, s + "StaticRoute")) == ("255.255.255.0", "192.168.77.50", "5", "true")
+    kernel4 = json.loads(router.run("ip", "-j", "-4", "route", "show", "table", "main").stdout)
+    assert v(tree, "Device.Routing.Router.1.IPv4ForwardingNumberOfEntries") == str(len(kernel4))
+    r6 = "Device.Routing.Router.1.IPv6Forwarding."
+    d6 = find(tree, re.escape(r6) + r"\d+\.", DestIPPrefix="::/0")
+    assert len(d6) == 1 and v(tree, d6[0] + "NextHop") == "2001:db8:77::1"
+
+
+def test_dhcp_lease_hosts_and_dns(router, tree):
+    with open(router.leases) as f:
+        expiry, mac, ip, host = f.read().split()[:4]
+    assert mac == router.client_mac and ip == router.lease_ip
+    pool = find(tree, r"Device\.DHCPv4\.Server\.Pool\.\d+\.")
+    assert len(pool) == 1
+    p = pool[0]
+    assert (v(tree, p + "MinAddress"), v(tree, p + "MaxAddress"), v(tree, p + "LeaseTime")) == \
+        ("192.168.77.100", "192.168.77.150", "43200")
+    assert v(tree, v(tree, p + "Interface") + ".Name") == "rl-br0"
+    client = find(tree, re.escape(p) + r"Client\.\d+\.", Chaddr=mac)
+    assert len(client) == 1
+    addr = find(tree, re.escape(client[0]) + r"IPv4Address\.\d+\.", IPAddress=ip)
+    assert v(tree, addr[0] + "LeaseTimeRemaining") == tr181_time(int(expiry))
+    h = find(tree, r"Device\.Hosts\.Host\.\d+\.", PhysAddress=mac)
+    assert len(h) == 1
+    h = h[0]
+    assert (v(tree, h + "IPAddress"), v(tree, h + "AddressSource"), v(tree, h + "HostName")) == (ip, "DHCP", host)
+    assert v(tree, h + "DHCPClient") == client[0][:-1]
+    assert v(tree, v(tree, h + "Layer3Interface") + ".Name") == "rl-br0"
+    static = find(tree, r"Device\.Hosts\.Host\.\d+\.", PhysAddress="02:00:00:00:77:60")
+    assert v(tree, static[0] + "Active") == "true" and v(tree, static[0] + "AddressSource") == "Static"
+    assert [v(tree, x + "IPAddress") for x in find(tree, re.escape(static[0]) + r"IPv6Address\.\d+\.")] == \
+        ["fd77::60"]
+    dns = sorted(v(tree, x + "DNSServer") for x in find(tree, r"Device\.DNS\.Client\.Server\.\d+\."))
+    assert dns == ["2001:db8:77::53", "203.0.113.53"]
+    fw = find(tree, r"Device\.DNS\.Relay\.Forwarding\.\d+\.")
+    assert [v(tree, x + "DNSServer") for x in fw] == ["203.0.113.1"]
+
+
+def tr181_time(epoch):
+    import time
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def test_nat_and_firewall(router, tree):
+    pm = find(tree, r"Device\.NAT\.PortMapping\.\d+\.", ExternalPort="8080")
+    assert len(pm) == 1
+    p = pm[0]
+    assert (v(tree, p + "InternalClient"), v(tree, p + "InternalPort"), v(tree, p + "Protocol"),
+            v(tree, p + "Description"), v(tree, p + "AllInterfaces")) == \
+        ("192.168.77.10", "80", "TCP", "web server", "false")
+    assert v(tree, v(tree, p + "Interface") + ".Name") == "rl-wan"
+    ifs = find(tree, r"Device\.NAT\.InterfaceSetting\.\d+\.")
+    assert [v(tree, v(tree, x + "Interface") + ".Name") for x in ifs] == ["rl-wan"]
+    assert v(tree, "Device.Firewall.Enable") == "true" and v(tree, "Device.Firewall.Type") == "Stateful"
+
+
+@pytest.mark.skipif(not os.path.exists(tr181.FULL), reason="../shared/bbf (TR-181 XML) is absent")
+def test_router_tree_is_valid_tr181(tree):
+    assert_valid(tree)
+
+
+def test_numbers_stable_across_sessions(router, acs, make_agent, tmp_path):
+    install_pack(tmp_path, *LINUX, wrap=["ip", "netns", "exec", router.rtr])
+    first = served_tree(acs, make_agent)
+    second = served_tree(acs, make_agent)
+    names = lambda t: {p: x[2] for p, x in t.items() if p.endswith(".Name")}  # noqa: E731
+    assert names(first) == names(second)
+
+
+def test_busybox_path_agrees(router, tmp_path):
+    """Without iproute2's JSON (busybox ip, /proc, /sys) the same interfaces,
+    addresses and routes come out."""
+    bb = tmp_path / "bb"
+    os.makedirs(bb)
+    busybox = shutil.which("busybox")
+    for applet in ("ip", "awk", "sh", "cat", "tr", "date", "tail", "mv"):
+        os.symlink(busybox, bb / applet)
+    real = tmp_path / "real"
+    install_pack(tmp_path, "linux-net", wrap=["true"])
+    env = {"PATH": str(bb), "ROCKET_RUNDIR": str(tmp_path)}
+    iproute = shutil.which("ip")
+    run = lambda *cmd: subprocess.run([iproute, "netns", "exec", router.rtr] + list(cmd), env=env,  # noqa: E731
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                      timeout=30)
+    slim = run(busybox, "sh", str(real / "linux-net"), "get")
+    env["PATH"] = os.environ["PATH"]
+    full = run("/bin/sh", str(real / "linux-net"), "get")
+    assert slim.returncode == 0 and full.returncode == 0, (slim.stderr, full.stderr)
+    assert not slim.stderr.strip(), slim.stderr
+
+    def facts(out):
+        recs = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+        keep = re.compile(r"Device\.(IP\.Interface\.\{[^}]*\}\.(Name|Status|IPv4Address\.\{[^}]*\}\.(IPAddress|SubnetMask)"
+                          r"|IPv6Address\.\{[^}]*\}\.IPAddress)|Ethernet\.Interface\.\{[^}]*\}\.(Name|MACAddress)"
+                          r"|Bridging\.Bridge\.\{[^}]*\}\.Port\.\{[^}]*\}\.Name"
+                          r"|Routing\.Router\.1\.IPv[46]Forwarding\.\{[^}]*\}\.(GatewayIPAddress|NextHop|DestIPAddress))$")
+        return {k: x for k, x in recs.items() if keep.match(k)}
+    f, s = facts(full.stdout), facts(slim.stdout)
+    assert len(f) > 20
+    assert s == f
