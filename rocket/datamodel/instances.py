@@ -31,7 +31,7 @@ _REF = re.compile(r"(?:Device|InternetGatewayDevice)\.(?:\{[^{}\t\n]*\}|[^{},\s]
 class InstanceMap:
     def __init__(self, state=None):
         self.state = state
-        doc = (state.load("instances", {}, {"*": {"next": int, "keys": dict, "gone": list}})
+        doc = (state.load("instances", {}, {"*": {"next": int, "keys": dict, "gone": list, "by": str}})
                if state is not None else {})
         self.tables = doc if isinstance(doc, dict) else {}  # table -> {"next", "keys", "gone"}
         self._rev = {}  # table -> {number: key}
