@@ -233,6 +233,9 @@ class AcsClient:
         except TimeoutError:
             self.close()
             raise AcsError("sending to ACS timed out after %d s" % self.timeout) from None
+        except (ValueError, UnicodeError) as e:  # a header or path http.client refuses to send
+            self.close()
+            raise AcsError("cannot send the request: %s" % str(e)[:120]) from None
         finally:
             req.sock = None
         reader = ResponseReader(self.max_body)

@@ -108,6 +108,9 @@ class Authenticator:
         scheme, params = parse_challenge(header or "")
         if scheme is None:
             raise AuthError("401 without a Basic or Digest challenge")
+        if any(c < " " and c != "\t" or c == "\x7f" for v in params.values() for c in v):
+            # echoed into our Authorization header: no header injection
+            raise AuthError("%s challenge with control characters" % scheme)
         if scheme == "basic" and not self.allow_basic:
             raise AuthError("ACS asks for Basic authentication over plain HTTP (refused; "
                             "set allow_basic_over_http to permit it)")

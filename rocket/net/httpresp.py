@@ -190,7 +190,7 @@ class ResponseReader:
         lines, self._lines = self._lines, []
         parts = lines[0].split(None, 2)
         if (len(parts) < 2 or parts[0] not in (b"HTTP/1.0", b"HTTP/1.1") or len(parts[1]) != 3
-                or not parts[1].isdigit()):
+                or not parts[1].isdigit() or not b"100" <= parts[1] <= b"599"):
             raise HttpError("bad status line %r" % lines[0][:40].decode("latin-1"))
         status = int(parts[1])
         headers = []
@@ -239,9 +239,10 @@ class ResponseReader:
 def redirect_target(base, location):
     """The absolute http(s) URL a ``Location`` points to, or None when it is
     malformed (bad port, broken IPv6 literal, no host, control characters,
-    another scheme)."""
+    characters outside ASCII (a URL sends them percent-encoded), another
+    scheme)."""
     from urllib.parse import urljoin, urlsplit
-    if not location or any(c <= " " or c == "\x7f" for c in location):
+    if not location or any(c <= " " or c >= "\x7f" for c in location):
         return None
     try:
         url = urljoin(base, location)
