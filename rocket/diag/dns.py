@@ -1,6 +1,5 @@
-"""DNS for the diagnostics, inside the loop: the NSLookupDiagnostics test
-and the resolver the other tests use for their Host (getaddrinfo would
-block the loop).
+"""NSLookupDiagnostics: its own DNS queries to DNSServer, inside the loop
+(the other tests resolve their Host with rocket.net.resolver).
 
 One ``Exchange`` is one UDP socket connected to one server, carrying the A
 and/or AAAA queries of one look-up, with one deadline. An answer counts
@@ -10,20 +9,15 @@ shows up as ECONNREFUSED: "server not available". Truncated answers are
 used as they are (no TCP retry): the addresses they carry are enough for
 a diagnostic.
 
-The resolver: an address literal, then /etc/hosts, then the resolv.conf
-servers in turn (5 s each). Not a general stub resolver: no search
-domains, no TCP, no DNSSEC.
+Not a resolver: no search domains, no TCP retry, no DNSSEC.
 """
 
 import os
 import socket
 import time
 
-from rocket.diag import netif, wire
+from rocket.diag import wire
 from rocket.diag.run import Test, uint
-
-RESOLVE_TIMEOUT = 5.0
-
 
 class Exchange:
     """Queries ``qtypes`` for ``name`` at ``server``; cb(status, answers, aa, rtt_s).
@@ -102,42 +96,6 @@ class Exchange:
         cb(status, self.answers, self.aa, time.monotonic() - getattr(self, "sent", time.monotonic()))
 
 
-class Resolver:
-    def __init__(self, test, host, fams, cb):
-        self.t = test
-        self.host = host.strip()
-        self.fams = fams
-        self.cb = cb
-        self.servers = []
-
-    def start(self):
-        lit = netif.literal(self.host)
-        if lit is not None:
-            return self.cb(*lit) if lit[0] in self.fams else self.cb(None, None)
-        if not self.host:
-            return self.cb(None, None)
-        found = netif.hosts_file(self.host, self.fams)
-        if found:
-            return self.cb(*found)
-        self.servers = [netif.literal(s) for s in netif.nameservers()]
-        self._next()
-
-    def _next(self):
-        if not self.servers:
-            return self.cb(None, None)
-        qtypes = [q for f, q in ((socket.AF_INET, wire.A), (socket.AF_INET6, wire.AAAA)) if f in self.fams]
-        Exchange(self.t, self.servers.pop(0), self.host, qtypes, RESOLVE_TIMEOUT, self._answered).start()
-
-    def _answered(self, status, answers, aa, rtt):
-        if status in ("timeout", "refused", "error"):
-            return self._next()
-        for fam, q in ((socket.AF_INET, wire.A), (socket.AF_INET6, wire.AAAA)):
-            for _, rtype, value in answers:
-                if rtype == q and value and fam in self.fams:
-                    return self.cb(fam, value)
-        self.cb(None, None)
-
-
 _STATUS = {"ok": "Success", "nxdomain": "Error_HostNameNotResolved", "refused": "Error_DNSServerNotAvailable",
            "timeout": "Error_Timeout", "error": "Error_Other"}
 
@@ -154,7 +112,8 @@ class NSLookup(Test):
         self.timeout = uint(self.p, "Timeout", 5000, 1) / 1000.0
         server = self.p.get("DNSServer", "").strip()
         if not server:
-            server = netif.nameservers()[0]
+            from rocket.net.resolver import read_conf
+            server = read_conf("/etc/resolv.conf")[0][0]
         self.resolve(server, self._server, (socket.AF_INET, socket.AF_INET6))
 
     def _server(self, fam, addr):

@@ -1,7 +1,7 @@
 """What the diagnostics need from the host's network stack, read from
 /proc and /sys (no helper binaries): the interface a destination is routed
 through, its byte counters, the source address the kernel picks, literal
-addresses, /etc/hosts and the resolvers of /etc/resolv.conf.
+addresses.
 
 Not a model of the device's interfaces: a test's ``Interface`` parameter is
 turned into a Linux name by the service (rocket.diag.service).
@@ -22,35 +22,6 @@ def literal(host):
         except (OSError, ValueError):
             pass
     return None
-
-
-def hosts_file(name, fams, path="/etc/hosts"):
-    """(family, address) for ``name`` from /etc/hosts, or None."""
-    name = name.lower().rstrip(".")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                words = line.split("#", 1)[0].split()
-                if len(words) > 1 and name in (w.lower() for w in words[1:]):
-                    lit = literal(words[0])
-                    if lit and lit[0] in fams:
-                        return lit
-    except OSError:
-        pass
-    return None
-
-
-def nameservers(path="/etc/resolv.conf"):
-    out = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                w = line.split()
-                if len(w) > 1 and w[0] == "nameserver" and literal(w[1]):
-                    out.append(w[1].split("%")[0])
-    except OSError:
-        pass
-    return out or ["127.0.0.1"]
 
 
 def source_for(fam, addr, device=""):

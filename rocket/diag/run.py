@@ -67,6 +67,7 @@ class Test:
         self.fams = FAMILIES.get(params.get("ProtocolVersion"), ANY)
         self._socks = []
         self._timers = []
+        self._lookup = None
         self.finished = False
 
     # --------------------------------------------------------- plumbing
@@ -107,6 +108,8 @@ class Test:
         return t
 
     def _cleanup(self):
+        if self._lookup is not None:
+            self._lookup.cancel()
         for s in list(self._socks):
             self.close(s)
         for t in self._timers:
@@ -138,15 +141,24 @@ class Test:
         return s
 
     def resolve(self, host, cb, fams=None):
-        """cb(family, address) or cb(None, None) when ``host`` does not resolve."""
-        from rocket.diag.dns import Resolver
+        """cb(family, address), or cb(None, None) when ``host`` does not
+        resolve (rocket.net.resolver: hosts file, then resolv.conf servers)."""
+        from rocket.net.resolver import Resolver
+        fams = fams or self.fams
 
-        def checked(fam, addr):
-            rule = self.resolve_check(host, addr) if fam is not None and self.resolve_check else None
-            if rule:
-                return self.finish("Error_Other", {"_why": "policy %s: %s" % (rule, addr)})
-            cb(fam, addr)
-        Resolver(self, host, fams or self.fams, self.guard(checked)).start()
+        def done(addrs, err):
+            self._lookup = None
+            for fam, sa in addrs:
+                if fam in fams:
+                    rule = self.resolve_check(host, sa[0]) if self.resolve_check else None
+                    if rule:
+                        return self.finish("Error_Other", {"_why": "policy %s: %s" % (rule, sa[0])})
+                    return cb(fam, sa[0])
+            cb(None, None)
+        if not host.strip():
+            return cb(None, None)
+        self._lookup = Resolver().lookup(self.loop, host.strip().strip("[]"), 0, self.guard(done),
+                                         self.loop.clock() + 15, socket.SOCK_DGRAM)
 
     def start(self):
         raise NotImplementedError
