@@ -20,8 +20,8 @@ def test_huge_integer_is_a_bad_value(ptype, text):
 
 
 def test_leading_zeros_still_parse():
-    assert values.check("unsignedInt", None, "0" * 50 + "42") == "42"
-    assert values.check("long", None, "-" + "0" * 50 + "9223372036854775808") == "-9223372036854775808"
+    assert values.check("unsignedInt", None, "0" * 30 + "42") == "42"
+    assert values.check("long", None, "-" + "0" * 30 + "9223372036854775808") == "-9223372036854775808"
 
 
 def test_huge_integer_is_not_converted(monkeypatch):

@@ -35,9 +35,13 @@ _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 def small_int(text, digits=20):
     """int(text) for an optionally signed decimal of at most ``digits``
-    significant digits; ValueError otherwise. The length is checked first:
-    before Python 3.11, int() of a 100,000-digit string is quadratic."""
+    significant digits; ValueError otherwise. The length is checked before
+    anything looks at the characters (a sign and up to 32 leading zeros are
+    allowed): a 100,000-digit value costs what a short one does, and int()
+    (quadratic before Python 3.11) never sees it."""
     t = text.strip()
+    if len(t) > digits + 33:
+        raise ValueError("longer than any integer of at most %d digits" % digits)
     body = t[1:] if t[:1] in "+-" else t
     if not body or len(body.lstrip("0")) > digits or not body.isdigit() or not body.isascii():
         raise ValueError("not an integer of at most %d digits" % digits)
@@ -84,8 +88,7 @@ def check(ptype, limit, value, sent_type=None):
         try:
             n = small_int(v)
         except ValueError:
-            raise BadValue("not an integer" if not v.lstrip("+-").isdigit()
-                           else "out of range for %s" % ptype) from None
+            raise BadValue("not an integer in the range of %s" % ptype) from None
         lo, hi = _RANGES[ptype]
         if n < lo or n > hi:
             raise BadValue("out of range for %s" % ptype)
