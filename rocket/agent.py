@@ -101,7 +101,15 @@ class Agent:
         self.services = []  # objects with start(agent) / stop() (listeners, sockets)
         self.gates = []  # callables() -> None, or the reason no session may start now
         self.on_reload = []  # callables() run after SIGHUP re-read the configuration
+        # The features the others may use, each None until plugins installs
+        # it (one declared place, no probing of attributes):
         self.audit = _NoAudit()  # rocket.owner.audit.Audit once installed: audit.record(kind, **fields)
+        self.policy = None  # rocket.owner.policy.Policy: the owner's limits
+        self.notifier = None  # rocket.datamodel.notify.Notifier: value-change notifications
+        self.ctl = None  # rocket.owner.ctl.ControlServer: the local control socket
+        self.connreq = None  # rocket.connreq.httpcr: the HTTP connection-request listener
+        self._periodic_started = False  # the first periodic schedule is laid (random phase once)
+        self._periodic_dirty = False  # the periodic schedule changed during a session
         self.started = wallclock()
         self.exit_code = None
 
@@ -227,7 +235,7 @@ class Agent:
             interval = 86400
         phase = parse_datetime(self.ms("PeriodicInformTime"))
         delay = next_periodic(self.wallclock(), interval, phase)
-        if phase is None and getattr(self, "_periodic_started", False) is False:
+        if phase is None and not self._periodic_started:
             # Unknown Time: a random phase within the first interval, so a
             # fleet that powers up together does not inform in lockstep.
             delay = self.rng.uniform(0, interval)
@@ -248,7 +256,6 @@ class Agent:
         elif short in ("PeriodicInformEnable", "PeriodicInformInterval", "PeriodicInformTime"):
             self._periodic_dirty = True
 
-    _periodic_dirty = False
 
     def _url_changed(self):
         log.info("ACS URL changed to %s: next session is a BOOTSTRAP", _safe(self.acs_url))

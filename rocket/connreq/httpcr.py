@@ -54,7 +54,7 @@ _LOG_BURST = 20  # refusal lines per minute before they are only counted
 
 def remote_on(agent):
     """False when the owner policy has turned remote management off."""
-    policy = getattr(agent, "policy", None)
+    policy = agent.policy
     return policy is None or policy.remote
 
 
@@ -93,12 +93,8 @@ class ConnectionRequests:
         self._url = None  # the last URL computed and published
         agent.model.on_set.append(self._on_set)
         agent.after_session.append(self._after_session)
-        reload_hooks = getattr(agent, "on_reload", None)
-        if reload_hooks is not None:
-            reload_hooks.append(self.reload)
-        hooks = getattr(agent, "before_session", None)
-        if hooks is not None:
-            hooks.append(self._before_session)
+        agent.on_reload.append(self.reload)
+        agent.before_session.append(self._before_session)
 
     # ------------------------------------------------------------ set-up
     def _settings(self):

@@ -536,7 +536,7 @@ class UdpConnReq:
         if not ok:
             log.debug("udpcr: dropped a datagram from %s: %s", _authority(*addr[:2]), info)
             return
-        policy = getattr(agent, "policy", None)
+        policy = agent.policy
         if policy is not None and not policy.remote:
             log.warning("udpcr: connection request from %s refused: remote management is off "
                         "(owner policy)", _authority(*addr[:2]))

@@ -758,7 +758,7 @@ class XmppService:
         ok_pw = hmac.compare_digest(password.encode("utf-8"), want_pw.encode("utf-8"))
         if not (ok_user and ok_pw):
             return "wrong credentials"
-        policy = getattr(agent, "policy", None)
+        policy = agent.policy
         if policy is not None and not policy.remote:
             return "remote management is off (owner policy)"
         limit = agent.cfg.int("connection_request", "max_per_minute", 0)

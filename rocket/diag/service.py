@@ -167,7 +167,7 @@ class Diagnostics:
         if kind is None:
             return
         # the owner's own writes (control socket) are not the policy's business
-        pol = getattr(self.agent, "policy", None) if self.agent.in_session else None
+        pol = self.agent.policy if self.agent.in_session else None
         what = _TARGET.get(short)
         if what and value:
             hosts = [value]
@@ -274,7 +274,7 @@ class Diagnostics:
                 params[short] = p.value
         target = params.get("Host") or params.get("HostName") or params.get("DownloadURL") \
             or params.get("UploadURL") or params.get("HostList") or ""
-        pol = getattr(self.agent, "policy", None) if kind in self.acs else None
+        pol = self.agent.policy if kind in self.acs else None
         rule = pol.diagnostic_allowed(_host_of(target)) if pol is not None else None
         mod, cls = _TESTS[kind]
         import importlib

@@ -155,7 +155,7 @@ class Transfers:
 
     def _policy(self, name):
         """The owner policy's URL check (rocket.owner.policy), or None without one."""
-        return getattr(getattr(self.agent, "policy", None), name, None)
+        return getattr(self.agent.policy, name, None)
 
     def _hook(self, name):
         cmd = self._c(name)
@@ -280,7 +280,7 @@ class Transfers:
         a.acked["AutonomousTransferComplete"] = self._atc_acked
         a.after_session.append(self._after_session)
         a.services.append(self)
-        ctl = getattr(a, "ctl", None)  # the control socket, when there is one
+        ctl = a.ctl  # the control socket, when there is one
         if ctl is not None:
             ctl.handlers["transfers"] = self._ctl_transfers
             ctl.handlers["autonomous"] = self._ctl_autonomous

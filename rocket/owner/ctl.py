@@ -334,7 +334,7 @@ class ControlServer:
                         ("periodic", a.periodic_timer)):
             if t is not None and not t.cancelled:
                 due.append((t.when, name))
-        notifier = getattr(a, "notifier", None)
+        notifier = a.notifier
         changed = []
         if notifier is not None:
             left, changed = notifier.status()
@@ -380,7 +380,7 @@ class ControlServer:
         for p in prefixes:
             if not p.startswith(root):
                 raise RequestError("%s is not under %s" % (p[:256], root))
-        notifier = getattr(self.agent, "notifier", None)
+        notifier = self.agent.notifier
         if notifier is None:
             raise RequestError("notifications are not enabled in this build")
         changed = notifier.check(prefixes)
@@ -412,7 +412,7 @@ class ControlServer:
                 raise RequestError(str(e)) from None
         a = self.agent
         model = a.model
-        notifier = getattr(a, "notifier", None)
+        notifier = a.notifier
         model.begin_session()
         if notifier is not None:
             notifier.local = True
@@ -423,7 +423,7 @@ class ControlServer:
             if notifier is not None:
                 notifier.local = False
             model.end_session()
-        if getattr(a, "_periodic_dirty", False):
+        if a._periodic_dirty:
             a._periodic_dirty = False
             a.schedule_periodic()
         lines = ["status: %d" % status]

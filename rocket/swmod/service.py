@@ -355,7 +355,7 @@ class SoftwareModules:
         return key
 
     def _name_allowed(self, name):
-        pol = getattr(self.agent, "policy", None)
+        pol = self.agent.policy
         check = getattr(pol, "software_name_allowed", None)
         if check is not None and not check(name):
             raise Failed(9001, "package %s refused by the owner's policy ([software] names)" % name[:64])
@@ -438,7 +438,7 @@ class SoftwareModules:
             raise
 
     def _url_allowed(self, url):
-        pol = getattr(self.agent, "policy", None)
+        pol = self.agent.policy
         if pol is None:
             return True
         ok = getattr(pol, "software_url_allowed", None)
