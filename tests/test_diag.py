@@ -5,8 +5,8 @@ results kept across a restart and dropped at a boot, the TR-098 root,
 the owner's policy and the audit trail."""
 
 import json
-import os
 import socket
+import threading
 
 import pytest
 
@@ -101,7 +101,6 @@ def test_writing_an_input_stops_a_running_test_and_canceled_too(agent_with):
 
 
 def test_udp_echo_results_survive_a_restart_but_not_a_boot(make_agent, tmp_path):
-    from rocket.devacs import Acs
     port = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     port.bind(("127.0.0.1", 0))
     p = port.getsockname()[1]
@@ -132,6 +131,28 @@ def test_udp_echo_results_survive_a_restart_but_not_a_boot(make_agent, tmp_path)
             if not boot:
                 assert b.model.value(ECHO + "SuccessCount") == count
             b.stop()
+    finally:
+        acs.stop()
+
+
+def test_a_test_interrupted_by_a_restart_runs_again(make_agent):
+    acs = ScriptedAcs([[spv((ECHO + "Host", "127.0.0.1"), (ECHO + "Port", "9", U),
+                            (ECHO + "NumberOfRepetitions", "3", U), (ECHO + "Timeout", "300", U),
+                            (ECHO + "DiagnosticsState", "Requested"))]]).start()
+    try:
+        a = make_agent(acs.url, boot=True, once=False)
+        a.start()
+        assert run_until(a, lambda: _ended(acs, 1) and _service(a).running is not None)
+        a.stop()
+        acs.script.append([gpv(ECHO)])
+        b = make_agent(acs.url, boot=False, once=False)
+        assert b.model.value(ECHO + "DiagnosticsState") == "Requested"
+        b.start()
+        assert run_until(b, lambda: _ended(acs, 2), timeout=10)
+        assert events(acs.sessions[1]) == ["8 DIAGNOSTICS COMPLETE"]
+        r = values_of(acs.sessions[1], 0)
+        assert (r[ECHO + "DiagnosticsState"], r[ECHO + "FailureCount"]) == ("Complete", "3")
+        b.stop()
     finally:
         acs.stop()
 
@@ -180,7 +201,8 @@ def test_tr098_root_names(agent_with):
         srv.stop()
 
 
-def test_time_based_download_with_two_connections(agent_with):
+def test_time_based_download_with_two_connections_while_a_connection_request_is_served(agent_with):
+    from crclient import connection_request
     srv = FileServer().start()
     srv.files["/big"] = 8 << 20
     srv.delay["/big"] = 0.05  # ~1.3 MB/s per connection: the file outlasts the test
@@ -189,9 +211,23 @@ def test_time_based_download_with_two_connections(agent_with):
                                   (DL + "TimeBasedTestDuration", "2", U),
                                   (DL + "TimeBasedTestMeasurementInterval", "1", U),
                                   (DL + "EnablePerConnectionResults", "true", "boolean"),
-                                  (DL + "DiagnosticsState", "Requested"))], [gpv(DL)]])
-        assert run_until(a, lambda: _ended(acs, 2), timeout=20)
-        r = values_of(acs.sessions[1], 0)
+                                  (DL + "DiagnosticsState", "Requested"))]])
+        svc = _service(a)
+        assert run_until(a, lambda: _ended(acs, 1) and svc.running is not None)
+        # mid-test: a connection request, and its session, are served
+        acs.push([gpv(DL + "DiagnosticsState")])
+        url = a.model.value("Device.ManagementServer.ConnectionRequestURL")
+        cr = []
+        threading.Thread(target=lambda: cr.append(connection_request(url, "cr-user", "cr-pass")),
+                         daemon=True).start()
+        assert run_until(a, lambda: _ended(acs, 2), timeout=5)
+        assert "6 CONNECTION REQUEST" in events(acs.sessions[1])
+        assert values_of(acs.sessions[1], 0)[DL + "DiagnosticsState"] == "Requested"
+        assert svc.running is not None
+        acs.script.append([gpv(DL)])
+        assert run_until(a, lambda: _ended(acs, 3), timeout=20)
+        assert "8 DIAGNOSTICS COMPLETE" in events(acs.sessions[2])
+        r = values_of(acs.sessions[2], 0)
         assert r[DL + "DiagnosticsState"] == "Complete"
         assert r[DL + "PerConnectionResultNumberOfEntries"] == "2"
         assert int(r[DL + "IncrementalResultNumberOfEntries"]) >= 1

@@ -11,9 +11,7 @@ changed between two tests by the ACS step itself. The checks below read
 the answers afterwards.
 """
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time

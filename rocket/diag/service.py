@@ -23,7 +23,7 @@ with the current inputs; Canceled (Device:2 only) stops it (None, no
 event). Results stay until the next run of that test; a restart of the
 agent keeps them, a boot (--boot) clears them (DiagnosticsState None),
 and a test that was requested or running when the agent stopped runs
-again after the next session (not after a boot).
+again at its next start (not after a boot).
 """
 
 import re
@@ -147,14 +147,14 @@ class Diagnostics:
                 kind = kinds_by_base.get(base + ".")
                 if kind and t in self.kinds[kind][1] and isinstance(rows, list):
                     self._fill(kind, t, [r for r in rows if isinstance(r, dict)], renamed=True)
-            self.staged = [k for k in doc.get("pending") or [] if k in _TESTS and k in self.kinds]
-            self.acs = set(k for k in doc.get("acs") or [] if k in self.staged)
+            self.queue = [k for k in doc.get("pending") or [] if k in _TESTS and k in self.kinds]
+            self.acs = set(k for k in doc.get("acs") or [] if k in self.queue)
         for kind in self.kinds:
             if kind in _TESTS:
                 st = self._v(kind, "DiagnosticsState")
-                if boot or st == "Requested" and kind not in self.staged:
+                if boot or st == "Requested" and kind not in self.queue:
                     self._set(kind, "DiagnosticsState", "None")
-                elif kind in self.staged:
+                elif kind in self.queue:
                     self._set(kind, "DiagnosticsState", "Requested")
 
     # ------------------------------------------------------------ hooks
@@ -352,8 +352,8 @@ class Diagnostics:
     # service
     def start(self, agent):
         self._echo_config()
-        if self.staged and not agent.events.pending:
-            pass  # they start after the next session, like any request
+        if self.queue:
+            self._kick()  # interrupted by a restart: they run again now
 
     def stop(self):
         if self.running:
