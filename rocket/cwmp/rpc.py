@@ -91,7 +91,11 @@ class Dispatcher:
             fault = CwmpFault(9002, "Internal error")
         if fault is not None:
             body = soap.envelope(ns, msg.id, [soap.fault_body(fault)])
-            label = "Fault %d" % fault.code
+            label = "Fault %d: %s" % (fault.code, fault.string)  # the reason, for the operator
+            if fault.param_faults:
+                n, c, _ = fault.param_faults[0]
+                more = len(fault.param_faults) - 1
+                label += " (%s %d%s)" % (n[:200], c, " and %d more" % more if more else "")
         for cb in self.after:
             try:
                 cb(msg, fault)

@@ -164,6 +164,21 @@ class Transfers:
         import shlex
         return shlex.split(cmd)
 
+    def _ready_hook(self, name, code=9001):
+        """The argv of hook ``name``, checked now, when the RPC arrives: a
+        device operation is never acknowledged and then not done. Not
+        configured: ``code`` (9001 for Reboot and FactoryReset); configured
+        but missing or not executable: 9002, with the reason."""
+        argv = self._hook(name)
+        if argv is None:
+            raise CwmpFault(code, "no %s configured" % name)
+        from rocket.datamodel.backend import missing_tools
+        if missing_tools(argv[:1]):
+            why = "does not exist or is not executable" if "/" in argv[0] else "is not found on PATH"
+            log.error("transfer: [transfer] %s %s %s", name, argv[0], why)
+            raise CwmpFault(9002, "%s %s %s" % (name, argv[0][:200], why))
+        return argv
+
     def _download_hook(self, num):
         if num == "1":
             return "firmware_hook"
@@ -401,9 +416,11 @@ class Transfers:
         parsed = _type_number(file_type, DOWNLOAD_TYPES)
         if parsed is None or parsed[0] not in self._types("download_types"):
             raise CwmpFault(9003, "unsupported FileType %r" % file_type[:64])
-        if parsed[0] in ("1", "3") and self._hook(self._download_hook(parsed[0])) is None:
-            raise CwmpFault(9003, "FileType %r: no %s configured" % (file_type[:64],
-                                                                    self._download_hook(parsed[0])))
+        hook = self._download_hook(parsed[0])
+        if parsed[0] in ("1", "3") and self._hook(hook) is None:
+            raise CwmpFault(9003, "FileType %r: no %s configured" % (file_type[:64], hook))
+        if self._hook(hook) is not None:
+            self._ready_hook(hook)
         self._check_space(size)
         self._check_queue()
         return {"id": self.journal.next_id(), "kind": kind, "key": key, "file_type": file_type,
@@ -440,6 +457,7 @@ class Transfers:
         parsed = _type_number(file_type, UPLOAD_TYPES)
         if parsed is None or parsed[0] not in self._types("upload_types") or not self._hook("upload_hook"):
             raise CwmpFault(9003, "unsupported FileType %r" % file_type[:64])
+        self._ready_hook("upload_hook")
         self._check_queue()
         t = {"id": self.journal.next_id(), "kind": "upload", "key": key, "file_type": file_type,
              "url": url, "username": user, "password": password, "size": 0, "target": "",
@@ -518,15 +536,13 @@ class Transfers:
 
     def do_Reboot(self, msg):
         key = self._key(msg.body)
-        if self._hook("reboot_hook") is None:
-            raise CwmpFault(9001, "no reboot_hook configured")
+        self._ready_hook("reboot_hook")
         self.journal.doc["reboot"] = {"key": key, "state": "staged"}
         self.journal.save()
         return [soap.rpc("RebootResponse")]
 
     def do_FactoryReset(self, msg):
-        if self._hook("factory_reset_hook") is None:
-            raise CwmpFault(9001, "no factory_reset_hook configured")
+        self._ready_hook("factory_reset_hook")
         self.journal.doc["reset"] = "staged"
         self.journal.save()
         return [soap.rpc("FactoryResetResponse")]
