@@ -151,6 +151,7 @@ function logfiles(   i, f, l, a, mp, fs, best, p, persist) {
 		p = "Device.DeviceInfo.VendorLogFile.{" LOGF[i] "}."
 		emit(p "Alias", "cpe-log" i)
 		emit(p "Name", LOGF[i])
+		emit(p "MaximumSize", 0)  # TR-181: 0 when the device does not know it
 		if (fs != "") emit(p "Persistent", (fs == "tmpfs" || fs == "ramfs") ? "false" : "true")
 	}
 	emit("Device.DeviceInfo.VendorLogFileNumberOfEntries", NL + 0)
