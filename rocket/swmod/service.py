@@ -522,6 +522,7 @@ class SoftwareModules:
         g = FileGet(self.loop, op["url"] + ".sig", fd, lambda c, r: res.append((c, r)), op.get("username", ""),
                     op.get("password", ""), self._tls_context, cfg.int("transfer", "timeout"),
                     cfg.bool("transfer", "allow_basic_over_http"), 65536, allowed=self._url_allowed)
+        self.active = g  # nothing else starts meanwhile
         try:
             g.start()
             while not res and not self.loop.stopping:
@@ -529,6 +530,7 @@ class SoftwareModules:
         except FetchError as e:
             res.append((e.code, e.reason))
         finally:
+            self.active = None
             os.close(fd)
         if not res or res[0][0]:
             raise Failed(9018, "no signature for the package (%s)" % (res[0][1] if res else "stopped"))
