@@ -40,3 +40,35 @@ def test_model_reports_each_kind(tmp_path):
     assert seen[2] == ("attributes", ms + "PeriodicInformInterval", None, (2, []))
     assert kinds[-1] == "delete" and seen[-1].path == "%sInformParameter.%d." % (ms, n)
     assert all(isinstance(c, Change) for c in seen)
+
+
+def _queue(tmp_path):
+    from rocket.base.statedir import StateDir
+    from rocket.cwmp.events import EventQueue
+    return EventQueue(StateDir(str(tmp_path / "st")))
+
+
+def test_event_queue_sync_keeps_others_and_order(tmp_path):
+    from rocket.cwmp import events as ev
+    q = _queue(tmp_path)
+    q.add(ev.PERIODIC)
+    q.add(ev.TRANSFER_COMPLETE)
+    q.add(ev.M_DOWNLOAD, "old")
+    q.add(ev.VALUE_CHANGE)
+    q.sync((ev.TRANSFER_COMPLETE, ev.M_DOWNLOAD), [(ev.TRANSFER_COMPLETE, ""), (ev.M_DOWNLOAD, "new")])
+    assert q.pending == [(ev.PERIODIC, ""), (ev.TRANSFER_COMPLETE, ""), (ev.VALUE_CHANGE, ""),
+                         (ev.M_DOWNLOAD, "new")]
+    assert _queue(tmp_path).pending == q.pending  # saved
+
+
+def test_event_queue_reset_and_changed(tmp_path):
+    from rocket.cwmp import events as ev
+    q = _queue(tmp_path)
+    q.note_changed("Device.A")
+    q.note_changed("Device.A")
+    q.add(ev.VALUE_CHANGE)
+    assert q.changed == ["Device.A"] and _queue(tmp_path).changed == ["Device.A"]
+    q.reset(boot=True)
+    assert q.pending == [(ev.BOOTSTRAP, ""), (ev.BOOT, "")] and q.changed == []
+    q.reset(boot=False)
+    assert _queue(tmp_path).pending == [(ev.BOOTSTRAP, "")]

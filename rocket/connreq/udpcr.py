@@ -35,10 +35,9 @@ import socket
 
 from rocket.connreq import stun
 from rocket.base.log import log
+from rocket.cwmp.events import CONNECTION_REQUEST, VALUE_CHANGE
 
 MAX_DATAGRAM = 2048
-CR_EVENT = "6 CONNECTION REQUEST"
-VALUE_CHANGE = "4 VALUE CHANGE"
 _FIELDS = ("ts", "id", "un", "cn", "sig")
 
 
@@ -507,9 +506,7 @@ class UdpConnReq:
                                         "address": self.saved.get("address", "")})
 
     def _report(self, path):
-        ev = self.agent.events
-        if path not in ev.changed:
-            ev.changed.append(path)
+        self.agent.events.note_changed(path)
         self.agent.add_event(VALUE_CHANGE)
 
     # ------------------------------------------------- connection requests
@@ -557,7 +554,7 @@ class UdpConnReq:
         log.info("udpcr: connection request from %s accepted", _authority(*addr[:2]))
         agent.audit.record("connection_request", channel="udp", result="accepted",
                            peer=_authority(*addr[:2]))
-        agent.add_event(CR_EVENT)
+        agent.add_event(CONNECTION_REQUEST)
 
 
 def install(agent):

@@ -41,6 +41,7 @@ import socket
 
 from rocket.base.log import log
 from rocket.cwmp.soap import esc
+from rocket.cwmp.events import CONNECTION_REQUEST, VALUE_CHANGE
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_CLIENT = "jabber:client"
@@ -53,7 +54,6 @@ NS_CONNREQ = "urn:broadband-forum-org:cwmp:xmppConnReq-1-0"
 
 MAX_STANZA = 65536  # bytes of one stanza
 MAX_DEPTH = 16  # element nesting inside one stanza
-CR_EVENT = "6 CONNECTION REQUEST"
 
 
 class XmppError(Exception):
@@ -540,10 +540,8 @@ class XmppService:
         saved = self.agent.state.load("xmpp", {})
         if not isinstance(saved, dict) or saved.get("jid") != jid:
             self.agent.state.save("xmpp", {"jid": jid})
-            ev = self.agent.events
-            if path not in ev.changed:
-                ev.changed.append(path)
-            self.agent.add_event("4 VALUE CHANGE")
+            self.agent.events.note_changed(path)
+            self.agent.add_event(VALUE_CHANGE)
 
     # ------------------------------------------------------------ connect
     def _connect(self):
@@ -683,7 +681,7 @@ class XmppService:
                 log.info("xmpp: connection request from %s accepted", e.sender)
                 self.agent.audit.record("connection_request", channel="xmpp", result="accepted",
                                         peer=e.sender)
-                self.agent.add_event(CR_EVENT)
+                self.agent.add_event(CONNECTION_REQUEST)
             else:
                 self.refused += 1
                 log.info("xmpp: connection request from %s refused: %s", e.sender, e.reason)

@@ -95,6 +95,32 @@ class EventQueue:
         if save:
             self.save()
 
+    def note_changed(self, path):
+        """``path``'s value change rides with the next "4 VALUE CHANGE"
+        (the caller adds that event; nothing is saved here)."""
+        if path not in self.changed:
+            self.changed.append(path)
+
+    def sync(self, codes, want):
+        """Make the pending events of ``codes`` exactly ``want`` (a list of
+        (code, command key)), keeping the others and their order; saved.
+        The owner of a completion journal (transfers, software modules)
+        calls this with what its journal still has to report."""
+        self.pending = [e for e in self.pending if e[0] not in codes or e in want]
+        for code, key in want:
+            self.add(code, key, save=False)
+        self.save()
+
+    def reset(self, boot):
+        """Factory reset: nothing pending but "0 BOOTSTRAP" (and "1 BOOT"
+        when this start is a boot); saved."""
+        self.pending = []
+        self.changed = []
+        self.add(BOOTSTRAP, save=False)
+        if boot:
+            self.add(BOOT, save=False)
+        self.save()
+
     def on_start(self, boot):
         """Apply the restart/reboot discard rules once, at agent start."""
         drop = _DROP_ON_REBOOT if boot else frozenset((CONNECTION_REQUEST,))

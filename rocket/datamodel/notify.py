@@ -271,8 +271,7 @@ class Notifier:
             return
         evq = self.events
         for path, _ in changes:
-            if path not in evq.changed:
-                evq.changed.append(path)
+            evq.note_changed(path)
         active = [c for c, lvl in changes if lvl == 2]
         log.info("notify: value change of %s (%s)", _names(c for c, _ in changes),
                  "active" if active else "passive")

@@ -276,12 +276,7 @@ class Transfers:
             else:
                 want.append((ev.TRANSFER_COMPLETE, ""))
                 want.append((_M_EVENT[t["kind"]], t["key"]))
-        q = self.agent.events
-        codes = _TC_EVENTS + (ev.AUTONOMOUS_TRANSFER_COMPLETE,)
-        q.pending = [e for e in q.pending if e[0] not in codes or e in want]
-        for code, key in want:
-            q.add(code, key, save=False)
-        q.save()
+        self.agent.events.sync(_TC_EVENTS + (ev.AUTONOMOUS_TRANSFER_COMPLETE,), want)
 
     # ------------------------------------------------------------ wiring
     def install(self):
@@ -704,12 +699,7 @@ class Transfers:
         self.journal.clear()
         self.journal.doc["reset"] = reset
         self.journal.save()
-        a.events.pending = []
-        a.events.changed = []
-        a.events.add(ev.BOOTSTRAP, save=False)
-        if a.boot:
-            a.events.add(ev.BOOT, save=False)
-        a.events.save()
+        a.events.reset(a.boot)
         self._arm_informs()
 
     # ------------------------------------------------------ ScheduleInform

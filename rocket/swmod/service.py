@@ -204,12 +204,7 @@ class SoftwareModules:
                 want.append((ev.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE, ""))
             else:
                 want += [(ev.DU_STATE_CHANGE_COMPLETE, ""), (ev.M_CHANGE_DU_STATE, r["key"])]
-        q = self.agent.events
-        codes = _EVENTS + (ev.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,)
-        q.pending = [e for e in q.pending if e[0] not in codes or e in want]
-        for code, key in want:
-            q.add(code, key, save=False)
-        q.save()
+        self.agent.events.sync(_EVENTS + (ev.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,), want)
 
     # -------------------------------------------------------------- RPC
     def do_ChangeDUState(self, msg):
