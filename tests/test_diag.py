@@ -233,7 +233,9 @@ def test_time_based_download_with_two_connections_while_a_connection_request_is_
         assert int(r[DL + "IncrementalResultNumberOfEntries"]) >= 1
         per = [int(r[DL + "PerConnectionResult.%d.TestBytesReceived" % i]) for i in (1, 2)]
         assert all(p > 65536 for p in per)
-        assert 0 < int(r[DL + "TestBytesReceived"]) <= sum(per) < 8 << 20
+        assert int(r[DL + "TestBytesReceived"]) == sum(per) < 8 << 20
+        assert 0 < int(r[DL + "TestBytesReceivedUnderFullLoading"]) <= sum(per)
+        assert 0 < int(r[DL + "PeriodOfFullLoading"]) <= 2100000  # microseconds, within the 2 s test
         inc = int(r[DL + "IncrementalResult.1.TestBytesReceived"])
         assert 0 < inc < sum(per)
     finally:

@@ -12,14 +12,17 @@ reused buffer, so memory does not grow with the file. Upload: PUT of
 TestFileLength bytes from a reused zero buffer, BOMTime at the first byte
 written, EOMTime when the server's answer arrives (all bytes are through).
 
-The test's BOMTime is the latest connection's BOMTime, its EOMTime the
-earliest connection's EOMTime (TR-181), and TestBytesReceived/Sent are the
-bytes all connections moved between those two moments: a snapshot of each
-connection's count is taken at each moment. TotalBytes* are the
-interface's counters (/sys/class/net) over the same window. With
-TimeBasedTestDuration, the transfer is cut after that many seconds from
-the first BOMTime (a shorter file simply ends earlier), and
-IncrementalResult rows are taken every TimeBasedTestMeasurementInterval
+Across connections (TR-181): ROMTime and BOMTime are the earliest,
+EOMTime the latest, TCPOpen*Time the latest, and TestBytes* count every
+connection's bytes. The "UnderFullLoading" figures cover the window from
+the latest connection's BOMTime to the earliest one's EOMTime (while all
+connections were moving data): a snapshot of each connection's count and
+of the interface counters is taken at both moments; PeriodOfFullLoading is
+that window in microseconds. TotalBytes* are the interface's counters
+(/sys/class/net; the routing table's interface when Interface is empty)
+over BOMTime..EOMTime. With TimeBasedTestDuration, the transfer is cut
+after that many seconds from the first BOMTime (a shorter file simply ends
+earlier), and IncrementalResult rows are taken every TimeBasedTestMeasurementInterval
 seconds after TimeBasedTestMeasurementOffset. Any status other than 2xx,
 a refused connection or a stall ends the test in the matching TR-143
 error state.
@@ -259,25 +262,32 @@ class Transfer(Test):
             self.later(self.iv, self._increment)
 
     def _report(self):
-        key = "TestBytesSent" if self.upload else "TestBytesReceived"
-        r0, s0 = getattr(self, "bom_counters", None) or self.c0
-        r1, s1 = self.eom_counters
-        test_bytes = sum((x.snap_eom or 0) - (x.snap_bom or 0) for x in self.conns)
-        if self.upload and self.n == 1:
-            test_bytes = self.conns[0].sent  # headers and body: everything this test sent
-        first = min(self.conns, key=lambda x: x.tcp_req)
-        values = {"IPAddressUsed": self.used, "ROMTime": iso(first.rom), "BOMTime": iso(self.bom),
-                  "EOMTime": iso(self.eom), key: str(test_bytes), "TotalBytesReceived": str(max(0, r1 - r0)),
-                  "TotalBytesSent": str(max(0, s1 - s0)), "TCPOpenRequestTime": iso(first.tcp_req),
-                  "TCPOpenResponseTime": iso(first.tcp_resp), "PeriodOfFullLoading": "0",
+        up = self.upload
+        key = "TestBytesSent" if up else "TestBytesReceived"
+        cs = self.conns
+        last = max(cs, key=lambda x: x.eom)
+        r0, s0 = self.c0
+        r1, s1 = last.c1
+        f0, g0 = getattr(self, "bom_counters", None) or self.c0
+        f1, g1 = self.eom_counters
+        full = max(0.0, self.eom - self.bom) if self.bom is not None else 0.0  # latest BOM .. earliest EOM
+        values = {"IPAddressUsed": self.used, "ROMTime": iso(min(c.rom for c in cs)),
+                  "BOMTime": iso(min(c.bom for c in cs)), "EOMTime": iso(last.eom),
+                  key: str(sum(c.sent if up else c.got for c in cs)),
+                  "TotalBytesReceived": str(max(0, r1 - r0)), "TotalBytesSent": str(max(0, s1 - s0)),
+                  key + "UnderFullLoading": str(sum((c.snap_eom or 0) - (c.snap_bom or 0) for c in cs)),
+                  "TotalBytesReceivedUnderFullLoading": str(max(0, f1 - f0)),
+                  "TotalBytesSentUnderFullLoading": str(max(0, g1 - g0)),
+                  "PeriodOfFullLoading": str(int(full * 1e6)),
+                  "TCPOpenRequestTime": iso(max(c.tcp_req for c in cs)),
+                  "TCPOpenResponseTime": iso(max(c.tcp_resp for c in cs)),
                   "IncrementalResultNumberOfEntries": str(len(self.incr))}
         tables = {"IncrementalResult": self.incr}
         if self.p.get("EnablePerConnectionResults") == "true" and self.n > 1:
             tables["PerConnectionResult"] = [{
                 "ROMTime": iso(c.rom), "BOMTime": iso(c.bom), "EOMTime": iso(c.eom), key: str(c.got),
                 "TotalBytesReceived": str(c.c1[0] - c.c0[0]), "TotalBytesSent": str(c.c1[1] - c.c0[1]),
-                "TCPOpenRequestTime": iso(c.tcp_req),
-                "TCPOpenResponseTime": iso(c.tcp_resp)} for c in self.conns]
+                "TCPOpenRequestTime": iso(c.tcp_req), "TCPOpenResponseTime": iso(c.tcp_resp)} for c in cs]
         values["PerConnectionResultNumberOfEntries"] = str(len(tables.get("PerConnectionResult", ())))
         self.finish("Complete", values, tables)
 

@@ -135,6 +135,8 @@ class Test:
             if self.device:
                 netif.bind_device(s, self.device)
             netif.set_dscp(s, fam, uint(self.p, "DSCP", 0))
+            if uint(self.p, "EthernetPriority", 0):
+                s.setsockopt(socket.SOL_SOCKET, 12, uint(self.p, "EthernetPriority", 0))  # SO_PRIORITY
         except OSError:
             s.close()
             raise
