@@ -59,7 +59,7 @@ SET = ("Baseline:3 MemoryStatus:1 ProcessStatus:1 TempStatus:1 Time:2 User:1 Ven
 NOT_LINUX = ("WiFiRadio:1", "WiFiSSID:2", "WiFiAccessPoint:2", "PPPInterface:2", "DeviceImage:1")
 # the issue: "Device.Routing.RIP absent is fine"
 ALLOWED_ABSENT = ("Device.Routing.RIP.",)
-PACKS = ("linux", "linux-net", "linux-svc")
+PACKS = ("linux", "linux-net", "linux-svc", "linux-wifi")
 BACKENDS = os.path.join(ROOT, "rocket", "backends")
 DEVICES = os.path.join(os.path.dirname(ROOT), "shared", "devices")
 

@@ -13,7 +13,8 @@ import pytest
 from conftest import ROOT
 
 BACKENDS = os.path.join(ROOT, "rocket", "backends")
-PACKS = ("linux", "linux-net", "linux-svc")
+PACKS = ("linux", "linux-net", "linux-svc", "linux-wifi")
+STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "linux")
 BUSYBOX = shutil.which("busybox")
 
 
@@ -55,6 +56,8 @@ def test_runs_on_busybox_alone(tmp_path, pack):
         assert not any(k.startswith(("Device.NAT.", "Device.Firewall.")) for k in recs)  # no nft, no iptables
     if pack == "linux-net":
         assert any(re.match(r"Device\.IP\.Interface\.\{lo\}\.Name$", k) for k in recs)
+    if pack == "linux-wifi":  # no iw: empty tables
+        assert recs == {"Device.WiFi.%sNumberOfEntries" % t: "0" for t in ("Radio", "SSID", "AccessPoint")}
 
 
 LEASES = """lease {
@@ -116,3 +119,33 @@ def test_dhclient_lease_and_iptables(tmp_path):
     assert v["Device.NAT.InterfaceSetting.{wan0}.Interface"] == "Device.IP.Interface.{wan0}"
     assert v["Device.NAT.PortMappingNumberOfEntries"] == "2"
     assert (v["Device.Firewall.Enable"], v["Device.Firewall.Type"]) == ("true", "Stateful")
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")
+def test_wifi_from_iw(tmp_path):
+    path = bb_path(tmp_path)
+    with open(os.path.join(path, "iw"), "w") as f:
+        f.write('#!%s sh\nexec %s sh "%s" "$@"\n' % (BUSYBOX, BUSYBOX, os.path.join(STANDIN, "iw")))
+    os.chmod(os.path.join(path, "iw"), 0o755)
+    r = subprocess.run([BUSYBOX, "sh", os.path.join(BACKENDS, "linux-wifi"), "get"],
+                       env={"PATH": path, "ROCKET_RUNDIR": str(tmp_path)}, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    v = records(r.stdout)
+    r0 = "Device.WiFi.Radio.{phy0}."
+    assert (v[r0 + "SupportedFrequencyBands"], v[r0 + "OperatingFrequencyBand"], v[r0 + "Channel"],
+            v[r0 + "PossibleChannels"], v[r0 + "CurrentOperatingChannelBandwidth"]) == (
+        "2.4GHz", "2.4GHz", "6", "1,6,11", "20MHz")
+    assert v["Device.WiFi.Radio.{phy1}.PossibleChannels"] == "36,40,52"  # disabled 100 left out
+    s = "Device.WiFi.SSID.{wlan1}."
+    assert (v[s + "SSID"], v[s + "BSSID"], v[s + "LowerLayers"]) == (
+        'Guest "5G"', "02:11:22:33:44:56", "Device.WiFi.Radio.{phy1}")
+    a = "Device.WiFi.AccessPoint.{wlan0}."
+    assert v[a + "SSIDReference"] == "Device.WiFi.SSID.{wlan0}"
+    assert v[a + "AssociatedDeviceNumberOfEntries"] == "2"
+    st = a + "AssociatedDevice.{02:aa:bb:cc:dd:01}."
+    assert (v[st + "SignalStrength"], v[st + "LastDataDownlinkRate"], v[st + "LastDataUplinkRate"],
+            v[st + "AuthenticationState"], v[st + "Stats.BytesSent"], v[st + "Stats.RetransCount"]) == (
+        "-48", "144400", "65000", "true", "654321", "12")
+    assert v[a + "AssociatedDevice.{02:aa:bb:cc:dd:02}.AuthenticationState"] == "false"
+    assert v["Device.WiFi.AccessPoint.{wlan1}.AssociatedDeviceNumberOfEntries"] == "0"

@@ -17,7 +17,7 @@ BACKENDS = os.path.join(ROOT, "rocket", "backends")
 needs_bbf = pytest.mark.skipif(not os.path.exists(tr181.FULL), reason="../shared/bbf (TR-181 XML) is absent")
 
 
-LINUX = ("linux", "linux-net", "linux-svc")
+LINUX = ("linux", "linux-net", "linux-svc", "linux-wifi")
 
 
 def install_pack(tmp_path, *names, wrap=None):
@@ -114,3 +114,13 @@ def test_checker_finds_what_is_wrong():
                  "00:11:22:33:44"):
         assert what in text, (what, text)
     assert "X_00AA11_Thing" not in text and "fe80::1" not in text and "UpTime" not in text
+
+
+@needs_bbf
+def test_linux_wifi_from_iw_is_valid(acs, make_agent, tmp_path, monkeypatch):
+    standin = os.path.join(os.path.dirname(os.path.abspath(__file__)), "linux")
+    monkeypatch.setenv("PATH", standin + os.pathsep + os.environ["PATH"])
+    install_pack(tmp_path, "linux-wifi")
+    tree = served_tree(acs, make_agent)
+    assert len([k for k in tree if ".AssociatedDevice." in k and k.endswith(".MACAddress")]) == 2
+    assert_valid(tree)
