@@ -123,6 +123,7 @@ class Agent:
         self.model.max_result = self.cfg.int("acs", "max_parameters", 1)
         self.model.build_builtin(self.cfg)
         self.model.on_set.append(self._on_param_set)
+        self.model.value_checks.append(self._check_url)
         self.model.breathe = self.rpc.breathe = self.loop.breather()
         self.rpc.model = self.model
 
@@ -248,6 +249,15 @@ class Agent:
         self.schedule_periodic()
         if self.retry_timer is None or self.retry_timer.cancelled:
             self.request_session()
+
+    def _check_url(self, path, value):
+        """SetParameterValues of ManagementServer.URL: a URL a session can use (else 9007)."""
+        if value and path == self.model.ms("URL"):
+            from rocket.base.config import url_problem
+            why = url_problem(value)
+            if why:
+                from rocket.cwmp.values import BadValue
+                raise BadValue("URL " + why)
 
     def _on_param_set(self, path, value):
         short = path[len(self.model.ms("")):]

@@ -132,6 +132,9 @@ def main(argv=None):
     except (ConfigError, StateError) as e:
         sys.stderr.write("rocket: %s\n" % e)
         return 2
+    if not agent.model.value(agent.root + "DeviceInfo.SerialNumber"):
+        log.warning("config: [cpe] serial_number is empty: the Inform's DeviceId carries an empty "
+                    "SerialNumber (the ACS cannot tell this device from others); set it")
     agent.loop.add_signal(signal.SIGTERM, agent.stop)
     agent.loop.add_signal(signal.SIGINT, agent.stop)
     agent.loop.add_signal(signal.SIGHUP, agent.reload)

@@ -169,6 +169,29 @@ class ConfigError(Exception):
     pass
 
 
+def url_problem(url):
+    """Why ``url`` cannot be an ACS URL, or None: http(s), a host, a numeric port."""
+    if any(c <= " " or c == "\x7f" for c in url):
+        return "contains spaces or control characters"
+    from urllib.parse import urlsplit
+    try:
+        u = urlsplit(url)
+        u.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError as e:
+        return "is not a valid URL (%s)" % e
+    if u.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not u.hostname:
+        return "has no host name"
+    return None
+
+
+def _did_you_mean(word, known, fmt):
+    import difflib
+    close = difflib.get_close_matches(word, list(known), 1, 0.6)
+    return ("; did you mean %s?" % (fmt % close[0])) if close else ""
+
+
 class Config:
     def __init__(self, parser=None, path=None):
         self.path = path
@@ -204,11 +227,13 @@ class Config:
     def _warn_unknown(self):
         for sec in self.parser.sections():
             if sec not in DEFAULTS and not sec.startswith("x_"):
-                log.warning("config: unknown section [%s] ignored", sec)
+                log.warning("config: unknown section [%s] ignored (its keys are not used)%s", sec,
+                            _did_you_mean(sec, DEFAULTS, "[%s]"))
                 continue
             for key in self.parser[sec]:
                 if sec in DEFAULTS and key not in DEFAULTS[sec]:
-                    log.warning("config: unknown key %s in [%s] ignored", key, sec)
+                    log.warning("config: unknown key %s in [%s] ignored%s", key, sec,
+                                _did_you_mean(key, DEFAULTS[sec], "%s"))
 
     def get(self, section, key):
         if self.parser.has_option(section, key):
@@ -304,5 +329,13 @@ class Config:
         if self.get("cpe", "cwmp_version") not in ("1.0", "1.1", "1.2", "1.3", "1.4"):
             raise ConfigError("[cpe] cwmp_version must be one of 1.0 ... 1.4")
         url = self.get("acs", "url")
-        if url and not (url.startswith("http://") or url.startswith("https://")):
-            raise ConfigError("[acs] url must start with http:// or https://")
+        why = url_problem(url) if url else None
+        if why:
+            raise ConfigError("[acs] url %s %s" % (url, why))
+        oui = self.get("cpe", "oui")
+        if len(oui) != 6 or any(c not in "0123456789abcdefABCDEF" for c in oui):
+            raise ConfigError("[cpe] oui %r: six hexadecimal digits (the IEEE OUI of the maker, e.g. 00AA11)"
+                              % oui)
+        if oui != oui.upper():
+            log.warning("config: [cpe] oui %s used as %s (TR-069: upper-case hex)", oui, oui.upper())
+            self.set("cpe", "oui", oui.upper())

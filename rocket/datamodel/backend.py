@@ -500,9 +500,12 @@ def load_backends(agent):
     directory = cfg.get("backends", "dir")
     enabled = cfg.get("backends", "enabled").replace(",", " ").split() or None
     if not os.path.isdir(directory):
-        (log.error if enabled else log.warning)(
-            "backends: [backends] dir %s is not a directory; no device backends%s", directory,
-            " (%s enabled)" % " ".join(enabled) if enabled else "")
+        if enabled:
+            from rocket.base.config import ConfigError
+            raise ConfigError("[backends] dir %s is not a directory (enabled = %s)" % (directory,
+                                                                                     " ".join(enabled)))
+        log.warning("backends: [backends] dir %s is not a directory; no device backends, only the "
+                    "agent's own parameters", directory)
     timeout = float(cfg.int("backends", "timeout", 1))
     max_output = cfg.int("backends", "max_output", 1024)
     rundir = os.path.join(agent.state.path, "backends")
