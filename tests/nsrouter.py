@@ -133,7 +133,8 @@ class Router:
                     "dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,12h\n"
                     "dhcp-host=02:00:00:00:77:99,192.168.77.99\n"
                     "dhcp-leasefile=%s\nno-resolv\nserver=203.0.113.1\ndomain=lan.test\n"
-                    "dhcp-authoritative\n" % self.leases)
+                    "dhcp-authoritative\nenable-ra\ndhcp-range=fd77::100,fd77::1ff,64,12h\n"
+                    "ra-param=rl-br0,high,60,1200\n" % self.leases)
         p = subprocess.Popen(["ip", "netns", "exec", R, "dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
                               "--pid-file=" + os.path.join(self.tmp, "dnsmasq.pid"), "--user=root",
                               "--group=root"],

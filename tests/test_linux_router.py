@@ -173,6 +173,20 @@ def tr181_time(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def test_ipv6_dhcp_and_router_advertisements(router, tree):
+    ra = find(tree, r"Device\.RouterAdvertisement\.InterfaceSetting\.\d+\.")
+    assert len(ra) == 1
+    r = ra[0]
+    assert v(tree, v(tree, r + "Interface") + ".Name") == "rl-br0"
+    assert v(tree, v(tree, r + "Prefixes") + ".Prefix") == "fd77::/64"
+    assert (v(tree, r + "AdvManagedFlag"), v(tree, r + "AdvOtherConfigFlag"), v(tree, r + "AdvPreferredRouterFlag"),
+            v(tree, r + "MaxRtrAdvInterval"), v(tree, r + "AdvDefaultLifetime")) == ("true", "true", "High", "60",
+                                                                                    "1200")
+    pool = find(tree, r"Device\.DHCPv6\.Server\.Pool\.\d+\.")
+    assert len(pool) == 1 and v(tree, pool[0] + "IANAEnable") == "true"
+    assert v(tree, v(tree, pool[0] + "IANAPrefixes") + ".Prefix") == "fd77::/64"
+
+
 def test_nat_and_firewall(router, tree):
     pm = find(tree, r"Device\.NAT\.PortMapping\.\d+\.", ExternalPort="8080")
     assert len(pm) == 1

@@ -14,6 +14,8 @@
 # mask(LEN)          IPv4 prefix length -> dotted netmask
 # readfile(FILE)     first line of a file ("" if unreadable); no fork
 # hex(STRING)        hexadecimal -> number
+# v6short(ADDR)      the longest run of zero groups of an IPv6 address as "::"
+# v6prefix(ADDR, N)  the /N prefix of an IPv6 address ("fd77::/64")
 
 function jreset() { _jd = 0; _jx = 0 }
 
@@ -148,4 +150,42 @@ function hex(s,   i, n, c) {
 		n = n * 16 + c - 1
 	}
 	return n
+}
+
+# the longest run of ":0" groups becomes "::"
+function v6short(ip,   best, cur, i, n, g, start, bs, out) {
+	n = split(ip, g, ":")
+	best = 0; cur = 0; bs = 0
+	for (i = 1; i <= n; i++) {
+		if (g[i] == "0") { if (!cur) start = i; cur++; if (cur > best) { best = cur; bs = start } }
+		else cur = 0
+	}
+	if (best < 2) return ip
+	out = ""
+	for (i = 1; i < bs; i++) out = out (i > 1 ? ":" : "") g[i]
+	out = out "::"
+	for (i = bs + best; i <= n; i++) out = out (i > bs + best ? ":" : "") g[i]
+	return out
+}
+
+# the prefix of an IPv6 address: ip & mask, "::"-shortened, "/LEN"
+function v6prefix(ip, plen,   g, n, i, full, left, right, nl, nr, k, bits, v, out) {
+	n = split(ip, g, "::")
+	nl = split(g[1], left, ":")
+	if (g[1] == "") nl = 0
+	nr = 0
+	if (n == 2) { nr = split(g[2], right, ":"); if (g[2] == "") nr = 0 }
+	k = 0
+	for (i = 1; i <= nl; i++) full[++k] = hex(left[i])
+	for (i = 1; i <= 8 - nl - nr; i++) full[++k] = 0
+	for (i = 1; i <= nr; i++) full[++k] = hex(right[i])
+	out = ""
+	for (i = 1; i <= 8; i++) {
+		bits = plen - (i - 1) * 16
+		v = full[i]
+		if (bits <= 0) v = 0
+		else if (bits < 16) v = int(v / 2 ^ (16 - bits)) * 2 ^ (16 - bits)
+		out = out (i > 1 ? ":" : "") sprintf("%x", v)
+	}
+	return v6short(out) "/" plen
 }

@@ -217,22 +217,6 @@ function hexip6(h,   i, x, ip) {
 	return v6short(ip)
 }
 
-# the longest run of ":0" groups becomes "::"
-function v6short(ip,   best, cur, i, n, g, start, bs, out) {
-	n = split(ip, g, ":")
-	best = 0; cur = 0; bs = 0
-	for (i = 1; i <= n; i++) {
-		if (g[i] == "0") { if (!cur) start = i; cur++; if (cur > best) { best = cur; bs = start } }
-		else cur = 0
-	}
-	if (best < 2) return ip
-	out = ""
-	for (i = 1; i < bs; i++) out = out (i > 1 ? ":" : "") g[i]
-	out = out "::"
-	for (i = bs + best; i <= n; i++) out = out (i > bs + best ? ":" : "") g[i]
-	return out
-}
-
 function masklen(m,   a, i, n, o) {
 	split(m, a, ".")
 	n = 0
@@ -587,28 +571,6 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 		}
 		emit("Device.NeighborDiscovery.InterfaceSettingNumberOfEntries", nd)
 	}
-}
-
-# the prefix of an IPv6 address: ip & mask, "::"-shortened, "/LEN"
-function v6prefix(ip, plen,   g, n, i, full, left, right, nl, nr, k, bits, v, out) {
-	n = split(ip, g, "::")
-	nl = split(g[1], left, ":")
-	if (g[1] == "") nl = 0
-	nr = 0
-	if (n == 2) { nr = split(g[2], right, ":"); if (g[2] == "") nr = 0 }
-	k = 0
-	for (i = 1; i <= nl; i++) full[++k] = hex(left[i])
-	for (i = 1; i <= 8 - nl - nr; i++) full[++k] = 0
-	for (i = 1; i <= nr; i++) full[++k] = hex(right[i])
-	out = ""
-	for (i = 1; i <= 8; i++) {
-		bits = plen - (i - 1) * 16
-		v = full[i]
-		if (bits <= 0) v = 0
-		else if (bits < 16) v = int(v / 2 ^ (16 - bits)) * 2 ^ (16 - bits)
-		out = out (i > 1 ? ":" : "") sprintf("%x", v)
-	}
-	return v6short(out) "/" plen
 }
 
 END {

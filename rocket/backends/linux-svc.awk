@@ -38,6 +38,11 @@ function addr(   n, ip) {
 	n = $2
 	sub(/@.*/, "", n)
 	sub(/:$/, "", n)
+	if ($3 == "inet6" && $0 ~ / scope global/) {
+		ip = $4
+		A6IF[n] = A6IF[n] " " v6prefix(substr(ip, 1, index(ip, "/") - 1), substr(ip, index(ip, "/") + 1))
+		return
+	}
 	if ($3 != "inet") return
 	NAD++
 	ADIF[NAD] = n
@@ -186,6 +191,7 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 		}
 		emit("Device.DNS.Relay.ForwardNumberOfEntries", fw + 0)
 	}
+	dhcp6(port)
 	# DHCPv4 pools: one per dhcp-range
 	np = 0
 	for (i = 1; i <= NOPT; i++) {
@@ -264,9 +270,18 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 	}
 	emit("Device.DHCPv4.Server.Enable", np ? "true" : "false")
 	emit("Device.DHCPv4.Server.PoolNumberOfEntries", np)
-	# the lease file: "EXPIRY MAC IP HOSTNAME CLIENTID"
+	# the lease file: "EXPIRY MAC IP HOSTNAME CLIENTID", then after a "duid"
+	# line the DHCPv6 ones: "EXPIRY IAID ADDRESS HOSTNAME CLIENT-DUID"
+	v6 = 0
 	while ((getline l < lf) > 0) {
+		if (l ~ /^duid /) { v6 = 1; continue }
 		if (split(l, a, " ") < 4) continue
+		if (v6) {
+			if (a[3] !~ /:/) continue
+			NL6++
+			L6EXP[NL6] = a[1] + 0; L6IP[NL6] = a[3]; L6DUID[NL6] = tolower(a[5])
+			continue
+		}
 		mac = tolower(a[2])
 		if (mac !~ /^[0-9a-f][0-9a-f](:[0-9a-f][0-9a-f])+$/ || length(mac) != 17) continue
 		LEASES++
@@ -306,6 +321,117 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 			emit(q "OptionNumberOfEntries", k)
 		}
 		emit(p "ClientNumberOfEntries", nc)
+	}
+	dhcp6_clients()
+}
+
+# IPv6 ranges of dnsmasq: DHCPv6 pools and router advertisements
+function dhcp6(port,   i, n, parts, j, k, iface, start, len, mode, pfx, np6, p, q, ra, m, o, pri, ivl, life, mtu,
+		a, c, refs, nra, key) {
+	ra = 0
+	for (i = 1; i <= NOPT; i++) if (OPTS[i] == "enable-ra") ra = 1
+	for (i = 1; i <= NOPT; i++) {
+		if (OPTS[i] != "ra-param") continue
+		c = split(OVAL[i], a, ",")
+		k = a[1]
+		RAPRI[k] = "Medium"
+		j = 2
+		if (a[j] ~ /^mtu:/) { if (a[j] ~ /^mtu:[0-9]+$/) RAMTU[k] = substr(a[j], 5); j++ }
+		if (a[j] == "high" || a[j] == "low") { RAPRI[k] = a[j] == "high" ? "High" : "Low"; j++ }
+		if (a[j] ~ /^[0-9]+$/ && a[j] + 0 > 0) RAIVL[k] = a[j]
+		if (a[j + 1] ~ /^[0-9]+$/) RALIFE[k] = a[j + 1]
+	}
+	np6 = 0
+	nra = 0
+	for (i = 1; i <= NOPT; i++) {
+		if (OPTS[i] != "dhcp-range") continue
+		n = split(OVAL[i], parts, ",")
+		start = ""; iface = ""; len = 64; mode = " "
+		for (j = 1; j <= n; j++) {
+			if (parts[j] ~ /^constructor:/) iface = substr(parts[j], 13)
+			else if (parts[j] ~ /^(tag|set):/) continue
+			else if (parts[j] ~ /^(ra-only|slaac|ra-names|ra-stateless|ra-advrouter|off-link|static)$/) mode = mode parts[j] " "
+			else if (parts[j] ~ /:/ && start == "") start = parts[j]
+			else if (parts[j] ~ /^[0-9]+$/ && parts[j] + 0 <= 128 && start != "") len = parts[j]
+		}
+		if (start == "") continue  # IPv4
+		if (iface == "") {
+			pfx = v6prefix(start, len)
+			for (k in A6IF) if (index(A6IF[k] " ", " " pfx " ")) iface = k
+			refs = "Device.IP.Interface.{" iface "}.IPv6Prefix.{" pfx "}"
+		} else {
+			refs = ""
+			c = split(substr(A6IF[iface], 2), a, " ")
+			for (k = 1; k <= c; k++) refs = refs (k > 1 ? "," : "") "Device.IP.Interface.{" iface "}.IPv6Prefix.{" a[k] "}"
+		}
+		if (iface == "" || (iface in DONE6)) continue
+		DONE6[iface] = 1
+		m = !index(mode, " ra-only ") && !index(mode, " ra-stateless ") && !index(mode, " static ") && start != "::"
+		o = !index(mode, " ra-only ")
+		if (!index(mode, " ra-only ")) {
+			np6++
+			p = "Device.DHCPv6.Server.Pool.{" iface "}."
+			POOL6[iface] = p
+			emit(p "Enable", "true")
+			emit(p "Status", "Enabled")
+			emit(p "Alias", "cpe-" iface)
+			emit(p "Order", np6)
+			emit(p "Interface", "Device.IP.Interface.{" iface "}")
+			emit(p "IANAEnable", bool(m))
+			emit(p "IANAPrefixes", m ? refs : "")
+			emit(p "IAPDEnable", "false")  # dnsmasq does not delegate prefixes
+			emit(p "OptionNumberOfEntries", 0)
+		}
+		if (!ra && !index(mode, " ra-only ") && !index(mode, " slaac ") && !index(mode, " ra-stateless ") && !index(mode, " ra-names ")) continue
+		nra++
+		q = "Device.RouterAdvertisement.InterfaceSetting.{" iface "}."
+		emit(q "Enable", "true")
+		emit(q "Status", "Enabled")
+		emit(q "Alias", "cpe-" iface)
+		emit(q "Interface", "Device.IP.Interface.{" iface "}")
+		emit(q "ManualPrefixes", "")
+		emit(q "Prefixes", refs)
+		# dnsmasq: M set for address ranges, O unless ra-only; never H or Proxy
+		emit(q "AdvManagedFlag", bool(m))
+		emit(q "AdvOtherConfigFlag", bool(o))
+		emit(q "AdvMobileAgentFlag", "false")
+		emit(q "AdvNDProxyFlag", "false")
+		key = (iface in RAPRI) ? iface : "*"
+		emit(q "AdvPreferredRouterFlag", (key in RAPRI) ? RAPRI[key] : "Medium")
+		if (key in RAIVL && RAIVL[key] >= 4 && RAIVL[key] <= 1800) emit(q "MaxRtrAdvInterval", RAIVL[key])
+		if (key in RALIFE && RALIFE[key] <= 65535) emit(q "AdvDefaultLifetime", RALIFE[key])
+		if (key in RAMTU) emit(q "AdvLinkMTU", RAMTU[key])
+		emit(q "OptionNumberOfEntries", 0)
+	}
+	emit("Device.DHCPv6.Server.Enable", bool(np6))
+	emit("Device.DHCPv6.Server.PoolNumberOfEntries", np6)
+	emit("Device.RouterAdvertisement.Enable", bool(nra))
+	emit("Device.RouterAdvertisement.InterfaceSettingNumberOfEntries", nra)
+}
+
+function dhcp6_clients(   iface, p, i, k, q, n, a, c) {
+	for (iface in POOL6) {
+		p = POOL6[iface]
+		n = 0
+		delete SEEN6
+		for (i = 1; i <= NL6; i++) {
+			c = split(substr(A6IF[iface], 2), a, " ")
+			for (k = 1; k <= c; k++)
+				if (v6prefix(L6IP[i], substr(a[k], index(a[k], "/") + 1)) == a[k]) break
+			if (k > c) continue
+			q = p "Client.{" L6DUID[i] "}."
+			if (!(L6DUID[i] in SEEN6)) {
+				SEEN6[L6DUID[i]] = 0
+				n++
+				emit(q "Alias", "cpe-client" n)
+				emit(q "Active", bool(L6EXP[i] == 0 || L6EXP[i] > now))
+			}
+			SEEN6[L6DUID[i]]++
+			emit(q "IPv6Address.{" L6IP[i] "}.IPAddress", L6IP[i])
+			emit(q "IPv6Address.{" L6IP[i] "}.ValidLifetime", L6EXP[i] == 0 ? "9999-12-31T23:59:59Z" : isotime(L6EXP[i]))
+		}
+		for (k in SEEN6) emit(p "Client.{" k "}.IPv6AddressNumberOfEntries", SEEN6[k])
+		emit(p "ClientNumberOfEntries", n)
 	}
 }
 
