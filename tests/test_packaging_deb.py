@@ -69,7 +69,7 @@ def test_deb_contents(deb):
         "/usr/share/doc/rocket/copyright": "-rw-r--r--",
     }
     for hook in os.listdir(os.path.join(ROOT, "rocket", "backends", "hooks")):
-        must["/usr/lib/rocket/backends/hooks/" + hook] = "-rwxr-xr-x"
+        must["/usr/lib/rocket/hooks/" + hook] = "-rwxr-xr-x"
     for path, perms in must.items():
         assert path in files, path
         assert files[path][0] == perms and files[path][1] == "root/root", (path, files[path])
