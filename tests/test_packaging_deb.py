@@ -58,18 +58,22 @@ def test_deb_contents(deb):
     print("\n".join("%s %s %8d %s" % (p, o, s, n) for n, (p, o, s) in sorted(files.items())))
     must = {
         "/usr/lib/rocket/rocket.pyz": "-rw-r--r--",
-        "/usr/lib/rocket/backends/lib.sh": "-rw-r--r--",
-        "/usr/lib/rocket/backends/linux": "-rwxr-xr-x",
-        "/usr/lib/rocket/backends/linux.manifest": "-rw-r--r--",
-        "/usr/lib/rocket/backends/openwrt": "-rwxr-xr-x",
         "/etc/rocket/rocket.conf": "-rw-r--r--",  # 0640 root:rocket by dpkg-statoverride
         "/etc/init.d/rocket": "-rwxr-xr-x",
         "/lib/systemd/system/rocket.service": "-rw-r--r--",
         "/usr/lib/sysusers.d/rocket.conf": "-rw-r--r--",
         "/usr/share/doc/rocket/copyright": "-rw-r--r--",
     }
-    for hook in os.listdir(os.path.join(ROOT, "rocket", "backends", "hooks")):
-        must["/usr/lib/rocket/hooks/" + hook] = "-rwxr-xr-x"
+    # every backend script, lib.sh and manifest, every hook: as on OpenWrt and Yocto
+    src = os.path.join(ROOT, "rocket", "backends")
+    for n in os.listdir(src):
+        if os.path.isfile(os.path.join(src, n)) and n != "README.md":
+            data = n == "lib.sh" or n.endswith(".manifest")
+            must["/usr/lib/rocket/backends/" + n] = "-rw-r--r--" if data else "-rwxr-xr-x"
+    for n in os.listdir(os.path.join(src, "hooks")):
+        must["/usr/lib/rocket/hooks/" + n] = "-rwxr-xr-x"
+    lib = {p for p in files if p.startswith("/usr/lib/rocket/") and not p.endswith("/")}
+    assert lib == {p for p in must if p.startswith("/usr/lib/rocket/")}
     for path, perms in must.items():
         assert path in files, path
         assert files[path][0] == perms and files[path][1] == "root/root", (path, files[path])

@@ -14,6 +14,8 @@ import hashlib
 import os
 import re
 import shutil
+import stat
+import subprocess
 import sys
 
 import pytest
@@ -106,14 +108,59 @@ def openwrt_package():
     pkg = _define(text, "Package/rocket")
     depends = re.search(r"^\s*DEPENDS:=(.*)$", pkg, re.M).group(1).split()
     assert all(d.startswith("+") for d in depends), depends
-    install = []
-    for line in _define(text, "Package/rocket/install").splitlines():
-        m = re.match(r"\s*\$\((INSTALL_BIN|INSTALL_DATA|INSTALL_CONF|CP)\)\s+(.*)$", line)
-        if m:
-            args = m.group(2).split()
-            install.append((m.group(1), args[:-1], args[-1]))
     conffiles = _define(text, "Package/rocket/conffiles").split()
-    return {"text": text, "depends": [d[1:] for d in depends], "install": install, "conffiles": conffiles}
+    return {"text": text, "depends": [d[1:] for d in depends], "conffiles": conffiles}
+
+
+# Just enough of OpenWrt's build system to run the package's install recipe
+STUB_RULES = """
+INSTALL_DIR:=install -d -m0755
+INSTALL_BIN:=install -m0755
+INSTALL_DATA:=install -m0644
+INSTALL_CONF:=install -m0600
+CP:=cp -fpR
+"""
+STUB_WRAPPER = """
+include {makefile}
+rocket-install:
+\t$(call Package/rocket/install,$(DEST))
+"""
+
+
+def openwrt_install(tmp_path, pyz):
+    """Run the Makefile's Package/rocket/install (GNU make, stub includes)
+    into a directory; returns it."""
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed")
+    top = tmp_path / "top"
+    (top / "include").mkdir(parents=True)
+    (top / "rules.mk").write_text(STUB_RULES)
+    (top / "include" / "package.mk").write_text("Download=\nBuildPackage=\n")
+    host = top / "feeds" / "packages" / "lang" / "python"
+    host.mkdir(parents=True)
+    (host / "python3-host.mk").write_text("HOST_PYTHON3_BIN:=python3\n")
+    build = tmp_path / "build"
+    build.mkdir()
+    shutil.copy(pyz, str(build / "rocket.pyz"))
+    wrapper = tmp_path / "wrapper.mk"
+    wrapper.write_text(STUB_WRAPPER.format(makefile=OPENWRT))
+    dest = tmp_path / "ipkg"
+    r = subprocess.run(["make", "-s", "-C", os.path.dirname(OPENWRT), "-f", str(wrapper), "rocket-install",
+                        "TOPDIR=%s" % top, "INCLUDE_DIR=%s" % (top / "include"), "PKG_BUILD_DIR=%s" % build,
+                        "DEST=%s" % dest], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return dest
+
+
+def tree(root):
+    """{path: (mode, bytes)} of the files under root."""
+    out = {}
+    for d, _, names in os.walk(str(root)):
+        for n in names:
+            p = os.path.join(d, n)
+            with open(p, "rb") as f:
+                out["/" + os.path.relpath(p, str(root))] = (stat.S_IMODE(os.stat(p).st_mode), f.read())
+    return out
 
 
 def recipe():
@@ -123,14 +170,32 @@ def recipe():
     joined = text.replace("\\\n", " ")
     rdeps = re.search(r'^RDEPENDS:\$\{PN\}\s*=\s*"([^"]*)"', joined, re.M).group(1).split()
     src_uri = re.search(r'^SRC_URI\s*=\s*"([^"]*)"', joined, re.M).group(1).split()
-    body = re.search(r"^do_install\(\) \{\n(.*?)^\}", text, re.M | re.S).group(1)
-    install = []
-    for line in body.replace("\\\n", " ").splitlines():
-        args = line.split()
-        if args[:1] == ["install"] and "-d" not in args:
-            paths = [a for a in args[1:] if a.startswith("${")]
-            install.append((paths[:-1], paths[-1]))
-    return {"text": text, "rdepends": rdeps, "src_uri": src_uri, "install": install}
+    return {"text": text, "rdepends": rdeps, "src_uri": src_uri}
+
+
+# The BitBake variables do_install uses, as oe-core sets them
+BB_VARS = {"nonarch_libdir": "/usr/lib", "sysconfdir": "/etc", "systemd_system_unitdir": "/lib/systemd/system"}
+
+
+def yocto_install(tmp_path, pyz, features=("systemd", "sysvinit")):
+    """Run the recipe's do_install (its ${VAR}s expanded as BitBake would,
+    DISTRO_FEATURES = ``features``) with sh into a directory; returns it."""
+    body = re.search(r"^do_install\(\) \{\n(.*?)^\}", recipe()["text"], re.M | re.S).group(1)
+    dest, build = tmp_path / "image", tmp_path / "B"
+    build.mkdir(parents=True)
+    shutil.copy(pyz, str(build / "rocket.pyz"))
+    vars_ = dict(BB_VARS, D=str(dest), S=ROOT, B=str(build))
+
+    def contains(m):
+        return "true" if m.group(1) in features else "false"
+    body = re.sub(r"\$\{@bb\.utils\.contains\('DISTRO_FEATURES', '(\w+)', 'true', 'false', d\)\}", contains, body)
+    body = re.sub(r"\$\{(\w+)\}", lambda m: vars_[m.group(1)], body)
+    assert "${" not in body, body
+    # no group "rocket" on this host: ownership is useradd's business at build time
+    body = body.replace(" -g rocket ", " ")
+    r = subprocess.run(["sh", "-eu", "-c", body], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return dest
 
 
 # ------------------------------------------------------------ the checker
@@ -192,51 +257,60 @@ def test_openwrt_depends_are_what_the_agent_imports(pyz, tmp_path_factory):
         assert m in dynamic, m
 
 
-def test_openwrt_makefile_installs_existing_files():
+def _expected_lib(pyz):
+    """/usr/lib/rocket as every package installs it: the zipapp, every
+    backend script (0755) with lib.sh and the manifests (0644), the hooks."""
+    with open(pyz, "rb") as f:
+        out = {"/usr/lib/rocket/rocket.pyz": (0o644, f.read())}
+    src = os.path.join(ROOT, "rocket", "backends")
+    for n in os.listdir(src):
+        p = os.path.join(src, n)
+        if os.path.isfile(p) and n != "README.md":
+            with open(p, "rb") as f:
+                out["/usr/lib/rocket/backends/" + n] = (0o644 if n == "lib.sh" or n.endswith(".manifest")
+                                                        else 0o755, f.read())
+    for n in os.listdir(os.path.join(src, "hooks")):
+        with open(os.path.join(src, "hooks", n), "rb") as f:
+            out["/usr/lib/rocket/hooks/" + n] = (0o755, f.read())
+    # a script is executable in the tree too
+    for path, (mode, _) in out.items():
+        if path.startswith(("/usr/lib/rocket/backends/", "/usr/lib/rocket/hooks/")):
+            rel = path.replace("/usr/lib/rocket/hooks/", "rocket/backends/hooks/").replace(
+                "/usr/lib/rocket/backends/", "rocket/backends/")
+            assert bool(mode & 0o111) == os.access(os.path.join(ROOT, rel), os.X_OK), rel
+    return out
+
+
+def _from_etc(path, mode):
+    with open(os.path.join(ROOT, path), "rb") as f:
+        return (mode, f.read())
+
+
+def test_openwrt_makefile_installs_the_tree(pyz, tmp_path):
     pkg = openwrt_package()
-    text = pkg["text"]
-    assert "ROCKET_SRC ?= $(abspath $(CURDIR)/../../..)" in text
-    assert os.path.samefile(os.path.join(os.path.dirname(OPENWRT), "..", "..", ".."), ROOT)
-    dests, sources = {}, set()
-    for op, srcs, dest in pkg["install"]:
-        assert srcs, (op, dest)
-        for s in srcs:
-            if s.startswith("$(ROCKET_SRC)/"):
-                rel = s[len("$(ROCKET_SRC)/"):]
-                found = glob.glob(os.path.join(ROOT, rel))
-                assert found, "installed but missing from the tree: %s" % rel
-                sources.update(os.path.relpath(p, ROOT) for p in found)
-                for p in found:
-                    d = dest + os.path.basename(p) if dest.endswith("/") else dest
-                    dests[d.replace("$(1)", "")] = (op, os.path.relpath(p, ROOT))
-            else:
-                assert s == "$(PKG_BUILD_DIR)/rocket.pyz", s
-                assert "--output $(PKG_BUILD_DIR)/rocket.pyz" in text
-                dests[dest.replace("$(1)", "")] = (op, "rocket.pyz")
-    # every backend, hook and OpenWrt file of the tree is in the package
-    tree = {os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "rocket", "backends", "*"))
-            + glob.glob(os.path.join(ROOT, "rocket", "backends", "hooks", "*"))
-            + glob.glob(os.path.join(ROOT, "etc", "openwrt", "*")) if os.path.isfile(p)}
-    assert tree - sources == {"rocket/backends/README.md"}
-    assert dests["/usr/lib/rocket/rocket.pyz"] == ("INSTALL_DATA", "rocket.pyz")
-    assert dests["/etc/init.d/rocket"] == ("INSTALL_BIN", "etc/openwrt/rocket.init")
-    assert dests["/etc/config/rocket"] == ("INSTALL_CONF", "etc/openwrt/rocket.uci")
-    assert dests["/lib/upgrade/keep.d/rocket"] == ("INSTALL_DATA", "etc/openwrt/sysupgrade.conf")
-    assert dests["/usr/lib/rocket/uci2ini"] == ("INSTALL_BIN", "etc/openwrt/uci2ini")
-    # executables keep their bit, data files are not made executable
-    for d, (op, src) in dests.items():
-        if src != "rocket.pyz" and not src.endswith(".uci"):
-            assert (op == "INSTALL_BIN") == os.access(os.path.join(ROOT, src), os.X_OK), (d, op, src)
+    assert "ROCKET_SRC ?= $(abspath $(CURDIR)/../../..)" in pkg["text"]
+    assert "--output $(PKG_BUILD_DIR)/rocket.pyz" in pkg["text"]
+    got = tree(openwrt_install(tmp_path, pyz))
+    want = _expected_lib(pyz)
+    want.update({
+        "/usr/lib/rocket/uci2ini": _from_etc("etc/openwrt/uci2ini", 0o755),
+        "/etc/init.d/rocket": _from_etc("etc/openwrt/rocket.init", 0o755),
+        "/etc/config/rocket": _from_etc("etc/openwrt/rocket.uci", 0o600),
+        "/lib/upgrade/keep.d/rocket": _from_etc("etc/openwrt/sysupgrade.conf", 0o644),
+    })
+    assert sorted(got) == sorted(want)
+    for path in want:
+        assert got[path] == want[path], path
+    # every file of etc/openwrt is in the package
+    assert sorted(os.listdir(os.path.join(ROOT, "etc", "openwrt"))) == [
+        "rocket.init", "rocket.uci", "sysupgrade.conf", "uci2ini"]
     assert pkg["conffiles"] == ["/etc/config/rocket"]
-    # the paths the shipped configuration points at are installed
-    with open(os.path.join(ROOT, "etc", "openwrt", "rocket.uci")) as f:
-        uci = f.read()
+    # the paths the shipped configuration and init script name are installed
+    uci = got["/etc/config/rocket"][1].decode()
     for path in re.findall(r"'(/usr/lib/rocket/[^']+)'", uci):
-        assert path.rstrip("/") in dests or any(d.startswith(path.rstrip("/") + "/") for d in dests), path
-    with open(os.path.join(ROOT, "etc", "openwrt", "rocket.init")) as f:
-        init = f.read()
-    for path in re.findall(r"=(/usr/lib/rocket/\S+)", init):
-        assert path in dests, path
+        assert path.rstrip("/") in got or any(p.startswith(path.rstrip("/") + "/") for p in got), path
+    for path in re.findall(r"=(/usr/lib/rocket/\S+)", got["/etc/init.d/rocket"][1].decode()):
+        assert path in got, path
 
 
 # ------------------------------------------------------------ Yocto
@@ -259,7 +333,7 @@ def test_yocto_rdepends_are_what_the_agent_imports(pyz, tmp_path_factory):
     assert compat == [split.data["source"]["branch"]]
 
 
-def test_yocto_recipe_installs_existing_files():
+def test_yocto_recipe_installs_the_tree(pyz, tmp_path):
     r = recipe()
     text = r["text"]
     # the sources are the tree five levels up
@@ -274,34 +348,22 @@ def test_yocto_recipe_installs_existing_files():
     # the same wheel as the OpenWrt package
     sha = re.search(r'SRC_URI\[defusedxml.sha256sum\] = "(\w+)"', text).group(1)
     assert "HASH:=%s" % sha in openwrt_package()["text"]
-    dests = {}
-    for srcs, dest in r["install"]:
-        for s in srcs:
-            if s.startswith("${S}/"):
-                found = glob.glob(os.path.join(ROOT, s[len("${S}/"):]))
-                assert found, "installed but missing from the tree: %s" % s
-                for p in found:
-                    d = dest + os.path.basename(p) if dest.endswith("/") else dest
-                    dests[d] = os.path.relpath(p, ROOT)
-            else:
-                assert s == "${B}/rocket.pyz" and "--output ${B}/rocket.pyz" in text, s
-                dests[dest] = "rocket.pyz"
-    assert dests["${D}${systemd_system_unitdir}/rocket.service"] == "etc/systemd/rocket.service"
-    assert dests["${D}${sysconfdir}/init.d/rocket"] == "etc/init.d/rocket"
-    assert dests["${D}${sysconfdir}/rocket/rocket.conf"] == "etc/rocket.conf"
-    assert dests["${D}${nonarch_libdir}/rocket/rocket.pyz"] == "rocket.pyz"
-    # the same backends and hooks as the OpenWrt package, at the same paths
-    ow = {d.replace("$(1)", ""): src for op, srcs, d in openwrt_package()["install"] for src in srcs}
-    yo = {d.replace("${D}${nonarch_libdir}", "/usr/lib"): s for d, s in dests.items()
-          if d.startswith("${D}${nonarch_libdir}/")}
-    ow_files = set()
-    for op, srcs, d in openwrt_package()["install"]:
-        for s in srcs:
-            if s.startswith("$(ROCKET_SRC)/rocket/"):
-                for p in glob.glob(os.path.join(ROOT, s[len("$(ROCKET_SRC)/"):])):
-                    ow_files.add((d.replace("$(1)", "") + os.path.basename(p)) if d.endswith("/")
-                                 else d.replace("$(1)", ""))
-    assert ow_files == {d for d in yo if d != "/usr/lib/rocket/rocket.pyz"}, (ow_files, sorted(yo), ow)
+    assert "--output ${B}/rocket.pyz" in text
+    want = _expected_lib(pyz)
+    want.update({
+        "/etc/rocket/rocket.conf": _from_etc("etc/rocket.conf", 0o640),
+        "/lib/systemd/system/rocket.service": _from_etc("etc/systemd/rocket.service", 0o644),
+        "/etc/init.d/rocket": _from_etc("etc/init.d/rocket", 0o755),
+    })
+    got = tree(yocto_install(tmp_path / "both", pyz))
+    assert sorted(got) == sorted(want)
+    for path in want:
+        assert got[path] == want[path], path
+    # an image without sysvinit gets no init script, one without systemd no unit
+    assert "/etc/init.d/rocket" not in tree(yocto_install(tmp_path / "sd", pyz, ("systemd",)))
+    assert "/lib/systemd/system/rocket.service" not in tree(yocto_install(tmp_path / "sv", pyz, ("sysvinit",)))
     assert re.search(r'CONFFILES:\$\{PN\} = "\$\{sysconfdir\}/rocket/rocket.conf"', text)
     assert 'SYSTEMD_SERVICE:${PN} = "rocket.service"' in text and 'INITSCRIPT_NAME = "rocket"' in text
     assert re.search(r"^inherit .*\bsystemd\b.*\bupdate-rc\.d\b", text, re.M)
+    assert "USERADD_PARAM:${PN}" in text and " rocket" in re.search(r'USERADD_PARAM:\$\{PN\} = "([^"]*)"',
+                                                                     text).group(1)

@@ -33,11 +33,14 @@ do_compile() {
 do_install() {
     install -d ${D}${nonarch_libdir}/rocket/backends ${D}${nonarch_libdir}/rocket/hooks
     install -m 0644 ${B}/rocket.pyz ${D}${nonarch_libdir}/rocket/rocket.pyz
-    install -m 0644 ${S}/rocket/backends/lib.sh ${D}${nonarch_libdir}/rocket/backends/lib.sh
-    install -m 0755 ${S}/rocket/backends/linux ${D}${nonarch_libdir}/rocket/backends/linux
-    install -m 0644 ${S}/rocket/backends/linux.manifest ${D}${nonarch_libdir}/rocket/backends/linux.manifest
-    install -m 0755 ${S}/rocket/backends/openwrt ${D}${nonarch_libdir}/rocket/backends/openwrt
-    install -m 0644 ${S}/rocket/backends/openwrt.manifest ${D}${nonarch_libdir}/rocket/backends/openwrt.manifest
+    # every script of rocket/backends/ (lib.sh and the manifests are data)
+    for f in ${S}/rocket/backends/*; do
+        case "$(basename "$f")" in
+        README.md | hooks) ;;
+        lib.sh | *.manifest) install -m 0644 "$f" ${D}${nonarch_libdir}/rocket/backends/ ;;
+        *) install -m 0755 "$f" ${D}${nonarch_libdir}/rocket/backends/ ;;
+        esac
+    done
     install -m 0755 ${S}/rocket/backends/hooks/* ${D}${nonarch_libdir}/rocket/hooks/
 
     install -d ${D}${sysconfdir}/rocket
