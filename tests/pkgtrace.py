@@ -96,10 +96,18 @@ def shipped_sources():
     return sorted(out)
 
 
-def static_closure(python=sys.executable):
+def static_names():
+    """Every module an import statement under rocket/ names (not rocket's own).
+    Call it from one thread at a time: CPython 3.11's ast.parse is not
+    thread-safe."""
     names = set()
     for path in shipped_sources():
         names.update(n for n in _imports(path) if n.split(".")[0] not in ("rocket", "defusedxml", "__future__"))
+    return names
+
+
+def static_closure(python=sys.executable, names=None):
+    names = static_names() if names is None else set(names)
     code = ("import sys, importlib\nfor n in sys.argv[1:]:\n    try:\n        importlib.import_module(n)\n"
             "    except ImportError:\n        pass\nprint('\\n'.join(sorted(sys.modules)))")
     out = subprocess.run([python, "-I", "-S", "-c", code] + sorted(names), capture_output=True, text=True,

@@ -67,11 +67,11 @@ def test_deb_contents(deb):
     # every backend script, lib.sh and manifest, every hook: as on OpenWrt and Yocto
     src = os.path.join(ROOT, "rocket", "backends")
     for n in os.listdir(src):
-        if os.path.isfile(os.path.join(src, n)) and n != "README.md":
-            data = n == "lib.sh" or n.endswith(".manifest")
-            must["/usr/lib/rocket/backends/" + n] = "-rw-r--r--" if data else "-rwxr-xr-x"
+        if os.path.isfile(os.path.join(src, n)) and not n.endswith(".md"):
+            script = os.access(os.path.join(src, n), os.X_OK)
+            must["/usr/lib/rocket/backends/" + n] = "-rwxr-xr-x" if script else "-rw-r--r--"
     for n in os.listdir(os.path.join(src, "hooks")):
-        must["/usr/lib/rocket/hooks/" + n] = "-rwxr-xr-x"
+        must["/usr/lib/rocket/backends/hooks/" + n] = "-rwxr-xr-x"
     lib = {p for p in files if p.startswith("/usr/lib/rocket/") and not p.endswith("/")}
     assert lib == {p for p in must if p.startswith("/usr/lib/rocket/")}
     for path, perms in must.items():

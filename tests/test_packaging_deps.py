@@ -58,6 +58,7 @@ def measure(pyz, tmp_path_factory):
     if _measured:
         return _measured
     import concurrent.futures
+    names = pkgtrace.static_names()
 
     def full(xy):
         py = find_python(xy)
@@ -65,7 +66,7 @@ def measure(pyz, tmp_path_factory):
             pytest.skip("CPython %s is not installed: the split data is for that version" % xy)
         dynamic, log = pkgtrace.feature_run(pyz, tmp_path_factory.mktemp("closure" + xy), python=py)
         assert "Traceback" not in log, log
-        static, _ = pkgtrace.static_closure(py)
+        static, _ = pkgtrace.static_closure(py, names)
         return {"dynamic": pkgtrace.stdlib_only(dynamic), "static": pkgtrace.stdlib_only(static), "log": log}
 
     def pruned():
@@ -120,10 +121,14 @@ INSTALL_DATA:=install -m0644
 INSTALL_CONF:=install -m0600
 CP:=cp -fpR
 """
+# package.mk evals the install recipe inside a rule: the same expansions here
 STUB_WRAPPER = """
 include {makefile}
+define RocketInstall
 rocket-install:
 \t$(call Package/rocket/install,$(DEST))
+endef
+$(eval $(RocketInstall))
 """
 
 
@@ -258,25 +263,23 @@ def test_openwrt_depends_are_what_the_agent_imports(pyz, tmp_path_factory):
 
 
 def _expected_lib(pyz):
-    """/usr/lib/rocket as every package installs it: the zipapp, every
-    backend script (0755) with lib.sh and the manifests (0644), the hooks."""
+    """/usr/lib/rocket as every package installs it: the zipapp, every file
+    of rocket/backends (0755 if executable in the tree, else 0644), the hooks."""
     with open(pyz, "rb") as f:
         out = {"/usr/lib/rocket/rocket.pyz": (0o644, f.read())}
     src = os.path.join(ROOT, "rocket", "backends")
     for n in os.listdir(src):
         p = os.path.join(src, n)
-        if os.path.isfile(p) and n != "README.md":
+        if os.path.isfile(p) and not n.endswith(".md"):
             with open(p, "rb") as f:
-                out["/usr/lib/rocket/backends/" + n] = (0o644 if n == "lib.sh" or n.endswith(".manifest")
-                                                        else 0o755, f.read())
+                out["/usr/lib/rocket/backends/" + n] = (0o755 if os.access(p, os.X_OK) else 0o644, f.read())
     for n in os.listdir(os.path.join(src, "hooks")):
         with open(os.path.join(src, "hooks", n), "rb") as f:
-            out["/usr/lib/rocket/hooks/" + n] = (0o755, f.read())
+            out["/usr/lib/rocket/backends/hooks/" + n] = (0o755, f.read())
     # a script is executable in the tree too
     for path, (mode, _) in out.items():
-        if path.startswith(("/usr/lib/rocket/backends/", "/usr/lib/rocket/hooks/")):
-            rel = path.replace("/usr/lib/rocket/hooks/", "rocket/backends/hooks/").replace(
-                "/usr/lib/rocket/backends/", "rocket/backends/")
+        if path.startswith("/usr/lib/rocket/backends/"):
+            rel = path.replace("/usr/lib/rocket/backends/", "rocket/backends/")
             assert bool(mode & 0o111) == os.access(os.path.join(ROOT, rel), os.X_OK), rel
     return out
 

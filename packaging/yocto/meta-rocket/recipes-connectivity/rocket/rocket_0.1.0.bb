@@ -31,17 +31,20 @@ do_compile() {
 }
 
 do_install() {
-    install -d ${D}${nonarch_libdir}/rocket/backends ${D}${nonarch_libdir}/rocket/hooks
+    install -d ${D}${nonarch_libdir}/rocket/backends ${D}${nonarch_libdir}/rocket/backends/hooks
     install -m 0644 ${B}/rocket.pyz ${D}${nonarch_libdir}/rocket/rocket.pyz
-    # every script of rocket/backends/ (lib.sh and the manifests are data)
+    # every file of rocket/backends/ but the documents (*.md): scripts
+    # (executable in the tree) 0755, lib.sh, manifests and other data 0644
     for f in ${S}/rocket/backends/*; do
-        case "$(basename "$f")" in
-        README.md | hooks) ;;
-        lib.sh | *.manifest) install -m 0644 "$f" ${D}${nonarch_libdir}/rocket/backends/ ;;
-        *) install -m 0755 "$f" ${D}${nonarch_libdir}/rocket/backends/ ;;
-        esac
+        case "$f" in *.md) continue ;; esac
+        [ -f "$f" ] || continue
+        if [ -x "$f" ]; then
+            install -m 0755 "$f" ${D}${nonarch_libdir}/rocket/backends/
+        else
+            install -m 0644 "$f" ${D}${nonarch_libdir}/rocket/backends/
+        fi
     done
-    install -m 0755 ${S}/rocket/backends/hooks/* ${D}${nonarch_libdir}/rocket/hooks/
+    install -m 0755 ${S}/rocket/backends/hooks/* ${D}${nonarch_libdir}/rocket/backends/hooks/
 
     install -d ${D}${sysconfdir}/rocket
     install -m 0640 -g rocket ${S}/etc/rocket.conf ${D}${sysconfdir}/rocket/rocket.conf
