@@ -6,6 +6,7 @@ real-state tests and bench/coverage.py): everything is named rl-*.
               rl-x2==rl-p2 ---+            nft: DNAT wan:8080 -> 192.168.77.10:80, masquerade
     rl-rtr-N  rl-wan (203.0.113.2/24, 2001:db8:77::2/64) == rl-up (rl-up-N ns: .1)
               rl-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
+              rl-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in rl-up-N
 
 ``Router().start()`` builds it (raises Unavailable with a reason when the
 machine cannot: not root, no netns, no veth/bridge), ``stop()`` removes
@@ -106,6 +107,7 @@ class Router:
         _run("ip", "link", "set", "rl-up", "up", ns=U)
         _run("ip", "addr", "add", "203.0.113.1/24", "dev", "rl-up", ns=U)
         _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "rl-up", "nodad", ns=U)
+        self._isp()
         ipr("route", "add", "default", "via", "203.0.113.1", "dev", "rl-wan")
         ipr("-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "rl-wan")
         ipr("route", "add", "198.51.100.0/24", "via", "192.168.77.50", "dev", "rl-br0", "metric", "5")
@@ -164,6 +166,46 @@ class Router:
         # the client talks to the router: a real neighbour entry on rl-br0
         _run("ping", "-c", "1", "-W", "2", "192.168.77.1", ns=C, check=False)
         return self
+
+    def _isp(self):
+        """A second uplink whose address comes from DHCP: dhclient (ISC) on
+        the router, a dnsmasq in the upstream namespace."""
+        self.dhclient = None
+        if shutil.which("dhclient") is None:
+            self.dhclient = "dhclient (isc-dhcp-client) is not installed"
+            return
+        R, U = self.rtr, self.up
+        _run("ip", "link", "add", "rl-isp", "type", "veth", "peer", "name", "rl-ispu", "netns", U, ns=R)
+        _run("ip", "link", "set", "rl-isp", "up", ns=R)
+        _run("ip", "link", "set", "rl-ispu", "up", ns=U)
+        _run("ip", "addr", "add", "100.64.77.1/24", "dev", "rl-ispu", ns=U)
+        p = subprocess.Popen(["ip", "netns", "exec", U, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                              "--port=0", "--interface=rl-ispu", "--bind-interfaces", "--user=root", "--group=root",
+                              "--dhcp-range=100.64.77.100,100.64.77.150,255.255.255.0,1h",
+                              "--dhcp-option=option:dns-server,100.64.77.53",
+                              "--dhcp-leasefile=" + os.path.join(self.tmp, "isp.leases"),
+                              "--pid-file=" + os.path.join(self.tmp, "isp.pid")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        self.dhclient_leases = os.path.join(self.tmp, "dhclient.rl-isp.leases")
+        conf = os.path.join(self.tmp, "dhclient.conf")
+        with open(conf, "w") as f:
+            f.write("request subnet-mask, routers, domain-name-servers, dhcp-lease-time;\n")
+        script = os.path.join(self.tmp, "dhclient.script")
+        with open(script, "w") as f:
+            f.write('#!/bin/sh\ncase $reason in BOUND|RENEW|REBIND|REBOOT)\n'
+                    '  ip addr add "$new_ip_address/24" dev "$interface" ;; esac\nexit 0\n')
+        os.chmod(script, 0o755)
+        d = subprocess.Popen(["ip", "netns", "exec", R, "dhclient", "-4", "-d", "-lf", self.dhclient_leases,
+                              "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient.pid"), "-sf", script, "rl-isp"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(d)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if os.path.exists(self.dhclient_leases) and "fixed-address" in open(self.dhclient_leases).read():
+                return
+            time.sleep(0.2)
+        self.dhclient = "dhclient got no lease in 20 s"
 
     def run(self, *args, **kw):
         return _run(*args, ns=self.rtr, **kw)

@@ -173,6 +173,26 @@ def tr181_time(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def test_dhcp_client(router, tree):
+    if router.dhclient:
+        pytest.skip(router.dhclient)
+    c = find(tree, r"Device\.DHCPv4\.Client\.\d+\.")
+    assert len(c) == 1
+    c = c[0]
+    with open(router.dhclient_leases) as f:
+        lease = f.read()
+    ip = re.findall(r"fixed-address ([0-9.]+);", lease)[-1]
+    assert (v(tree, c + "IPAddress"), v(tree, c + "SubnetMask"), v(tree, c + "IPRouters"), v(tree, c + "DNSServers"),
+            v(tree, c + "DHCPServer"), v(tree, c + "DHCPStatus")) == (
+        ip, "255.255.255.0", "100.64.77.1", "100.64.77.53", "100.64.77.1", "Bound")
+    assert 3000 < int(v(tree, c + "LeaseTimeRemaining")) <= 3600
+    assert v(tree, v(tree, c + "Interface") + ".Name") == "rl-isp"
+    req = {v(tree, x + "Tag"): x for x in find(tree, re.escape(c) + r"ReqOption\.\d+\.")}
+    assert sorted(req, key=int) == ["1", "3", "6", "51"]
+    assert v(tree, req["3"] + "Value") == "64404d01" and v(tree, req["51"] + "Value") == "00000e10"
+    assert v(tree, req["1"] + "Order") == "1"
+
+
 def test_ipv6_dhcp_and_router_advertisements(router, tree):
     ra = find(tree, r"Device\.RouterAdvertisement\.InterfaceSetting\.\d+\.")
     assert len(ra) == 1

@@ -15,6 +15,7 @@
 	next
 }
 sec == "DM" { if ($0 != "") DMARG[NDM, ++NARG] = $0; DMN[NDM] = NARG; next }
+sec == "DHC" { dhc_arg(); next }
 sec == "CONFD" { CONFD[++NCONFD] = $0; next }
 sec == "NEIGH" { neigh(); next }
 sec == "ADDR" { addr(); next }
@@ -466,6 +467,55 @@ function dns_client(   f, l, a, n, seen) {
 }
 
 # ------------------------------------------------------------ DHCPv4 client
+# a running dhclient's arguments: -lf LEASES, -cf CONFIG, -6 (not ours)
+function dhc_arg() {
+	if (DHCPREV == "-lf") { DHC[++NDHC] = $0; DHCLF = 1 }
+	else if (DHCPREV == "-cf") DHCCF = $0
+	DHCPREV = $0
+}
+
+# dhclient.conf's "request" list, in order, as DHCP option tags
+function dhc_requests(   f, l, inreq, txt, n, a, i, t, k) {
+	f = DHCCF != "" ? DHCCF : "/etc/dhcp/dhclient.conf"
+	txt = ""
+	inreq = 0
+	while ((getline l < f) > 0) {
+		sub(/#.*/, "", l)
+		if (l ~ /^[ \t]*(also[ \t]+)?request[ \t]/) { inreq = 1; sub(/^[ \t]*(also[ \t]+)?request[ \t]+/, "", l) }
+		if (!inreq) continue
+		txt = txt " " l
+		if (index(l, ";")) inreq = 0
+	}
+	close(f)
+	sub(/;.*/, "", txt)
+	n = split(txt, a, /[ \t]*,[ \t]*/)
+	split("subnet-mask 1 time-offset 2 routers 3 domain-name-servers 6 host-name 12 domain-name 15 " \
+		"interface-mtu 26 broadcast-address 28 ntp-servers 42 netbios-name-servers 44 netbios-scope 47 " \
+		"dhcp-lease-time 51 dhcp-server-identifier 54 domain-search 119 rfc3442-classless-static-routes 121", t, " ")
+	for (i = 1; i in t; i += 2) TAGOF[t[i]] = t[i + 1]
+	NREQ = 0
+	for (i = 1; i <= n; i++) {
+		k = a[i]
+		gsub(/[ \t]/, "", k)
+		if (k in TAGOF) { REQ[++NREQ] = k }
+	}
+}
+
+# an option's value from a lease, as the bytes on the wire in hex
+function optvalue(name, v,   a, n, i, out) {
+	if (v == "") return ""
+	if (name ~ /^(subnet-mask|routers|domain-name-servers|broadcast-address|ntp-servers|netbios-name-servers|dhcp-server-identifier)$/) {
+		n = split(v, a, /[ ,]+/)
+		out = ""
+		for (i = 1; i <= n; i++) if (a[i] ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/) out = out iphex(a[i])
+		return out
+	}
+	if (name ~ /^(host-name|domain-name|netbios-scope)$/) return strhex(v)
+	if (name == "dhcp-lease-time" || name == "time-offset") return sprintf("%08x", v % 4294967296)
+	if (name == "interface-mtu") return sprintf("%04x", v)
+	return ""
+}
+
 function dhclient(   i, f, l, a, v, ifn, inlease, n, key, k) {
 	for (i = 1; i <= NDHC; i++) {
 		f = DHC[i]
@@ -512,6 +562,18 @@ function dhclient(   i, f, l, a, v, ifn, inlease, n, key, k) {
 			emit(p "DNSServers", v2)
 			emit(p "LeaseTimeRemaining", v - now)
 			emit(p "DHCPServer", DHCL[ifn, "dhcp-server-identifier"])
+		}
+		if (DHCLF) {
+			for (k = 1; k <= NREQ; k++) {
+				q = p "ReqOption.{" TAGOF[REQ[k]] "}."
+				emit(q "Enable", "true")
+				emit(q "Alias", "cpe-" REQ[k])
+				emit(q "Order", k)
+				emit(q "Tag", TAGOF[REQ[k]])
+				emit(q "Value", v > now ? optvalue(REQ[k], DHCL[ifn, REQ[k]]) : "")
+			}
+			emit(p "ReqOptionNumberOfEntries", NREQ)
+			emit(p "SentOptionNumberOfEntries", 0)
 		}
 	}
 	NCLIENT = n
@@ -736,6 +798,7 @@ END {
 	now = srand()
 	dns_client()
 	dnsmasq()
+	if (DHCLF) dhc_requests()
 	dhclient()
 	emit("Device.DHCPv4.ClientNumberOfEntries", NCLIENT + 0)
 	hosts()
