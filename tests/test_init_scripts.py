@@ -135,7 +135,8 @@ def test_procd_start_and_reload(acs, pyz, procd, tmp_path):
                    ("log", "target"): "stderr", ("connection_request", "port"): "0",
                    ("connection_request", "bind"): "127.0.0.1", ("connection_request", "interface"): "",
                    ("control", "socket"): "", ("acs", "ca_file"): "",
-                   ("audit", "file"): str(tmp_path / "audit.log")}.get((sid, k))
+                   ("audit", "file"): str(tmp_path / "audit.log"),
+                   ("backends", "dir"): os.path.join(ROOT, "rocket", "backends")}.get((sid, k))
             if new is not None:
                 opts[i] = (k, new)
     r, calls = run("start", sections)
@@ -209,3 +210,49 @@ def test_systemd_unit_hardening_and_execstart(acs, pyz, tmp_path):
     assert p.returncode == 0, p.stderr
     assert {"0 BOOTSTRAP", "1 BOOT"} <= set(events_of(acs.sessions[0].inform))
     assert os.path.exists(tmp_path / "sd-state" / "boot.json")
+
+
+# ------------------------------------------------ init scripts report failures
+@pytest.mark.parametrize("shell", SHELL_PARAMS)
+def test_sysvinit_failed_start_prints_its_reason(pyz, tmp_path, shell):
+    conf = write_conf(tmp_path, "http://127.0.0.1:notaport/acs")
+    env = dict(os.environ, PYTHON=sys.executable, PYZ=pyz, CONF=conf,
+               PIDFILE=str(tmp_path / "run" / "rocket.pid"), LOGFILE=str(tmp_path / "rocket.log"))
+    r = subprocess.run(shell + [os.path.join(ETC, "init.d", "rocket"), "start"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 1
+    assert "failed to start" in r.stderr and "[acs] url" in r.stderr and "notaport" in r.stderr, r.stderr
+
+
+def test_sysvinit_default_logfile_keeps_the_reasons():
+    with open(os.path.join(ETC, "init.d", "rocket")) as f:
+        m = re.search(r'^: "\$\{LOGFILE:=([^}]*)\}"', f.read(), re.M)
+    assert m and m.group(1) != "/dev/null" and m.group(1).startswith("/var/log/")
+
+
+def test_systemd_audit_file_is_visible_outside_private_tmp():
+    """PrivateTmp=yes gives the agent its own /tmp: the default audit file
+    must live where an admin shell's `ctl audit` reads the same file."""
+    from rocket.base.config import DEFAULTS
+    audit = DEFAULTS["audit"]["file"]
+    assert unit_values("PrivateTmp") == ["yes"]
+    assert not audit.startswith(("/tmp/", "/var/tmp/"))
+    (rundir,) = unit_values("RuntimeDirectory")
+    assert audit.replace("/var/run/", "/run/").startswith("/run/%s/" % rundir)
+    assert unit_values("RuntimeDirectoryPreserve") == ["yes"]  # `ctl audit` after a stop
+
+
+def test_systemd_documentation_is_a_file_that_gets_installed():
+    (doc,) = unit_values("Documentation")
+    assert doc.startswith("file:")
+    path = doc[len("file:"):]
+    name = os.path.basename(path)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    assert re.search(r"install .*\b%s\s+%s" % (re.escape(name), re.escape(path)), readme), \
+        "README's Debian steps must install " + path
+    with open(os.path.join(ROOT, "packaging", "debian", "docs")) as f:
+        assert name in f.read().split()  # the package installs it ...
+    with open(os.path.join(ROOT, "packaging", "debian", "rules")) as f:
+        assert "dh_compress -X %s" % name in f.read()  # ... under that name, not as .gz
+    assert path == "/usr/share/doc/rocket/" + name

@@ -63,6 +63,7 @@ def test_deb_contents(deb):
         "/lib/systemd/system/rocket.service": "-rw-r--r--",
         "/usr/lib/sysusers.d/rocket.conf": "-rw-r--r--",
         "/usr/share/doc/rocket/copyright": "-rw-r--r--",
+        "/usr/share/doc/rocket/README.md": "-rw-r--r--",  # the unit's Documentation=, uncompressed
     }
     # every backend script, lib.sh and manifest, every hook: as on OpenWrt and Yocto
     src = os.path.join(ROOT, "rocket", "backends")

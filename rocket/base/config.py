@@ -139,7 +139,7 @@ DEFAULTS = {
     },
     "audit": {
         "enable": "true",
-        "file": "/tmp/rocket/audit.log",
+        "file": "/var/run/rocket/audit.log",
         "max_bytes": "65536",
         "buffer_bytes": "8192",
         "persist": "",

@@ -26,7 +26,8 @@ fsync) at the end of each session, on shutdown, and when the buffer passes
 ``buffer_bytes``. The file is bounded: when the next write would make it
 larger than ``max_bytes`` it is renamed to ``FILE.1`` (replacing the older
 one) and a new file is started, so at most ``2 * max_bytes`` are kept. The
-default location is ``/tmp/rocket/audit.log`` (RAM on OpenWrt); ``persist``
+default location is ``/var/run/rocket/audit.log`` (RAM; outside systemd's
+PrivateTmp, so ``ctl audit`` in an admin shell reads the same file); ``persist``
 names a copy on flash, refreshed at most every ``persist_interval`` seconds
 and on shutdown, and restored into the RAM location after a reboot.
 
