@@ -80,6 +80,11 @@ def chain(pyz, tmp_path_factory):
             step("trace", None, gpv(PING),
                  _req(TRACE, ("Host", "www.rd.test"), ("ProtocolVersion", "IPv4"), ("NumberOfTries", "2", u32),
                       ("Timeout", "1000", u32), ("MaxHopCount", "8", u32))),
+            step("trace6", None, gpv(TRACE),
+                 _req(TRACE, ("Host", "fd77:3::2"), ("ProtocolVersion", "IPv6"), ("NumberOfTries", "1", u32))),
+            # from here on ICMP datagram sockets are allowed: traceroute probes with ICMP echo
+            step("trace-icmp", lambda: path.run("a", "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"),
+                 gpv(TRACE), _req(TRACE, ("Host", "10.77.3.2"), ("ProtocolVersion", "IPv4"))),
             step("download", lambda: path.netem("delay", "0ms"), gpv(TRACE),
                  _req(DL, ("DownloadURL", "http://www.rd.test:8080/file?%d" % DL_BYTES))),
             step("upload", None, gpv(DL),
@@ -172,6 +177,20 @@ def test_traceroute_lists_the_routers_in_order(chain):
     assert all(int(x) >= DELAY_MS for x in r[TRACE + "RouteHops.3.RTTimes"].split(","))
     assert len(r[TRACE + "RouteHops.1.RTTimes"].split(",")) == 2
     assert int(r[TRACE + "ResponseTime"]) >= DELAY_MS
+
+
+def test_traceroute_ipv6_and_with_icmp_probes(chain):
+    r = chain["trace6"]
+    assert r[TRACE + "DiagnosticsState"] == "Complete"
+    n = int(r[TRACE + "RouteHopsNumberOfEntries"])
+    assert [r[TRACE + "RouteHops.%d.HostAddress" % i] for i in range(1, n + 1)] == ["fd77:1::1", "fd77:2::2",
+                                                                                     "fd77:3::2"]
+    r = chain["trace-icmp"]
+    assert r[TRACE + "DiagnosticsState"] == "Complete"
+    n = int(r[TRACE + "RouteHopsNumberOfEntries"])
+    assert [r[TRACE + "RouteHops.%d.HostAddress" % i] for i in range(1, n + 1)] == ["10.77.1.1", "10.77.2.2",
+                                                                                     "10.77.3.2"]
+    assert "icmp echo" in chain["log"]
 
 
 def _seconds(iso):

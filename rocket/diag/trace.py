@@ -18,6 +18,7 @@ which would need a resolver round trip per hop).
 import socket
 import time
 
+from rocket.base.log import log
 from rocket.diag import netif, wire
 from rocket.diag.run import SO_TIMESTAMPNS, Test, stamp, uint
 
@@ -45,6 +46,7 @@ class TraceRoute(Test):
             self._socket().close()
         except OSError:
             self.icmp = False
+        log.debug("diagnostics: traceroute to %s with %s probes", addr, "icmp echo" if self.icmp else "udp")
         self.hops = []
         self.ttl = 0
         self.reached = None  # None, "dest" or "unreachable"
