@@ -141,3 +141,37 @@ def test_echo_request_checksum_and_reply_roundtrip(ident, seq, payload):
 def test_echo_plus_keeps_the_generator_fields(data, n):
     out = wire.echo_plus(data, n, n, n, n)
     assert out[:4] == data[:4] and out[20:] == data[20:] and len(out) == len(data)
+
+
+def _enums(name):
+    path = os.path.join(BBF, name)
+    if not os.path.exists(path):
+        pytest.skip("%s not there" % path)
+    out = {}
+    for obj in ET.parse(path).getroot().iter():
+        if obj.tag.split("}")[-1] == "object" and obj.get("name"):
+            for p in obj:
+                if p.tag.split("}")[-1] == "parameter" and p.get("name") == "DiagnosticsState":
+                    out[obj.get("name")] = [e.get("value") for e in p.iter() if e.tag.split("}")[-1] == "enumeration"]
+    return out
+
+
+@pytest.mark.parametrize("igd,root,table,xml", [(False, "Device.", spec.DEVICE, "tr-181-2-17-0-cwmp-full.xml"),
+                                                (True, "InternetGatewayDevice.", spec.IGD, "tr-098-1-8-0-full.xml")])
+def test_every_outcome_is_in_the_standards_enumeration(igd, root, table, xml):
+    enums = _enums(xml)
+    base = ["Complete", "Error_CannotResolveHostName", "Error_NoRouteToHost", "Error_Internal", "Error_Other"]
+    xfer = base + ["Error_InitConnectionFailed", "Error_NoResponse", "Error_TransferFailed", "Error_IncorrectSize",
+                   "Error_Timeout"]
+    produced = {"IPPing": base, "UDPEchoDiagnostics": base, "ServerSelectionDiagnostics": base,
+                "TraceRoute": base + ["Error_MaxHopCountExceeded"], "DownloadDiagnostics": xfer,
+                "UploadDiagnostics": xfer,
+                "NSLookupDiagnostics": ["Complete", "Error_DNSServerNotResolved", "Error_Internal", "Error_Other"]}
+    wrong = []
+    for kind, (obj, _, _) in table.items():
+        for st in produced.get(kind, ()):
+            got = spec.IGD_COMPLETE.get(kind, st) if igd and st == "Complete" else st
+            got = spec.final_state(igd, kind, got)
+            if got not in enums[root + obj]:
+                wrong.append((kind, st, got))
+    assert wrong == []

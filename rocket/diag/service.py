@@ -296,6 +296,7 @@ class Diagnostics:
         self.running = None
         if state == "Complete" and self.igd:
             state = spec.IGD_COMPLETE.get(kind, state)
+        state = spec.final_state(self.igd, kind, state)
         why = vals.pop("_why", "")
         for k, v in vals.items():
             self._set(kind, k, v)
