@@ -72,7 +72,7 @@ CONFFILES:${PN} = "${sysconfdir}/rocket/rocket.conf"
 # Exactly the oe-core python3 packages the agent imports at run time
 # (tests/test_packaging_deps.py checks this list against
 # packaging/pydeps/oe-core-scarthgap.json); sh for the backends and hooks.
-RDEPENDS:${PN} = "python3-core python3-crypt python3-datetime python3-email python3-fcntl \
+RDEPENDS:${PN} = "python3-core python3-crypt python3-datetime python3-difflib python3-email python3-fcntl \
                   python3-io python3-json python3-math python3-mime python3-netclient \
                   python3-shell python3-stringold python3-xml \
                   ${VIRTUAL-RUNTIME_base-utils}"
