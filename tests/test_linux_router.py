@@ -33,10 +33,26 @@ def router():
         r.stop()
 
 
-@pytest.fixture
-def tree(router, acs, make_agent, tmp_path):
+@pytest.fixture(scope="module")
+def tree(router, tmp_path_factory):
+    """The whole tree of one session, shared by the checks below."""
+    from conftest import write_conf
+    from rocket.agent import Agent
+    from rocket.base.config import Config
+    from rocket import plugins
+    from rocket.devacs import Acs
+
+    tmp_path = tmp_path_factory.mktemp("router-tree")
     install_pack(tmp_path, *LINUX, wrap=["ip", "netns", "exec", router.rtr])
-    return served_tree(acs, make_agent)
+    acs = Acs().start()
+    try:
+        def make_agent(url, **sections):
+            agent = Agent(Config.load(write_conf(tmp_path, url, **sections)), boot=True, once=True)
+            plugins.install(agent)
+            return agent
+        return served_tree(acs, make_agent)
+    finally:
+        acs.stop()
 
 
 def by_name(tree, table, name):
