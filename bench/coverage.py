@@ -153,8 +153,8 @@ def openwrt_setup(d):
     except ImportError:
         return None
     env = openwrt_replay.environment(d)
-    install(d, ["openwrt"] + list(PACKS), env=env)
-    return "enabled = openwrt linux linux-net linux-svc"
+    install(d, ["openwrt"], env=env)  # the whole tree is the recorded device's
+    return "enabled = openwrt"
 
 
 def main(argv=None):
