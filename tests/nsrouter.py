@@ -170,19 +170,23 @@ class Router:
     def _isp(self):
         """A second uplink whose address comes from DHCP: dhclient (ISC) on
         the router, a dnsmasq in the upstream namespace."""
-        self.dhclient = None
+        self.dhclient = "dhclient got no lease in 20 s"
         if shutil.which("dhclient") is None:
-            self.dhclient = "dhclient (isc-dhcp-client) is not installed"
+            self.dhclient = self.dhclient6 = "dhclient (isc-dhcp-client) is not installed"
             return
         R, U = self.rtr, self.up
         _run("ip", "link", "add", "rl-isp", "type", "veth", "peer", "name", "rl-ispu", "netns", U, ns=R)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.rl-isp.accept_dad=0", ns=R)
         _run("ip", "link", "set", "rl-isp", "up", ns=R)
         _run("ip", "link", "set", "rl-ispu", "up", ns=U)
         _run("ip", "addr", "add", "100.64.77.1/24", "dev", "rl-ispu", ns=U)
+        _run("ip", "addr", "add", "2001:db8:64::1/64", "dev", "rl-ispu", "nodad", ns=U)
         p = subprocess.Popen(["ip", "netns", "exec", U, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
                               "--port=0", "--interface=rl-ispu", "--bind-interfaces", "--user=root", "--group=root",
                               "--dhcp-range=100.64.77.100,100.64.77.150,255.255.255.0,1h",
                               "--dhcp-option=option:dns-server,100.64.77.53",
+                              "--dhcp-range=2001:db8:64::100,2001:db8:64::1ff,64,1h",
+                              "--dhcp-option=option6:dns-server,[2001:db8:64::53]",
                               "--dhcp-leasefile=" + os.path.join(self.tmp, "isp.leases"),
                               "--pid-file=" + os.path.join(self.tmp, "isp.pid")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -190,7 +194,8 @@ class Router:
         self.dhclient_leases = os.path.join(self.tmp, "dhclient.rl-isp.leases")
         conf = os.path.join(self.tmp, "dhclient.conf")
         with open(conf, "w") as f:
-            f.write("request subnet-mask, routers, domain-name-servers, dhcp-lease-time;\n")
+            f.write("request subnet-mask, routers, domain-name-servers, dhcp-lease-time, "
+                    "dhcp6.name-servers, dhcp6.domain-search;\n")
         script = os.path.join(self.tmp, "dhclient.script")
         with open(script, "w") as f:
             f.write('#!/bin/sh\ncase $reason in BOUND|RENEW|REBIND|REBOOT)\n'
@@ -200,12 +205,19 @@ class Router:
                               "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient.pid"), "-sf", script, "rl-isp"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(d)
+        self.dhclient6_leases = os.path.join(self.tmp, "dhclient6.rl-isp.leases")
+        d6 = subprocess.Popen(["ip", "netns", "exec", R, "dhclient", "-6", "-d", "-lf", self.dhclient6_leases,
+                               "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient6.pid"), "-sf", script, "rl-isp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(d6)
+        self.dhclient6 = "dhclient -6 got no lease in 20 s"
         deadline = time.time() + 20
-        while time.time() < deadline:
+        while time.time() < deadline and (self.dhclient or self.dhclient6):
             if os.path.exists(self.dhclient_leases) and "fixed-address" in open(self.dhclient_leases).read():
-                return
+                self.dhclient = None
+            if os.path.exists(self.dhclient6_leases) and "iaaddr" in open(self.dhclient6_leases).read():
+                self.dhclient6 = None
             time.sleep(0.2)
-        self.dhclient = "dhclient got no lease in 20 s"
 
     def run(self, *args, **kw):
         return _run(*args, ns=self.rtr, **kw)

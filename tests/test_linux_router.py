@@ -209,6 +209,24 @@ def test_dhcp_client(router, tree):
     assert v(tree, req["1"] + "Order") == "1"
 
 
+def test_dhcpv6_client(router, tree):
+    if router.dhclient6:
+        pytest.skip(router.dhclient6)
+    c = find(tree, r"Device\.DHCPv6\.Client\.\d+\.")
+    assert len(c) == 1
+    c = c[0]
+    with open(router.dhclient6_leases) as f:
+        lease = f.read()
+    duid = re.findall(r"option dhcp6.client-id ([0-9a-f:]+);", lease)[-1]
+    assert v(tree, c + "DUID") == "".join("%02x" % int(b, 16) for b in duid.split(":"))
+    assert (v(tree, c + "RequestAddresses"), v(tree, c + "RequestPrefixes"), v(tree, c + "RequestedOptions")) == \
+        ("true", "false", "23,24")
+    assert v(tree, v(tree, c + "Interface") + ".Name") == "rl-isp"
+    dns = find(tree, re.escape(c) + r"ReceivedOption\.\d+\.", Tag="23")
+    assert v(tree, dns[0] + "Value") == "20010db8006400000000000000000053"
+    assert v(tree, v(tree, dns[0] + "Server") + ".DUID")
+
+
 def test_ipv6_dhcp_and_router_advertisements(router, tree):
     ra = find(tree, r"Device\.RouterAdvertisement\.InterfaceSetting\.\d+\.")
     assert len(ra) == 1

@@ -296,8 +296,10 @@ def check_tree(entries, ix=None):
         access, syn = spec
         if writable and access not in ("readWrite", "writeOnceReadOnly"):
             problems.append("%s: writable but TR-181 says %s" % (path, access))
-        if xtype is not None and syn.base and xtype != "xsd:" + syn.base:
-            problems.append("%s: type %s, TR-181 says xsd:%s" % (path, xtype, syn.base))
+        # a list travels as a string (TR-106 3.2.3: comma-separated values)
+        want = "string" if syn.is_list else syn.base
+        if xtype is not None and want and xtype != "xsd:" + want:
+            problems.append("%s: type %s, TR-181 says xsd:%s" % (path, xtype, want))
         if value is not None and syn.base:
             for why in check_value(syn, value):
                 problems.append("%s = %r: %s" % (path, value[:80], why))

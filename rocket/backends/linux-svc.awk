@@ -12,6 +12,7 @@
 	sec = substr($0, 2)
 	jreset()
 	if (sec == "DM") { NDM++; NARG = 0 }
+	if (sec == "DHC") { NDP++; DHCPREV = "" }
 	next
 }
 sec == "DM" { if ($0 != "") DMARG[NDM, ++NARG] = $0; DMN[NDM] = NARG; next }
@@ -469,9 +470,130 @@ function dns_client(   f, l, a, n, seen) {
 # ------------------------------------------------------------ DHCPv4 client
 # a running dhclient's arguments: -lf LEASES, -cf CONFIG, -6 (not ours)
 function dhc_arg() {
-	if (DHCPREV == "-lf") { DHC[++NDHC] = $0; DHCLF = 1 }
-	else if (DHCPREV == "-cf") DHCCF = $0
+	if (DHCPREV == "-lf") DPLF[NDP] = $0
+	else if (DHCPREV == "-cf") DPCF[NDP] = $0
+	else if ($0 == "-6") DP6[NDP] = 1
 	DHCPREV = $0
+}
+
+# the running dhclients: IPv4 lease files join the list, IPv6 ones their own
+function dhc_procs(   i) {
+	for (i = 1; i <= NDP; i++) {
+		if (DPLF[i] == "") continue
+		if (DP6[i]) { DHC6[++NDHC6] = DPLF[i]; DHC6CF = DPCF[i]; continue }
+		DHC[++NDHC] = DPLF[i]
+		DHCLF = 1
+		if (DPCF[i] != "") DHCCF = DPCF[i]
+	}
+}
+
+# an IPv6 address as 32 hex digits
+function v6hex(ip,   g, n, i, left, right, nl, nr, out, k) {
+	n = split(ip, g, "::")
+	nl = split(g[1], left, ":")
+	if (g[1] == "") nl = 0
+	nr = 0
+	if (n == 2) { nr = split(g[2], right, ":"); if (g[2] == "") nr = 0 }
+	out = ""
+	for (i = 1; i <= nl; i++) out = out sprintf("%04x", hex(left[i]))
+	for (i = 1; i <= 8 - nl - nr; i++) out = out "0000"
+	for (i = 1; i <= nr; i++) out = out sprintf("%04x", hex(right[i]))
+	return out
+}
+
+# dhclient's "0:1:0:1:2b:3c:..." (or a quoted string) -> hex
+function duidhex(v,   a, n, i, out) {
+	gsub(/"/, "", v)
+	n = split(v, a, ":")
+	out = ""
+	for (i = 1; i <= n; i++) out = out sprintf("%02x", hex(a[i]))
+	return out
+}
+
+# dhclient -6 lease files: the newest lease6 per interface
+function dhclient6(   i, f, l, depth, k, v, ifn, n, p, q, a, c, j, tags, t, req) {
+	split("dhcp6.name-servers 23 dhcp6.domain-search 24 dhcp6.sntp-servers 31 dhcp6.fqdn 39", t, " ")
+	for (j = 1; j in t; j += 2) TAG6[t[j]] = t[j + 1]
+	for (i = 1; i <= NDHC6; i++) {
+		f = DHC6[i]
+		depth = 0
+		while ((getline l < f) > 0) {
+			sub(/^[ \t]+/, "", l)
+			sub(/;[ \t]*$/, "", l)
+			if (depth == 0 && l ~ /^lease6 *\{/) { depth = 1; delete C6; continue }
+			if (!depth) continue
+			if (l ~ /\{$/) {
+				depth++
+				if (l ~ /^ia-na /) C6["ia-na"] = 1
+				if (l ~ /^ia-pd /) C6["ia-pd"] = 1
+				if (l ~ /^iaaddr /) { split(l, a, " "); C6["addr"] = C6["addr"] " " a[2] }
+				continue
+			}
+			if (l ~ /^\}/) {
+				if (--depth == 0 && C6["interface"] != "") {
+					ifn = C6["interface"]
+					L6IF[ifn] = 1
+					for (k in C6) D6[ifn, k] = C6[k]
+				}
+				continue
+			}
+			if (depth == 1 && l ~ /^interface /) { v = l; sub(/^interface /, "", v); gsub(/"/, "", v); C6["interface"] = v }
+			if (depth == 1 && l ~ /^option /) {
+				sub(/^option /, "", l)
+				k = l
+				sub(/[ \t].*/, "", k)
+				C6[k] = substr(l, length(k) + 2)
+			}
+		}
+		close(f)
+	}
+	req = ""
+	f = DHC6CF != "" ? DHC6CF : "/etc/dhcp/dhclient.conf"
+	while ((getline l < f) > 0) {
+		sub(/#.*/, "", l)
+		n = split(l, a, /[ \t,;]+/)
+		for (j = 1; j <= n; j++) if (a[j] in TAG6 && index("," req ",", "," TAG6[a[j]] ",") == 0) req = req (req == "" ? "" : ",") TAG6[a[j]]
+	}
+	close(f)
+	n = 0
+	for (ifn in L6IF) {
+		p = "Device.DHCPv6.Client.{" ifn "}."
+		n++
+		emit(p "Enable", "true")
+		emit(p "Alias", "cpe-" ifn)
+		emit(p "Interface", "Device.IP.Interface.{" ifn "}")
+		emit(p "Status", "Enabled")
+		if (D6[ifn, "dhcp6.client-id"] != "") emit(p "DUID", duidhex(D6[ifn, "dhcp6.client-id"]))
+		emit(p "RequestAddresses", bool(D6[ifn, "ia-na"]))
+		emit(p "RequestPrefixes", bool(D6[ifn, "ia-pd"]))
+		emit(p "Renew", "false")
+		if (NDHC6 && req != "") emit(p "RequestedOptions", req)
+		c = 0
+		if (D6[ifn, "dhcp6.server-id"] != "") {
+			c = 1
+			q = p "Server.{" D6[ifn, "dhcp6.server-id"] "}."
+			emit(q "DUID", duidhex(D6[ifn, "dhcp6.server-id"]))
+		}
+		emit(p "ServerNumberOfEntries", c)
+		c = 0
+		for (k in TAG6) {
+			v = D6[ifn, k]
+			if (v == "" || k == "dhcp6.fqdn") continue
+			c++
+			q = p "ReceivedOption.{" TAG6[k] "}."
+			emit(q "Tag", TAG6[k])
+			if (TAG6[k] == 23 || TAG6[k] == 31) {
+				j = split(v, a, /[ ,]+/)
+				v = ""
+				for (i = 1; i <= j; i++) if (a[i] ~ /:/) v = v v6hex(a[i])
+				emit(q "Value", v)
+			}
+			if (D6[ifn, "dhcp6.server-id"] != "") emit(q "Server", "Device.DHCPv6.Client.{" ifn "}.Server.{" D6[ifn, "dhcp6.server-id"] "}")
+		}
+		emit(p "ReceivedOptionNumberOfEntries", c)
+		emit(p "SentOptionNumberOfEntries", 0)
+	}
+	emit("Device.DHCPv6.ClientNumberOfEntries", n)
 }
 
 # dhclient.conf's "request" list, in order, as DHCP option tags
@@ -798,8 +920,10 @@ END {
 	now = srand()
 	dns_client()
 	dnsmasq()
+	dhc_procs()
 	if (DHCLF) dhc_requests()
 	dhclient()
+	dhclient6()
 	emit("Device.DHCPv4.ClientNumberOfEntries", NCLIENT + 0)
 	hosts()
 	nat()
