@@ -194,7 +194,8 @@ class Router:
         self.dhclient_leases = os.path.join(self.tmp, "dhclient.rl-isp.leases")
         conf = os.path.join(self.tmp, "dhclient.conf")
         with open(conf, "w") as f:
-            f.write("request subnet-mask, routers, domain-name-servers, dhcp-lease-time, "
+            f.write("send host-name \"rl-router\";\n"
+                    "request subnet-mask, routers, domain-name-servers, dhcp-lease-time, "
                     "dhcp6.name-servers, dhcp6.domain-search;\n")
         script = os.path.join(self.tmp, "dhclient.script")
         with open(script, "w") as f:

@@ -207,6 +207,8 @@ def test_dhcp_client(router, tree):
     assert sorted(req, key=int) == ["1", "3", "6", "51"]
     assert v(tree, req["3"] + "Value") == "64404d01" and v(tree, req["51"] + "Value") == "00000e10"
     assert v(tree, req["1"] + "Order") == "1"
+    sent = find(tree, re.escape(c) + r"SentOption\.\d+\.", Tag="12")
+    assert v(tree, sent[0] + "Value") == "rl-router".encode().hex()
 
 
 def test_dhcpv6_client(router, tree):

@@ -621,6 +621,21 @@ function dhc_requests(   f, l, inreq, txt, n, a, i, t, k) {
 		gsub(/[ \t]/, "", k)
 		if (k in TAGOF) { REQ[++NREQ] = k }
 	}
+	# "send host-name = gethostname();" / send OPTION "text";
+	NSEND = 0
+	while ((getline l < f) > 0) {
+		sub(/#.*/, "", l)
+		if (l !~ /^[ \t]*send[ \t]/) continue
+		split(l, a, /[ \t]+/)
+		k = a[1] == "" ? a[3] : a[2]
+		if (!(k in TAGOF) || k ~ /^dhcp6\./) continue
+		if (l ~ /gethostname\(\)/) txt = readfile("/proc/sys/kernel/hostname")
+		else if (match(l, /"[^"]*"/)) txt = substr(l, RSTART + 1, RLENGTH - 2)
+		else continue
+		SEND[++NSEND] = k
+		SENDV[NSEND] = k == "dhcp-lease-time" ? sprintf("%08x", txt) : strhex(txt)
+	}
+	close(f)
 }
 
 # an option's value from a lease, as the bytes on the wire in hex
@@ -695,7 +710,14 @@ function dhclient(   i, f, l, a, v, ifn, inlease, n, key, k) {
 				emit(q "Value", v > now ? optvalue(REQ[k], DHCL[ifn, REQ[k]]) : "")
 			}
 			emit(p "ReqOptionNumberOfEntries", NREQ)
-			emit(p "SentOptionNumberOfEntries", 0)
+			for (k = 1; k <= NSEND; k++) {
+				q = p "SentOption.{" TAGOF[SEND[k]] "}."
+				emit(q "Enable", "true")
+				emit(q "Alias", "cpe-" SEND[k])
+				emit(q "Tag", TAGOF[SEND[k]])
+				emit(q "Value", SENDV[k])
+			}
+			emit(p "SentOptionNumberOfEntries", NSEND)
 		}
 	}
 	NCLIENT = n
@@ -800,6 +822,7 @@ function hosts(   i, mac, n, p, l1, dev, ip, m, li, v4, v6, act, key) {
 		else if (dev != "" && readfile("/sys/class/net/" dev "/type") == 1 && readfile("/sys/class/net/" dev "/uevent") !~ /DEVTYPE/) l1 = "Device.Ethernet.Interface.{" dev "}"
 		emit(p "Layer1Interface", l1)
 		emit(p "Layer3Interface", dev != "" ? "Device.IP.Interface.{" dev "}" : "")
+		if (l1 ~ /Ethernet/) emit(p "AssociatedDevice", "")  # wired: no Wi-Fi association
 		emit(p "Active", bool(HACT[mac]))
 		for (m = 1; m <= v4; m++) emit(p "IPv4Address.{" A4[m] "}.IPAddress", A4[m])
 		for (m = 1; m <= v6; m++) emit(p "IPv6Address.{" A6[m] "}.IPAddress", A6[m])
