@@ -1,0 +1,406 @@
+"""The openwrt backend on the recorded Archer C7 tree (tests/openwrt/c7),
+run as the agent runs it (one process per verb, records on stdin/stdout)
+under sh, dash and busybox ash (with busybox's own awk, sed, grep...).
+
+Values are checked against the recorded sources they come from (the uci
+files, the netifd dump, the lease file, iwinfo's station list); writes must
+land in the uci files, as one batch, and be reverted when uci fails."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+from rocket.datamodel import records
+from rocket.datamodel.backend import Manifest, generic
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+C7 = os.path.join(HERE, "openwrt", "c7")
+SCRIPT = os.path.join(ROOT, "rocket", "backends", "openwrt")
+MANIFEST = Manifest.parse(open(SCRIPT + ".manifest").read())
+
+SHELLS = [["sh"]]
+if shutil.which("dash"):
+    SHELLS.append(["dash"])
+if shutil.which("busybox"):
+    SHELLS.append(["busybox", "sh"])
+BUSYBOX_TOOLS = ("awk", "sed", "grep", "tr", "date", "mv", "rm", "mkdir", "cat")
+
+
+def keyed(path):
+    """'Device.X.{k}.Y' -> 'Device.X.{i}.Y'"""
+    return re.sub(r"\{[^}]*\}", "{i}", path)
+
+
+class Tree:
+    """A copy of the recorded device, with the stand-ins first on PATH."""
+
+    def __init__(self, tmp_path, shell=("sh",)):
+        self.path = tmp_path
+        self.root = tmp_path / "root"
+        shutil.copytree(os.path.join(C7, "root"), str(self.root), symlinks=True)
+        self.conf = self.root / "etc" / "config"
+        shutil.copytree(os.path.join(C7, "config"), str(self.conf))
+        self.pristine = {f: (self.conf / f).read_text() for f in os.listdir(self.conf)}
+        bindir = tmp_path / "bin"
+        initd = tmp_path / "initd"
+        bindir.mkdir()
+        initd.mkdir()
+        self.log = tmp_path / "services.log"
+        for name, d in (("wifi", bindir), ("network", initd), ("dnsmasq", initd), ("sysntpd", initd),
+                        ("firewall", initd), ("system", initd)):
+            p = d / name
+            p.write_text('#!/bin/sh\necho "%s $*" >>"%s"\n' % (name, self.log))
+            p.chmod(0o755)
+        pw = bindir / "passwd"
+        pw.write_text('#!/bin/sh\necho "passwd $*" >>"%s"\ncat >>"%s"\n' % (self.log, tmp_path / "passwd.in"))
+        pw.chmod(0o755)
+        self.shell = list(shell)
+        path = [os.path.join(HERE, "bin"), str(bindir)]
+        if self.shell[0] == "busybox":
+            bb = tmp_path / "busybox"
+            bb.mkdir()
+            for tool in BUSYBOX_TOOLS:
+                (bb / tool).write_text('#!/bin/sh\nexec busybox %s "$@"\n' % tool)
+                (bb / tool).chmod(0o755)
+            path.insert(0, str(bb))
+        self.env = dict(os.environ, PATH=":".join(path + [os.environ["PATH"]]), UCI_CONFDIR=str(self.conf),
+                        UCI_LOG=str(tmp_path / "uci.log"), UBUS_LOG=str(tmp_path / "ubus.log"),
+                        IWINFO_LOG=str(tmp_path / "iwinfo.log"), OPENWRT_REPLAY=C7,
+                        ROCKET_OPENWRT_ROOT=str(self.root), ROCKET_RUNDIR=str(tmp_path / "run"),
+                        ROCKET_INITD=str(initd), ROCKET_ROOT="Device.", ROCKET_BACKEND="openwrt")
+        os.makedirs(self.env["ROCKET_RUNDIR"], mode=0o700)
+
+    def run(self, verb, recs=(), rc=0):
+        r = subprocess.run(self.shell + [SCRIPT, verb], input=records.encode_all(recs), capture_output=True,
+                           env=self.env, timeout=60, cwd=str(self.path))
+        assert r.returncode == rc, (verb, r.returncode, r.stderr.decode())
+        self.stderr = r.stderr.decode()
+        return records.decode(r.stdout)
+
+    def get(self):
+        out = {}
+        for rec in self.run("get", [[p] for p in MANIFEST.prefixes]):
+            assert len(rec) in (2, 3), rec
+            assert rec[0] not in out, "served twice: %s" % rec[0]
+            out[rec[0]] = rec[1]
+        return out
+
+    def calls(self, tool):
+        try:
+            return (self.path / (tool + ".log")).read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def uci(self, key):
+        r = subprocess.run(["uci", "-q", "get", key], capture_output=True, text=True, env=self.env)
+        return r.stdout.rstrip("\n") if r.returncode == 0 else None
+
+    def services(self):
+        try:
+            return self.log.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return Tree(tmp_path)
+
+
+@pytest.fixture
+def bbtree(tmp_path):
+    """busybox ash with busybox's awk, sed, grep... (what OpenWrt runs), else sh"""
+    return Tree(tmp_path, SHELLS[-1])
+
+
+def instances(v, table):
+    """The instances ('Device.X.{key}') of TABLE ('Device.X.{i}.') among the served paths."""
+    assert table.endswith(".{i}.")
+    pat = re.escape(table[:-4]).replace(r"\{i\}", r"\{[^}]*\}") + r"\{[^}]*\}(?=\.)"
+    return {m.group(0) for m in (re.match(pat, p) for p in v) if m}
+
+
+def test_read_the_recorded_router(tree):
+    v = tree.get()
+    # one process per source: uci once per configuration, ubus once per object
+    assert sorted(tree.calls("uci")) == sorted("-q -X show %s" % c for c in
+                                               ("network", "wireless", "dhcp", "firewall", "system"))
+    assert len(tree.calls("ubus")) == 7
+    assert sorted(tree.calls("iwinfo")) == sorted(
+        ["wlan0 info", "wlan0 assoclist", "wlan1 info", "wlan1 assoclist", "wlan1-1 info", "wlan1-1 assoclist",
+         "phy0 txpowerlist", "phy0 freqlist", "phy1 txpowerlist", "phy1 freqlist"])
+    # every parameter is declared in the manifest (so it has its TR-181 type)
+    for p in v:
+        assert MANIFEST.spec(keyed(p)) is not None, p
+    # every NumberOfEntries counts the instances served
+    for p, n in v.items():
+        if p.endswith("NumberOfEntries"):
+            table = keyed(p[:-len("NumberOfEntries")]) + ".{i}."
+            if p.endswith("ForwardNumberOfEntries"):
+                table = keyed(p[:-len("ForwardNumberOfEntries")]) + "Forwarding.{i}."
+            parent = p[:p.rindex(".") + 1]
+            got = {k for k in instances(v, table) if k.startswith(parent) or "{" not in parent}
+            assert int(n) == len(got), (p, n, sorted(got))
+    # DeviceInfo: system board / info, /proc
+    assert v["Device.DeviceInfo.ModelName"] == "TP-Link Archer C7 v5"
+    assert v["Device.DeviceInfo.SoftwareVersion"] == "23.05.3"
+    assert v["Device.DeviceInfo.MemoryStatus.Total"] == str(127254528 // 1024)
+    assert v["Device.DeviceInfo.ProcessStatus.Process.{1022}.Command"] == "netifd"
+    assert v["Device.DeviceInfo.TemperatureStatus.TemperatureSensor.{thermal_zone0}.Value"] == "52"
+    assert v["Device.DeviceInfo.Processor.{cpu0}.Architecture"] == "mipseb"
+    # Wi-Fi: uci + netifd + iwinfo
+    assert v["Device.WiFi.SSID.{default_radio0}.SSID"] == "C7-Home-5G"
+    assert v["Device.WiFi.SSID.{guest}.Name"] == "wlan1-1"
+    assert v["Device.WiFi.SSID.{guest}.LowerLayers"] == "Device.WiFi.Radio.{radio1}."
+    assert v["Device.WiFi.AccessPoint.{guest}.SSIDAdvertisementEnabled"] == "false"
+    assert v["Device.WiFi.AccessPoint.{default_radio1}.Security.ModeEnabled"] == "WPA3-Personal-Transition"
+    assert v["Device.WiFi.AccessPoint.{default_radio0}.Security.KeyPassphrase"] == ""
+    assert v["Device.WiFi.Radio.{radio0}.Channel"] == "36"
+    assert v["Device.WiFi.Radio.{radio0}.ChannelsInUse"] == "36,40,44,48"
+    assert v["Device.WiFi.Radio.{radio0}.OperatingChannelBandwidth"] == "80MHz"
+    assert v["Device.WiFi.Radio.{radio1}.AutoChannelEnable"] == "true"
+    assert v["Device.WiFi.Radio.{radio0}.TransmitPower"] == "50"  # 20 dBm of 23 dBm: 100 of 199 mW
+    sta = "Device.WiFi.AccessPoint.{default_radio0}.AssociatedDevice.{a4:50:46:11:22:33}."
+    assert v[sta + "SignalStrength"] == "-48" and v[sta + "LastDataDownlinkRate"] == "433300"
+    assert v[sta + "Stats.PacketsSent"] == "402211"
+    # the L2 stack: VLANs on eth0, the bridge and its ports
+    assert v["Device.Ethernet.VLANTermination.{eth0.2}.VLANID"] == "2"
+    assert v["Device.Ethernet.VLANTermination.{eth0.2}.LowerLayers"] == "Device.Ethernet.Link.{eth0}."
+    assert v["Device.Bridging.Bridge.{br-lan}.Port.{br-lan}.ManagementPort"] == "true"
+    assert v["Device.Bridging.Bridge.{br-lan}.Port.{wlan1-1}.LowerLayers"] == "Device.WiFi.SSID.{guest}."
+    assert v["Device.Ethernet.Interface.{eth0}.CurrentBitRate"] == "1000"
+    assert v["Device.Ethernet.Interface.{eth0}.Stats.BytesReceived"] == "10233480011"
+    # IP, PPP: netifd's dump
+    assert v["Device.IP.Interface.{lan}.IPv4Address.{static}.IPAddress"] == "192.168.1.1"
+    assert v["Device.IP.Interface.{iptv}.IPv4Address.{dhcp}.SubnetMask"] == "255.255.240.0"
+    assert v["Device.IP.Interface.{wan}.LowerLayers"] == "Device.PPP.Interface.{wan}."
+    assert v["Device.IP.Interface.{wan6}.IPv6Address.{2001:db8:ff00::4b2}.Origin"] == "DHCPv6"
+    assert v["Device.IP.Interface.{lan}.IPv6Prefix.{2001:db8:4a1c:300::/60}.ParentPrefix"] == \
+        "Device.IP.Interface.{wan6}.IPv6Prefix.{2001:db8:4a1c:300::/56}."
+    assert v["Device.PPP.Interface.{wan}.Username"] == "c7user@isp.example"
+    assert v["Device.PPP.Interface.{wan}.Password"] == ""
+    assert v["Device.PPP.Interface.{wan}.PPPoE.SessionID"] == str(0x2a1f)
+    assert v["Device.PPP.Interface.{wan}.IPCP.RemoteIPAddress"] == "198.51.100.1"
+    # routing: /proc/net/route merged with the uci route 'nas'
+    r = "Device.Routing.Router.{main}.IPv4Forwarding."
+    assert v[r + "{nas}.StaticRoute"] == "true" and v[r + "{nas}.Status"] == "Enabled"
+    assert v[r + "{nas}.DestSubnetMask"] == "255.255.0.0"
+    assert v[r + "{k_0.0.0.0_0_pppoe-wan}.GatewayIPAddress"] == "198.51.100.1"
+    assert v[r + "{k_0.0.0.0_0_pppoe-wan}.Origin"] == "IPCP"
+    assert any(p.endswith(".DestIPPrefix") and x == "fd00:20::/64" for p, x in v.items())
+    # NAT: masquerading zone's networks (IPv4 ones), redirects
+    assert instances(v, "Device.NAT.InterfaceSetting.{i}.") == {"Device.NAT.InterfaceSetting.{wan}",
+                                                                 "Device.NAT.InterfaceSetting.{iptv}"}
+    assert v["Device.NAT.PortMapping.{web}.Enable"] == "false"
+    assert v["Device.NAT.PortMapping.{web/udp}.Protocol"] == "UDP"
+    assert v["Device.NAT.PortMapping.{web}.RemoteHost"] == "203.0.113.7"
+    # DHCP: pool from uci + interface netmask, clients = the lease file
+    p = "Device.DHCPv4.Server.Pool.{lan}."
+    assert (v[p + "MinAddress"], v[p + "MaxAddress"]) == ("192.168.1.100", "192.168.1.249")
+    leases = [line.split() for line in open(os.path.join(C7, "root", "tmp", "dhcp.leases"))]
+    assert v[p + "ClientNumberOfEntries"] == str(len(leases))
+    for exp, mac, ip, name, _ in leases:
+        assert v[p + "Client.{%s}.IPv4Address.{%s}.IPAddress" % (mac, ip)] == ip
+    assert v[p + "Option.{6}.Value"] == "c0a80101"
+    assert v[p + "StaticAddress.{printer}.Yiaddr"] == "192.168.1.20"
+    assert v["Device.DHCPv4.Client.{iptv}.DHCPServer"] == "10.64.0.1"
+    assert v["Device.DHCPv4.Client.{iptv}.IPRouters"] == "10.64.0.1"
+    assert v["Device.DHCPv6.Server.Pool.{lan}.ClientNumberOfEntries"] == "2"
+    assert v["Device.RouterAdvertisement.InterfaceSetting.{lan}.AdvManagedFlag"] == "true"
+    # Hosts: leases + ARP + hints + stations + DHCPv6 DUIDs, one per MAC
+    assert instances(v, "Device.Hosts.Host.{i}.") == {"Device.Hosts.Host.{%s}" % m for m in (
+        "a4:50:46:11:22:33", "3c:22:fb:9a:01:7e", "b8:27:eb:4a:12:9c", "00:1b:a9:5e:20:d1")}
+    h = "Device.Hosts.Host.{a4:50:46:11:22:33}."
+    assert v[h + "HostName"] == "phone" and v[h + "Active"] == "true"
+    assert v[h + "AssociatedDevice"] == sta
+    assert v[h + "IPv6Address.{2001:db8:4a1c:300::7d1}.IPAddress"] == "2001:db8:4a1c:300::7d1"
+    assert v["Device.Hosts.Host.{00:1b:a9:5e:20:d1}.LeaseTimeRemaining"] == "-1"
+    assert v["Device.DNS.Client.Server.{wan_1}.DNSServer"] == "9.9.9.9"
+    assert v["Device.Firewall.Config"] == "Low"
+    assert v["Device.Time.LocalTimeZone"] == "CET-1CEST,M3.5.0,M10.5.0/3"
+    assert v["Device.Users.User.{root}.Username"] == "root"
+
+
+def test_same_tree_under_every_shell_and_awk(tmp_path):
+    trees = [Tree(tmp_path / s[0], s) for s in SHELLS if not os.makedirs(str(tmp_path / s[0]))]
+    seen = [tree.get() for tree in trees]
+    volatile = re.compile(r"CurrentLocalTime|CPUUsage|LastUpdate|ResetTime|MinTime|MaxTime")
+    seen = [{k: x for k, x in s.items() if not volatile.search(k)} for s in seen]
+    for s in seen[1:]:
+        assert s == seen[0]
+
+
+def test_missing_tools_leave_their_parameters_out(tmp_path):
+    tree = Tree(tmp_path)
+    # only uci: no ubus, no iwinfo (a minimal image)
+    bindir = tmp_path / "onlyuci"
+    bindir.mkdir()
+    os.symlink(os.path.join(HERE, "bin", "uci"), str(bindir / "uci"))
+    tree.env["PATH"] = "%s:%s" % (bindir, "/usr/bin:/bin")
+    v = tree.get()
+    assert v["Device.WiFi.SSID.{guest}.SSID"] == "C7-Guest"
+    assert v["Device.WiFi.SSID.{guest}.Status"] == "Down"
+    assert not any(".AssociatedDevice.{" in p for p in v)
+    assert v["Device.IP.Interface.{lan}.IPv4Address.{static}.IPAddress"] == "192.168.1.1"
+    assert "Device.DeviceInfo.ModelName" not in v
+    assert v["Device.Hosts.HostNumberOfEntries"] == "4"  # the lease file and ARP remain
+
+
+def test_writes_one_batch_then_one_reload_per_service(bbtree):
+    tree = bbtree
+    canary = tree.path / "CANARY"
+    ssid = "n'w\"$(touch CANARY)`id`;\\"
+    recs = [["Device.WiFi.SSID.{guest}.SSID", ssid, "string"],
+            ["Device.WiFi.AccessPoint.{guest}.Security.ModeEnabled", "WPA2-Personal", "string"],
+            ["Device.WiFi.AccessPoint.{guest}.Security.KeyPassphrase", "`reboot`$(id)'\"", "string"],
+            ["Device.WiFi.Radio.{radio0}.Channel", "44", "unsignedInt"],
+            ["Device.WiFi.Radio.{radio0}.OperatingChannelBandwidth", "40MHz", "string"],
+            ["Device.WiFi.Radio.{radio1}.TransmitPower", "10", "int"],
+            ["Device.IP.Interface.{lan}.IPv4Address.{static}.IPAddress", "192.168.1.2", "string"],
+            ["Device.PPP.Interface.{wan}.Username", "new@isp", "string"],
+            ["Device.PPP.Interface.{wan}.Password", "pp'p", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.MinAddress", "192.168.1.50", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.MaxAddress", "192.168.1.99", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.DNSServers", "192.168.1.1,9.9.9.9", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.DomainName", "home.arpa", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.LeaseTime", "-1", "int"],
+            ["Device.DNS.Client.Server.{wan_2}.DNSServer", "1.1.1.1", "string"],
+            ["Device.NAT.PortMapping.{web}.Enable", "true", "boolean"],
+            ["Device.NAT.PortMapping.{web}.ExternalPortEndRange", "8090", "unsignedInt"],
+            ["Device.Routing.Router.{main}.IPv4Forwarding.{nas}.DestSubnetMask", "255.255.255.0", "string"],
+            ["Device.Time.NTPServer2", "ntp.example.com", "string"],
+            ["Device.Firewall.Config", "High", "string"],
+            ["Device.Users.User.{root}.Password", "r00t pw", "string"]]
+    assert tree.run("set-commit", recs) == [["status", "1"]]
+    assert tree.calls("uci").count("batch") == 1
+    assert tree.uci("wireless.guest.ssid") == ssid
+    assert tree.uci("wireless.guest.encryption") == "psk2"
+    assert tree.uci("wireless.guest.key") == "`reboot`$(id)'\""
+    assert (tree.uci("wireless.radio0.channel"), tree.uci("wireless.radio0.htmode")) == ("44", "VHT40")
+    assert tree.uci("wireless.radio1.txpower") == "10"  # 10 dBm = 10 mW, 13 % of 79 mW is nearest
+    assert tree.uci("network.lan.ipaddr") == "192.168.1.2"
+    assert (tree.uci("network.wan.username"), tree.uci("network.wan.password")) == ("new@isp", "pp'p")
+    assert (tree.uci("dhcp.lan.start"), tree.uci("dhcp.lan.limit")) == ("50", "50")
+    assert tree.uci("dhcp.lan.dhcp_option") == "6,192.168.1.1,9.9.9.9 15,home.arpa"
+    assert tree.uci("dhcp.lan.leasetime") == "infinite"
+    assert (tree.uci("network.wan.dns"), tree.uci("network.wan.peerdns")) == ("9.9.9.9 1.1.1.1", "0")
+    assert (tree.uci("firewall.web.enabled"), tree.uci("firewall.web.src_dport")) == ("1", "8080-8090")
+    assert (tree.uci("network.nas.target"), tree.uci("network.nas.netmask")) == ("10.20.0.0", "255.255.255.0")
+    assert tree.uci("system.ntp.server").split() == ["0.openwrt.pool.ntp.org", "ntp.example.com",
+                                                     "2.openwrt.pool.ntp.org", "3.openwrt.pool.ntp.org"]
+    assert tree.uci("firewall.rk_high") == "rule"
+    assert (tree.path / "passwd.in").read_text() == "r00t pw\nr00t pw\n"
+    assert "uci: " not in tree.stderr
+    # committed: the files carry it, nothing stays staged
+    assert "option ssid 'n'\\''w" in (tree.conf / "wireless").read_text()
+    assert subprocess.run(["uci", "changes"], capture_output=True, text=True, env=tree.env).stdout == ""
+    assert not canary.exists()
+    assert [s for s in tree.services() if not s.startswith("passwd")] == []  # reloads wait for apply
+    tree.run("apply")
+    assert sorted(s for s in tree.services() if not s.startswith("passwd")) == [
+        "dnsmasq reload", "firewall reload", "network reload", "sysntpd reload", "wifi reload"]
+    tree.run("apply")  # nothing left to reload
+    assert len([s for s in tree.services() if not s.startswith("passwd")]) == 5
+    # the next read sees the writes
+    v = tree.get()
+    assert v["Device.WiFi.SSID.{guest}.SSID"] == ssid
+    assert v["Device.DHCPv4.Server.Pool.{lan}.MinAddress"] == "192.168.1.50"
+    assert v["Device.Firewall.Config"] == "High"
+
+
+def test_failed_commit_is_reverted_and_fails(tree):
+    tree.env["UCI_FAIL_COMMIT"] = "wireless"
+    tree.run("set-commit", [["Device.IP.Interface.{lan}.IPv4Address.{static}.IPAddress", "10.1.1.1", "string"],
+                            ["Device.WiFi.SSID.{guest}.SSID", "half", "string"]], rc=1)
+    assert "configuration restored" in tree.stderr
+    for f, text in tree.pristine.items():
+        assert (tree.conf / f).read_text() == text, f
+    assert subprocess.run(["uci", "changes"], capture_output=True, text=True, env=tree.env).stdout == ""
+    tree.run("apply")
+    assert tree.services() == []
+    assert sorted(os.listdir(tree.env["ROCKET_RUNDIR"])) == []
+
+
+def test_validation_faults_all_at_once(tree):
+    recs = [["Device.WiFi.SSID.{guest}.SSID", "two\nlines", "string"],
+            ["Device.WiFi.SSID.{nope}.SSID", "x", "string"],
+            ["Device.WiFi.AccessPoint.{guest}.Security.KeyPassphrase", "short", "string"],
+            ["Device.DHCPv4.Server.Pool.{lan}.MinAddress", "10.0.0.5", "string"],
+            ["Device.IP.Interface.{lan}.IPv4Address.{static}.SubnetMask", "255.0.255.0", "string"],
+            ["Device.IP.Interface.{iptv}.IPv4Address.{dhcp}.IPAddress", "10.0.0.1", "string"],
+            ["Device.Routing.Router.{main}.IPv4Forwarding.{k_0.0.0.0_0_pppoe-wan}.GatewayIPAddress", "1.2.3.4",
+             "string"],
+            ["Device.NAT.PortMapping.{web}.InternalClient", "not-an-ip", "string"],
+            ["Device.Time.NTPServer1", "ok.example.com", "string"]]
+    out = tree.run("set-commit", recs)
+    assert sorted((r[1], r[2]) for r in out) == sorted([
+        ("Device.WiFi.SSID.{guest}.SSID", "9007"), ("Device.WiFi.SSID.{nope}.SSID", "9005"),
+        ("Device.WiFi.AccessPoint.{guest}.Security.KeyPassphrase", "9007"),
+        ("Device.DHCPv4.Server.Pool.{lan}.MinAddress", "9007"),
+        ("Device.IP.Interface.{lan}.IPv4Address.{static}.SubnetMask", "9007"),
+        ("Device.IP.Interface.{iptv}.IPv4Address.{dhcp}.IPAddress", "9008"),
+        ("Device.Routing.Router.{main}.IPv4Forwarding.{k_0.0.0.0_0_pppoe-wan}.GatewayIPAddress", "9008"),
+        ("Device.NAT.PortMapping.{web}.InternalClient", "9007")])
+    assert "batch" not in tree.calls("uci")
+    for f, text in tree.pristine.items():
+        assert (tree.conf / f).read_text() == text
+
+
+def test_add_and_delete_instances(bbtree):
+    tree = bbtree
+    out = tree.run("add", [["Device.NAT.PortMapping."]])
+    assert out[0] == ["instance", "rk_pm1"] and out[-1] == ["status", "1"]
+    assert ["Device.NAT.PortMapping.{rk_pm1}.Enable", "false"] in out
+    assert tree.uci("firewall.rk_pm1") == "redirect" and tree.uci("firewall.rk_pm1.enabled") == "0"
+    assert tree.uci("firewall.rk_pm1.src") == "wan"
+    tree.run("set-commit", [["Device.NAT.PortMapping.{rk_pm1}.ExternalPort", "4443", "unsignedInt"],
+                            ["Device.NAT.PortMapping.{rk_pm1}.InternalClient", "192.168.1.147", "string"],
+                            ["Device.NAT.PortMapping.{rk_pm1}.InternalPort", "443", "unsignedInt"],
+                            ["Device.NAT.PortMapping.{rk_pm1}.Enable", "true", "boolean"]])
+    v = tree.get()
+    pm = "Device.NAT.PortMapping.{rk_pm1}."
+    assert (v[pm + "ExternalPort"], v[pm + "InternalPort"], v[pm + "InternalClient"], v[pm + "Enable"]) == (
+        "4443", "443", "192.168.1.147", "true")
+    assert tree.run("add", [["Device.NAT.PortMapping."]])[0] == ["instance", "rk_pm2"]
+    # static lease in the lan pool
+    out = tree.run("add", [["Device.DHCPv4.Server.Pool.{lan}.StaticAddress."]])
+    assert out[0] == ["instance", "rk_host1"]
+    tree.run("set-commit", [["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.Chaddr",
+                             "3c:22:fb:9a:01:7e", "string"],
+                            ["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.Yiaddr", "192.168.1.30",
+                             "string"]])
+    assert tree.uci("dhcp.rk_host1.ip") == "192.168.1.30"
+    # static route
+    out = tree.run("add", [["Device.Routing.Router.{main}.IPv4Forwarding."]])
+    assert out[0] == ["instance", "rk_route1"]
+    r = "Device.Routing.Router.{main}.IPv4Forwarding.{rk_route1}."
+    tree.run("set-commit", [[r + "DestIPAddress", "172.16.0.0", "string"], [r + "DestSubnetMask", "255.240.0.0",
+                                                                           "string"],
+                            [r + "GatewayIPAddress", "192.168.1.250", "string"],
+                            [r + "Interface", "Device.IP.Interface.{lan}.", "string"], [r + "Enable", "true",
+                                                                                      "boolean"]])
+    assert (tree.uci("network.rk_route1.target"), tree.uci("network.rk_route1.netmask"),
+            tree.uci("network.rk_route1.interface"), tree.uci("network.rk_route1.disabled")) == (
+        "172.16.0.0", "255.240.0.0", "lan", "0")
+    # delete them, and an existing anonymous redirect
+    for path in ("Device.NAT.PortMapping.{rk_pm1}.", "Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.",
+                 r, "Device.NAT.PortMapping.{web/udp}."):
+        assert tree.run("delete", [[path]]) == [["status", "1"]]
+    assert tree.uci("firewall.rk_pm1") is None and tree.uci("firewall.web") is None
+    assert tree.uci("dhcp.rk_host1") is None and tree.uci("network.rk_route1") is None
+    tree.run("delete", [["Device.NAT.PortMapping.{nope}."]], rc=1)
+    tree.run("add", [["Device.WiFi.SSID."]], rc=1)
+    tree.run("apply")
+    assert sorted(set(tree.services())) == ["dnsmasq reload", "firewall reload", "network reload"]
+
+
+def test_shellcheck():
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck is not installed")
+    r = subprocess.run(["shellcheck", "-x", "-s", "sh", "openwrt"], cwd=os.path.dirname(SCRIPT),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
