@@ -13,12 +13,13 @@ import subprocess
 
 import pytest
 
+import openwrt_replay
 from conftest import ROOT
 from rocket.datamodel import records
 from rocket.datamodel.backend import Manifest, generic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-C7 = os.path.join(HERE, "openwrt", "c7")
+C7 = openwrt_replay.C7
 SCRIPT = os.path.join(ROOT, "rocket", "backends", "openwrt")
 MANIFEST = Manifest.parse(open(SCRIPT + ".manifest").read())
 
@@ -40,38 +41,21 @@ class Tree:
 
     def __init__(self, tmp_path, shell=("sh",)):
         self.path = tmp_path
+        env = openwrt_replay.environment(tmp_path)
         self.root = tmp_path / "root"
-        shutil.copytree(os.path.join(C7, "root"), str(self.root), symlinks=True)
         self.conf = self.root / "etc" / "config"
-        shutil.copytree(os.path.join(C7, "config"), str(self.conf))
         self.pristine = {f: (self.conf / f).read_text() for f in os.listdir(self.conf)}
-        bindir = tmp_path / "bin"
-        initd = tmp_path / "initd"
-        bindir.mkdir()
-        initd.mkdir()
         self.log = tmp_path / "services.log"
-        for name, d in (("wifi", bindir), ("network", initd), ("dnsmasq", initd), ("sysntpd", initd),
-                        ("firewall", initd), ("system", initd)):
-            p = d / name
-            p.write_text('#!/bin/sh\necho "%s $*" >>"%s"\n' % (name, self.log))
-            p.chmod(0o755)
-        pw = bindir / "passwd"
-        pw.write_text('#!/bin/sh\necho "passwd $*" >>"%s"\ncat >>"%s"\n' % (self.log, tmp_path / "passwd.in"))
-        pw.chmod(0o755)
         self.shell = list(shell)
-        path = [os.path.join(HERE, "bin"), str(bindir)]
         if self.shell[0] == "busybox":
             bb = tmp_path / "busybox"
             bb.mkdir()
             for tool in BUSYBOX_TOOLS:
                 (bb / tool).write_text('#!/bin/sh\nexec busybox %s "$@"\n' % tool)
                 (bb / tool).chmod(0o755)
-            path.insert(0, str(bb))
-        self.env = dict(os.environ, PATH=":".join(path + [os.environ["PATH"]]), UCI_CONFDIR=str(self.conf),
-                        UCI_LOG=str(tmp_path / "uci.log"), UBUS_LOG=str(tmp_path / "ubus.log"),
-                        IWINFO_LOG=str(tmp_path / "iwinfo.log"), OPENWRT_REPLAY=C7,
-                        ROCKET_OPENWRT_ROOT=str(self.root), ROCKET_RUNDIR=str(tmp_path / "run"),
-                        ROCKET_INITD=str(initd), ROCKET_ROOT="Device.", ROCKET_BACKEND="openwrt")
+            env["PATH"] = "%s:%s" % (bb, env["PATH"])
+        self.env = dict(os.environ, ROCKET_RUNDIR=str(tmp_path / "run"), ROCKET_ROOT="Device.",
+                        ROCKET_BACKEND="openwrt", **env)
         os.makedirs(self.env["ROCKET_RUNDIR"], mode=0o700)
 
     def run(self, verb, recs=(), rc=0):
@@ -368,12 +352,12 @@ def test_add_and_delete_instances(bbtree):
     assert tree.run("add", [["Device.NAT.PortMapping."]])[0] == ["instance", "rk_pm2"]
     # static lease in the lan pool
     out = tree.run("add", [["Device.DHCPv4.Server.Pool.{lan}.StaticAddress."]])
-    assert out[0] == ["instance", "rk_host1"]
-    tree.run("set-commit", [["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.Chaddr",
+    assert out[0] == ["instance", "rk_lan_h1"]
+    tree.run("set-commit", [["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_lan_h1}.Chaddr",
                              "3c:22:fb:9a:01:7e", "string"],
-                            ["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.Yiaddr", "192.168.1.30",
+                            ["Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_lan_h1}.Yiaddr", "192.168.1.30",
                              "string"]])
-    assert tree.uci("dhcp.rk_host1.ip") == "192.168.1.30"
+    assert tree.uci("dhcp.rk_lan_h1.ip") == "192.168.1.30"
     # static route
     out = tree.run("add", [["Device.Routing.Router.{main}.IPv4Forwarding."]])
     assert out[0] == ["instance", "rk_route1"]
@@ -387,11 +371,11 @@ def test_add_and_delete_instances(bbtree):
             tree.uci("network.rk_route1.interface"), tree.uci("network.rk_route1.disabled")) == (
         "172.16.0.0", "255.240.0.0", "lan", "0")
     # delete them, and an existing anonymous redirect
-    for path in ("Device.NAT.PortMapping.{rk_pm1}.", "Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_host1}.",
+    for path in ("Device.NAT.PortMapping.{rk_pm1}.", "Device.DHCPv4.Server.Pool.{lan}.StaticAddress.{rk_lan_h1}.",
                  r, "Device.NAT.PortMapping.{web/udp}."):
         assert tree.run("delete", [[path]]) == [["status", "1"]]
     assert tree.uci("firewall.rk_pm1") is None and tree.uci("firewall.web") is None
-    assert tree.uci("dhcp.rk_host1") is None and tree.uci("network.rk_route1") is None
+    assert tree.uci("dhcp.rk_lan_h1") is None and tree.uci("network.rk_route1") is None
     tree.run("delete", [["Device.NAT.PortMapping.{nope}."]], rc=1)
     tree.run("add", [["Device.WiFi.SSID."]], rc=1)
     tree.run("apply")

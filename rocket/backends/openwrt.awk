@@ -386,7 +386,6 @@ END {
 	out_wifi()
 	out_ppp()
 	out_ip()
-	out_stack()
 	out_routing()
 	out_nat()
 	out_dns()
@@ -1264,7 +1263,7 @@ function out_ip(    i, s, p, d, dev, n, j, q, a, k, m, addrs, nv4, nv6, npf, lo,
 		emit(p "IPv6Enable", bool(u("network", s, "ipv6", "1") != "0" && dev != "lo"))
 		emit(p "ULAEnable", bool(ula != "" && uhas("network", s, "ip6assign")))
 		emit(p "Router", "Device.Routing.Router." key("main") ".")
-		if (jhas("network.device/" dev "/mtu")) emit(p "MaxMTUSize", jget("network.device/" dev "/mtu"))
+		if (jhas("network.device/" dev "/mtu") && jget("network.device/" dev "/mtu") + 0 <= 65535) emit(p "MaxMTUSize", jget("network.device/" dev "/mtu"))
 		# IPv4 addresses: netifd's when up, the configuration's otherwise
 		nv4 = 0
 		if (d != "" && jn(d "/ipv4-address")) {
@@ -1667,7 +1666,8 @@ function out_dhcpv4(    i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dns, r
 			if (STYPE["dhcp", h] != "host") continue
 			ip = u("dhcp", h, "ip", "")
 			mac = u("dhcp", h, "mac", "")
-			if (ip == "" || mac == "" || ip2n(ip) - ip2n(ip) % p2(32 - POOLBITS[ifc]) != net) continue
+			# an address in this pool's subnet; or none yet, in a lease this pool's AddObject made
+			if (ip == "" ? index(h, "rk_" s "_h") != 1 : ip2n(ip) - ip2n(ip) % p2(32 - POOLBITS[ifc]) != net) continue
 			sub(/ .*/, "", mac)
 			nsa++
 			q = p "StaticAddress." key(h) "."
