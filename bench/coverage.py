@@ -155,6 +155,8 @@ def openwrt_setup(d):
         return None
     env = openwrt_replay.environment(d)
     install(d, ["openwrt"], env=env)  # the whole tree is the recorded device's
+    # the agent checks the manifest's "requires uci" on its own PATH
+    os.environ["PATH"] = env["PATH"]
     return "enabled = openwrt"
 
 
@@ -203,12 +205,14 @@ def main(argv=None):
         trees.append(("this machine", coverage(ix, served), n, t, rss, "linux packs"))
         d = os.path.join(tmp, "openwrt")
         os.makedirs(d)
+        path = os.environ.get("PATH", "")
         extra = openwrt_setup(d)
         if extra is None:
             print("openwrt: the replay tree and its pack are not in this tree yet; skipped")
         else:
             served, n, t, rss = session(pyz, acs, d, extra, a.repeat)
             trees.append(("openwrt replay (C7)", coverage(ix, served), n, t, rss, "openwrt pack"))
+        os.environ["PATH"] = path
         for csv in sorted(os.listdir(DEVICES)) if os.path.isdir(DEVICES) else []:
             if not csv.endswith(".csv"):
                 continue
