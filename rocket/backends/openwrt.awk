@@ -37,8 +37,28 @@ function esc(v,    o, i, c, n) {
 	return o
 }
 
-function emit(p, v) { printf "%s\t%s\n", esc(p), esc(v) }
-function emitt(p, v, t) { printf "%s\t%s\t%s\n", esc(p), esc(v), t }
+function emit(p, v) { if (index(p, "}.")) aliases(p); printf "%s\t%s\n", esc(p), esc(v) }
+function emitt(p, v, t) { if (index(p, "}.")) aliases(p); printf "%s\t%s\t%s\n", esc(p), esc(v), t }
+# Alias of each new instance of a table that has one: "cpe-" and its key
+# (TR-181: a CPE-assigned Alias starts with "cpe-" and never changes; the key
+# does not either)
+function aliases(p,    i, pre, rest, k, g) {
+	pre = ""
+	rest = p
+	while ((i = index(rest, "}.")) > 0) {
+		pre = pre substr(rest, 1, i + 1)
+		rest = substr(rest, i + 2)
+		if (pre in ALSEEN) continue
+		ALSEEN[pre] = 1
+		g = pre
+		gsub(/\{[^}]*\}/, "{i}", g)
+		if (!(g in ALIASED)) continue
+		k = substr(pre, 1, length(pre) - 2)
+		sub(/.*\{/, "", k)
+		gsub(/[^A-Za-z0-9_-]/, "-", k)
+		printf "%s\t%s\n", esc(pre "Alias"), substr("cpe-" k, 1, 64)
+	}
+}
 function obj(p) { print esc(p) }
 function key(k) { gsub(/[{}\t\n]/, "_", k); return "{" k "}" }
 function bool(x) { return x ? "true" : "false" }
@@ -343,6 +363,19 @@ BEGIN {
 		if (i < 32 || i == 127) CTL[c] = i
 	}
 	for (i = 128; i < 256; i++) ORD[sprintf("%c", i)] = i
+	n = split("Bridging.Bridge Bridging.Bridge.{i}.Port DHCPv4.Client DHCPv4.Client.{i}.ReqOption " \
+		"DHCPv4.Client.{i}.SentOption DHCPv4.Server.Pool DHCPv4.Server.Pool.{i}.Client " \
+		"DHCPv4.Server.Pool.{i}.Option DHCPv4.Server.Pool.{i}.StaticAddress DHCPv6.Client " \
+		"DHCPv6.Client.{i}.SentOption DHCPv6.Server.Pool DHCPv6.Server.Pool.{i}.Client " \
+		"DHCPv6.Server.Pool.{i}.Option DNS.Client.Server DNS.Relay.Forwarding DeviceInfo.Processor " \
+		"DeviceInfo.TemperatureStatus.TemperatureSensor DeviceInfo.VendorConfigFile DeviceInfo.VendorLogFile " \
+		"Ethernet.Interface Ethernet.Link Ethernet.VLANTermination Hosts.Host IP.Interface " \
+		"IP.Interface.{i}.IPv4Address IP.Interface.{i}.IPv6Address IP.Interface.{i}.IPv6Prefix " \
+		"NAT.InterfaceSetting NAT.PortMapping NeighborDiscovery.InterfaceSetting PPP.Interface " \
+		"RouterAdvertisement.InterfaceSetting RouterAdvertisement.InterfaceSetting.{i}.Option " \
+		"Routing.Router Routing.Router.{i}.IPv4Forwarding Routing.Router.{i}.IPv6Forwarding Users.User " \
+		"WiFi.AccessPoint WiFi.Radio WiFi.SSID", a, " ")
+	for (i = 1; i <= n; i++) ALIASED["Device." a[i] ".{i}."] = 1
 	kind = ""
 }
 /^@@/ {
@@ -362,6 +395,7 @@ function flush() {
 	if (kind == "ubus") jparse(buf, a1 ~ /^network\./ ? a1 : a1 "." a2)
 	else if (kind == "iwinfo") IW[a1, a2] = buf
 	else if (kind == "date") { split(buf, DT, " "); NOW = DT[1] + 0; TZOFF = DT[2] }
+	else if (kind == "mtime" && buf ~ /^[0-9]+$/) MTIME[a1] = buf
 	kind = ""
 }
 
@@ -1394,7 +1428,7 @@ function out_stack(    i, k) {
 }
 
 # ------------------------------------------------------------------ Routing
-function out_routing(    p, f, l, a, n, i, s, k, dst, gw, msk, dev, met, fl, q, t, nf, found, pfxlen, nh, st) {
+function out_routing(    p, f, l, a, n, i, s, k, dst, gw, msk, dev, met, fl, q, t, nf, found, pfxlen, nh, st, d, j) {
 	p = "Device.Routing.Router." key("main") "."
 	emit("Device.Routing.RouterNumberOfEntries", 1)
 	emit(p "Enable", "true")
@@ -1484,6 +1518,28 @@ function out_routing(    p, f, l, a, n, i, s, k, dst, gw, msk, dev, met, fl, q, 
 	}
 	close(f)
 	emit(p "IPv6ForwardingNumberOfEntries", nf)
+	# routes learned from router advertisements (odhcp6c: a link-local next hop)
+	nf = 0
+	for (i = 1; i <= NIF; i++) {
+		s = IFN[i]
+		if (IFPROTO[s] != "dhcpv6" || DUMP[s] == "") continue
+		d = DUMP[s]
+		for (j = 0; j < jn(d "/route"); j++) {
+			nh = jget(d "/route/" j "/nexthop")
+			if (nh !~ /^fe80:/) continue
+			t = jget(d "/route/" j "/target") "/" jget(d "/route/" j "/mask")
+			if (SEENRI[s, t, nh]++) continue
+			nf++
+			q = "Device.Routing.RouteInformation.InterfaceSetting." key(s "_" nf) "."
+			emit(q "Status", "ForwardingEntryCreated")
+			emit(q "Interface", "Device.IP.Interface." key(s) ".")
+			emit(q "SourceRouter", nh)
+			emit(q "Prefix", t)
+			if (NOW) emit(q "RouteLifetime", life(jget(d "/route/" j "/valid")))
+		}
+	}
+	emit("Device.Routing.RouteInformation.Enable", "true")
+	emit("Device.Routing.RouteInformation.InterfaceSettingNumberOfEntries", nf)
 }
 
 # ------------------------------------------------------------------ NAT
@@ -1773,7 +1829,7 @@ function dnslist(d,    j, o) {
 }
 
 # ------------------------------------------------------------------ DHCPv6
-function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a) {
+function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a, v, nc, tag, len) {
 	n = 0
 	for (i = 1; i <= NIF; i++) {
 		s = IFN[i]
@@ -1793,6 +1849,37 @@ function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a
 		v = ""
 		for (j = 1; j <= m; j++) v = v (j > 1 ? "," : "") a[j]
 		emit(p "RequestedOptions", v)
+		# sent: the sendopts list (odhcp6c -x CODE:VALUE; a 0x code takes a hex value)
+		m = split(u("network", s, "sendopts", ""), a, /[ \037]+/)
+		nc = 0
+		for (j = 1; j <= m; j++) {
+			if (!index(a[j], ":")) continue
+			tag = substr(a[j], 1, index(a[j], ":") - 1)
+			v = substr(a[j], index(a[j], ":") + 1)
+			if (tag ~ /^0x[0-9a-fA-F]+$/) { tag = hex(substr(tag, 3)); v = tolower(v) }
+			else if (tag ~ /^[0-9]+$/) v = txt2hex(v)
+			else continue
+			nc++
+			q = p "SentOption." key(tag) "."
+			emit(q "Enable", "true")
+			emit(q "Tag", tag)
+			emitt(q "Value", v, "hexBinary")
+		}
+		emit(p "SentOptionNumberOfEntries", nc)
+		# received: what odhcp6c passed through to netifd (data.passthru: CODE LEN VALUE...)
+		v = DUMP[s] != "" ? tolower(jget(DUMP[s] "/data/passthru")) : ""
+		nc = 0
+		while (length(v) >= 8 && v ~ /^[0-9a-f]+$/) {
+			tag = hex(substr(v, 1, 4))
+			len = hex(substr(v, 5, 4)) * 2
+			if (length(v) < 8 + len) break
+			nc++
+			q = p "ReceivedOption." key(tag) "."
+			emit(q "Tag", tag)
+			emitt(q "Value", substr(v, 9, len), "hexBinary")
+			v = substr(v, 9 + len)
+		}
+		emit(p "ReceivedOptionNumberOfEntries", nc)
 	}
 	emit("Device.DHCPv6.ClientNumberOfEntries", n)
 	np = 0
@@ -1975,7 +2062,8 @@ function out_firewall(    i, s, wz, inp, fwd, lvl) {
 	if (!SECN["firewall"]) return
 	emit("Device.Firewall.Enable", "true")
 	emit("Device.Firewall.Version", FWVER)
-	if (FWCHANGE != "") emit("Device.Firewall.LastChange", iso(FWCHANGE))
+	# the last change of the firewall configuration file
+	if ("firewall" in MTIME) emit("Device.Firewall.LastChange", iso(MTIME["firewall"]))
 	# the level: the zone with masquerading (the WAN)
 	wz = ""
 	for (i = 1; i <= SECN["firewall"]; i++) {
