@@ -316,10 +316,12 @@ def test_deadline_and_connection_cap(running, acs):
     r = running(connection_request={"request_timeout": "1", "max_connections": "3"})
     port = r.agent.connreq.bound_port
     stalled = slow_connections("127.0.0.1", port, 3)
-    # a fourth connection evicts the oldest staller; a real request still works
+    # a fourth connection evicts the oldest staller once its grace time
+    # (request_timeout / 2) is over; a real request still works
+    time.sleep(0.6)
     assert connection_request(r.url, USER, PW) == 200
     stalled[0].settimeout(5)
-    assert stalled[0].recv(100) == b""  # evicted: closed without an answer
+    assert stalled[0].recv(100).startswith(b"HTTP/1.1 503 ")  # evicted, with part of a request in
     # the others hit the deadline and get 408
     for s in stalled[1:]:
         s.settimeout(5)
@@ -356,6 +358,39 @@ def test_burst_of_valid_requests_is_coalesced(running, acs):
     for s in acs.sessions[1:]:
         assert events_of(s.inform) == ["6 CONNECTION REQUEST"]
     assert_not_overlapping(acs)
+
+
+def test_at_the_cap_every_client_that_sends_in_time_is_answered(running, acs):
+    """Two clients connect and are slow to write (a loaded ACS host); a third
+    arrives at the cap. Nobody is cut off: each gets its answer."""
+    r = running(connection_request={"max_connections": "2", "request_timeout": "4"})
+    port = r.agent.connreq.bound_port
+    req = b"GET " + r.agent.connreq.path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+    time.sleep(0.2)  # both accepted
+    def answer(s):
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except OSError as e:
+            got += repr(e).encode()
+        s.close()
+        return got
+
+    third = socket.create_connection(("127.0.0.1", port), timeout=5)
+    third.sendall(req)
+    assert answer(third).startswith(b"HTTP/1.1 401 ")  # served at once, one over the cap
+    time.sleep(0.3)  # well inside the grace time of the first two
+    for s in slow:
+        s.sendall(req)
+    for s in slow:
+        got = answer(s)
+        assert got.startswith(b"HTTP/1.1 401 "), got
+    assert r.agent.connreq.stats["evicted"] == 0
 
 
 def test_rate_limit_gives_503(running, acs):

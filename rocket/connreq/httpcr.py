@@ -6,8 +6,13 @@ sockets and every client connection are readers registered with
 ``nested=True``, so connection requests are answered even while a session
 waits for a slow ACS. Per connection: one request, a header block of at most
 8 KiB, a deadline (``request_timeout``), no body. At most ``max_connections``
-connections are open at once; a new one evicts the oldest (a stalled client
-cannot lock out a real ACS).
+connections are open at once. At the cap, the requests already in are
+answered first; then the oldest connection is evicted if it has had its
+grace time (``request_timeout`` / 2, at most 2 s) to send its request (503 if
+it sent part of one, closed if nothing); if none has, the new connection is
+kept (one over the cap) and the next ones wait in the kernel's listen queue
+until a slot frees. So a burst of real requests is answered in full,
+and stalled clients cannot lock out a real ACS for more than the grace time.
 
 Answers:
 
@@ -58,13 +63,18 @@ def remote_on(agent):
     return policy is None or policy.remote
 
 
-class _Conn:
-    __slots__ = ("peer", "parser", "deadline")
+_SCAN = 8  # connections read at the cap before one is evicted
 
-    def __init__(self, peer, deadline):
+
+class _Conn:
+    __slots__ = ("peer", "parser", "deadline", "opened", "got")
+
+    def __init__(self, peer, deadline, opened):
         self.peer = peer
         self.parser = RequestParser(MAX_HEADER)
         self.deadline = deadline
+        self.opened = opened
+        self.got = 0  # bytes received
 
 
 class ConnectionRequests:
@@ -88,6 +98,7 @@ class ConnectionRequests:
         self._sweep_timer = None
         self._check_timer = None
         self._pause_timer = None
+        self._hold_timer = None  # at the cap: accepting resumes when a slot frees
         self._log_window = (0.0, 0, 0)  # (start, lines logged, lines suppressed)
         self._url_param = agent.model.ms("ConnectionRequestURL")
         self._url = None  # the last URL computed and published
@@ -209,6 +220,9 @@ class ConnectionRequests:
         return socks
 
     def _close_listeners(self):
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
         for s in self.listeners:
             self.loop.remove_reader(s)
             s.close()
@@ -232,23 +246,56 @@ class ConnectionRequests:
                 self._pause()
                 return
             sock.setblocking(False)
-            full = len(self.conns) >= self.max_conns
-            if full:
-                self._make_room()
-            self.conns[sock] = _Conn(netaddr.unmap(peer[0]), self.loop.clock() + self.timeout)
+            room = len(self.conns) < self.max_conns or self._make_room()
+            now = self.loop.clock()
+            self.conns[sock] = _Conn(netaddr.unmap(peer[0]), now + self.timeout, now)
             self.loop.add_reader(sock, _bound(self._readable, sock), nested=True)
             self._arm_sweep()
-            if full:
-                return  # let the loop serve the open connections before more accepts
+            if not room:
+                # one over the cap for a moment: no more accepts until a slot frees
+                self._hold()
+                return
+
+    def _grace(self):
+        return min(2.0, self.timeout / 2.0)
 
     def _make_room(self):
-        """At the cap: serve the oldest connection if its request is in,
-        else drop it (a stalled client must not lock out a real one)."""
-        oldest = next(iter(self.conns))
-        self._readable(oldest)
-        if oldest in self.conns:
-            self.stats["evicted"] += 1
+        """At the cap: answer the requests already in (the oldest few
+        connections are read), then evict the oldest connection if it had
+        its grace time (a stalled client must not lock out a real one).
+        False: no room yet (the caller holds new connections back)."""
+        for sock in list(self.conns)[:_SCAN]:
+            self._readable(sock)
+        if len(self.conns) < self.max_conns:
+            return True
+        oldest, c = next(iter(self.conns.items()))
+        if self.loop.clock() - c.opened < self._grace():
+            return False
+        self.stats["evicted"] += 1
+        if c.got:
+            self._send(oldest, 503)  # part of a request: told, not just cut off
+        else:
             self._close(oldest)
+        return True
+
+    def _hold(self):
+        """Stop accepting until a connection closes or the oldest one's grace
+        time is over (new connections wait in the listen queue)."""
+        if self._hold_timer is not None:
+            return
+        for s in self.listeners:
+            self.loop.remove_reader(s)
+        first = next(iter(self.conns.values()))
+        self._hold_timer = self.loop.call_at(first.opened + self._grace(), self._unhold, "connreq-hold")
+
+    def _unhold(self):
+        if self._hold_timer is None:
+            return
+        self._hold_timer.cancel()
+        self._hold_timer = None
+        if self._pause_timer is None:
+            for s in self.listeners:
+                self.loop.add_reader(s, _bound(self._accept, s), nested=True)
 
     def _pause(self):
         for s in self.listeners:
@@ -273,6 +320,7 @@ class ConnectionRequests:
         if not data:
             self._close(sock)
             return
+        c.got += len(data)
         try:
             req = c.parser.feed(data)
         except HttpError as e:
@@ -364,6 +412,8 @@ class ConnectionRequests:
     def _close(self, sock):
         self.conns.pop(sock, None)
         self.loop.remove_reader(sock)
+        if self._hold_timer is not None:
+            self._unhold()  # a slot is free: accept again
         try:
             sock.shutdown(socket.SHUT_WR)
             sock.recv(65536)  # unread bytes would turn the close into a reset
