@@ -54,3 +54,4 @@ dpkg --root="$root" --force-not-root --purge rocket >"$out/dpkg-purge.log" 2>&1
 rm -f "$root/usr/sbin/policy-rc.d"
 listing purged
 cp "$root/etc/passwd" "$out/passwd-after"
+cp "$root/var/lib/dpkg/statoverride" "$out/statoverride-after" 2>/dev/null || : >"$out/statoverride-after"

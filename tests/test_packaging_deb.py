@@ -175,6 +175,7 @@ def test_install_session_and_purge(deb, acs, tmp_path):
     assert left == [], left
     assert not any("rocket" in p for p in after - before), sorted(after - before)
     assert re.search(r"^rocket:x:\d+:\d+:", (out / "passwd-after").read_text(), re.M)
+    assert "rocket" not in (out / "statoverride-after").read_text()
     usr_before = set((out / "usr-before.txt").read_text().split())
     usr_after = set((out / "usr-purged.txt").read_text().split())
     # overlay copy-ups of host directories may remain; no file of the package does
