@@ -207,6 +207,14 @@ def test_read_the_recorded_router(tree):
     assert v["Device.Firewall.Config"] == "Low"
     assert v["Device.Time.LocalTimeZone"] == "CET-1CEST,M3.5.0,M10.5.0/3"
     assert v["Device.Users.User.{root}.Username"] == "root"
+    # Alias: cpe- and the key; RA-learned routes; DHCPv6 options
+    assert v["Device.Hosts.Host.{a4:50:46:11:22:33}.Alias"] == "cpe-a4-50-46-11-22-33"
+    assert v["Device.Routing.RouteInformation.InterfaceSetting.{wan6_1}.SourceRouter"] == "fe80::1"
+    assert v["Device.DHCPv6.Client.{wan6}.SentOption.{15}.Value"] == "c7-router".encode().hex()
+    assert v["Device.DHCPv6.Client.{wan6}.ReceivedOption.{17}.Value"] == "00000de9000100026f6b"
+    assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{23}.Value"] == "fd4c9a1e72b300000000000000000001"
+    assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{24}.Value"] == "036c616e00"
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v["Device.Firewall.LastChange"])
 
 
 def test_same_tree_under_every_shell_and_awk(tmp_path):

@@ -1897,7 +1897,27 @@ function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a
 		emit(p "IAPDEnable", bool(u("dhcp", s, "dhcpv6_pd", "1") != "0"))
 		emit(p "IAPDAddLength", 0)
 		emit(p "IANAPrefixes", IFPFX[ifc])
-		emit(p "OptionNumberOfEntries", 0)
+		# options given in the configuration: DNS servers (23), search domains (24)
+		nc = 0
+		m = ulist("dhcp", s, "dns", a)
+		v = ""
+		for (j = 1; j <= m; j++) if (index(a[j], ":")) v = v ip6hex(a[j])
+		if (v != "") {
+			nc++
+			emit(p "Option." key(23) ".Enable", "true")
+			emit(p "Option." key(23) ".Tag", 23)
+			emitt(p "Option." key(23) ".Value", v, "hexBinary")
+		}
+		m = ulist("dhcp", s, "domain", a)
+		v = ""
+		for (j = 1; j <= m; j++) v = v dnsname(a[j])
+		if (v != "") {
+			nc++
+			emit(p "Option." key(24) ".Enable", "true")
+			emit(p "Option." key(24) ".Tag", 24)
+			emitt(p "Option." key(24) ".Value", v, "hexBinary")
+		}
+		emit(p "OptionNumberOfEntries", nc)
 		# clients: odhcpd's leases on the interface's device
 		dev = IFDEV[ifc]
 		lp = "dhcp.ipv6leases/device/" dev "/leases"
@@ -1922,6 +1942,37 @@ function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a
 	emit("Device.DHCPv6.Server.PoolNumberOfEntries", np)
 	emit("Device.DHCPv6.Server.Enable", bool(np > 0))
 }
+# IPv6 text -> 32 hex digits ("" if it is not one)
+function ip6hex(t,    h, t2, n, i, a, b, o, miss, k, cc, j) {
+	t = tolower(t)
+	if (t !~ /^[0-9a-f:]+$/) return ""
+	n = split(t, a, "::")
+	if (n > 2) return ""
+	o = ""
+	miss = 8
+	h = ""
+	for (i = 1; i <= n; i++) {
+		t2 = a[i]
+		b[i] = ""
+		if (t2 == "") continue
+		k = split(t2, cc, ":")
+		miss -= k
+		for (j = 1; j <= k; j++) b[i] = b[i] sprintf("%04x", hex(cc[j]))
+	}
+	if (n == 1) return miss == 0 ? b[1] : ""
+	if (miss < 1) return ""
+	for (i = 0; i < miss; i++) h = h "0000"
+	return b[1] h b[2]
+}
+# a domain name -> DNS wire format (length-prefixed labels, then 0), in hex
+function dnsname(d,    n, a, i, o) {
+	sub(/\.$/, "", d)
+	n = split(d, a, ".")
+	o = ""
+	for (i = 1; i <= n; i++) o = o sprintf("%02x", length(a[i])) txt2hex(a[i])
+	return o "00"
+}
+
 # the MAC address inside a DUID-LLT (type 1) or DUID-LL (type 3), hardware type 1
 function duidmac(d,    h, i, o) {
 	if (substr(d, 1, 8) == "00010001" && length(d) == 28) h = substr(d, 17)
