@@ -261,6 +261,18 @@ def test_execution_unit_start_stop_autostart(acs, files, make_agent, sw, tmp_pat
         v = values(got[0])
         assert v[eu + ".Status"] == "Idle" and v[eu + ".AutoStart"] == "false" and v[eu + ".ExecutionFaultCode"] == "NoFault"
         assert "<FaultCode>9007</FaultCode>" in got[1]
+        # a disabled execution environment: no service changes, no operations (9024)
+        acs.queue = [spv((SM + "ExecEnv.1.Enable", "false", "boolean")),
+                     spv((eu + ".RequestedState", "Active", "string")),
+                     gpv(SM + "ExecEnv.1.Status"),
+                     cdus([op("Install", URL=u("/p/other.deb"), Username="pkg", Password="s3cret")], key="off")]
+        a.request_session()
+        until_sessions(a, acs, 7)
+        got = answers(acs, 5)
+        assert "<Status>0</Status>" in got[0] and "<FaultCode>9007</FaultCode>" in got[1]
+        assert values(got[2])[SM + "ExecEnv.1.Status"] == "Disabled"
+        (r,) = results(du_requests(acs)[-1][1])
+        assert r["FaultCode"] == "9024"
     finally:
         os.environ.pop("ROCKET_TEST_ROOT", None)
         subprocess.run(["pkill", "-F", os.path.join(root, "run", "hello-svc.pid")], capture_output=True)

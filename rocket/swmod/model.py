@@ -59,6 +59,7 @@ class Units:
         self.svcs = {}  # "ee/pkg/svc" -> service dict
         self._staged = []
         self._todo = []
+        self._store = None
         self.doc = self.state.load(STATE, {}, {"du": dict, "eu": dict, "ee": dict, "last": [int, int, int]})
         for k, v in (("du", {}), ("eu", {}), ("ee", {}), ("known", None), ("last", [0, 0, 0]),
                      ("eufault", {})):
@@ -265,6 +266,7 @@ class Units:
         """Called after every scan that served the ACS (set by the service)."""
 
     def fill(self, store):
+        self._store = store
         b = self.base
         store.remove([k for k in store.subtree(b) if k != b])
         own = self.name
@@ -359,9 +361,13 @@ class Units:
         faults = []
         for path, value in changes:
             try:
-                self._target(path)
+                kind, key = self._target(path)
             except CwmpFault:
                 faults.append((path, 9005, None))
+                continue
+            ee = key.split("/", 1)[0]
+            if kind != "ee" and not self.enabled(ee):
+                faults.append((path, 9007, "execution environment %s is disabled" % ee))
         if faults:
             raise CwmpFault(9003, param_faults=faults)
 
@@ -374,6 +380,9 @@ class Units:
         for (kind, key), value in self._staged:
             if kind == "ee":
                 self.doc["ee"][key][1] = value == "true"
+                st = self._store and self._store.get("%sExecEnv.%d.Status" % (self.base, self.doc["ee"][key][0]))
+                if st is not None:
+                    st.value = "Up" if value == "true" else "Disabled"
                 log.info("software: execution environment %s %s", key,
                          "enabled" if value == "true" else "disabled")
                 self.save()
