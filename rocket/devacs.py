@@ -14,7 +14,8 @@ Commands:
         run an ACS in the foreground, printing every message
     python3 -m rocket.devacs rpc [--acs http://127.0.0.1:7557] METHOD ARGS...
         queue one RPC on a running `serve`, poke the agent with a connection
-        request, and print the agent's answer. METHOD ARGS is one of:
+        request, and print the agent's answer (exit status 1 on a CWMP fault,
+        at once when the connection request fails). METHOD ARGS is one of:
           GetParameterValues NAME...          GetParameterNames PATH [0|1]
           SetParameterValues NAME=VALUE[:TYPE]...   GetParameterAttributes NAME...
           SetParameterAttributes NAME=NOTIFICATION...   AddObject OBJ.   DeleteObject OBJ.N.
@@ -24,7 +25,6 @@ Commands:
 
 import argparse
 import http.server
-import json
 import os
 import re
 import subprocess
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
@@ -557,7 +558,11 @@ def serve(argv):
     ap.add_argument("--auth", help="basic:USER:PASS or digest:USER:PASS")
     ap.add_argument("--cr", help="USER:PASS for connection requests to the agent")
     a = ap.parse_args(argv)
-    acs = Acs(a.host, a.port, verbose=True)
+    try:
+        acs = Acs(a.host, a.port, verbose=True)
+    except OSError as e:
+        print("devacs: cannot listen on %s port %d: %s" % (a.host, a.port, e.strerror or e), file=sys.stderr)
+        return 1
     if a.auth:
         kind, user, pw = a.auth.split(":", 2)
         acs.auth = (kind, user, pw)
@@ -571,7 +576,13 @@ def serve(argv):
             inner = h.rfile.read(n).decode()
             before = sum(len(s.answers) for s in acs.sessions)
             acs.queue.append(inner)
-            _connection_request(acs)
+            why = _connection_request(acs)
+            if why:  # no session will come to take it: say so now
+                with acs.lock:
+                    if inner in acs.queue:
+                        acs.queue.remove(inner)
+                acs._reply(h, 502, (why + " (the RPC was not queued)").encode())
+                return
             deadline = time.time() + 60
             with acs.lock:
                 while sum(len(s.answers) for s in acs.sessions) <= before and time.time() < deadline:
@@ -597,9 +608,11 @@ def serve(argv):
 
 
 def _connection_request(acs):
+    """Ask the agent for a session now. None if it said yes, else why not."""
     if not acs.cr_url:
-        acs.say("devacs: no ConnectionRequestURL known yet; the RPC waits for the next session")
-        return
+        why = "no ConnectionRequestURL known yet: the agent has not informed this ACS"
+        acs.say("devacs: " + why)
+        return why
     req = urllib.request.Request(acs.cr_url)
     if acs.cr_auth:
         mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
@@ -610,8 +623,18 @@ def _connection_request(acs):
     try:
         opener.open(req, timeout=10).read()
         acs.say("devacs: connection request sent to %s" % acs.cr_url)
+        return None
     except Exception as e:  # an integrator's tool: report, don't die
-        acs.say("devacs: connection request to %s failed: %s" % (acs.cr_url, e))
+        reason = getattr(e, "reason", None)
+        if isinstance(e, urllib.error.HTTPError):
+            what = "%d %s" % (e.code, e.reason)
+            if e.code in (401, 403):
+                what += " (check --cr USER:PASS against the agent's connection_request credentials)"
+        else:
+            what = str(reason or e)
+        why = "connection request to %s failed: %s" % (acs.cr_url, what)
+        acs.say("devacs: " + why)
+        return why
 
 
 def rpc_cmd(argv):
@@ -625,14 +648,63 @@ def rpc_cmd(argv):
                                  method="POST")
     try:
         reply = urllib.request.urlopen(req, timeout=90).read()
-    except Exception as e:
-        print("devacs: %s" % e)
+    except urllib.error.HTTPError as e:
+        body = e.read().decode("utf-8", "replace").strip()
+        print("devacs: %s" % (body or "%d %s" % (e.code, e.reason)
+                              if e.code != 504 else "the agent did not answer within 60 s"), file=sys.stderr)
         return 1
-    if b"ParameterValueStruct>" in reply:
-        print(json.dumps(parse_values(reply), indent=1))
-    else:
-        print(reply.decode("utf-8", "replace"))
-    return 0
+    except Exception as e:
+        print("devacs: cannot reach the ACS at %s: %s" % (a.acs, getattr(e, "reason", None) or e),
+              file=sys.stderr)
+        return 1
+    lines, fault = describe(reply)
+    print("\n".join(lines))
+    return 1 if fault else 0
+
+
+def describe(reply):
+    """An agent's answer, readably: ([lines], fault code or None)."""
+    try:
+        root = ET.fromstring(reply)
+    except ET.ParseError:
+        return [reply.decode("utf-8", "replace")], None
+
+    def local(el):
+        return el.tag.rsplit("}", 1)[-1]
+    body = next((el for el in root if local(el) == "Body"), None)
+    answer = next(iter(body), None) if body is not None else None
+    if answer is None:
+        return ["(empty answer)"], None
+    name = local(answer)
+    if name == "Fault":
+        f = next((el for el in answer.iter() if local(el) == "Fault" and el is not answer), answer)
+        code = f.findtext("FaultCode") or "?"
+        lines = ["Fault %s: %s" % (code, f.findtext("FaultString") or "")]
+        for pf in f.iter("SetParameterValuesFault"):
+            lines.append("  %s: %s %s" % (pf.findtext("ParameterName"), pf.findtext("FaultCode"),
+                                          pf.findtext("FaultString") or ""))
+        return lines, int(code) if code.isdigit() else -1
+    lines = [name]
+    for el in answer.iter():
+        tag = local(el)
+        if tag == "ParameterValueStruct":
+            lines.append("  %s = %s" % (el.findtext("Name"), el.findtext("Value") or ""))
+        elif tag == "ParameterInfoStruct":
+            lines.append("  %s%s" % (el.findtext("Name"),
+                                     "  (writable)" if el.findtext("Writable") in ("1", "true") else ""))
+        elif tag == "ParameterAttributeStruct":
+            access = [s.text or "" for s in el.iter("string")]
+            lines.append("  %s notification=%s access=%s" % (el.findtext("Name"), el.findtext("Notification"),
+                                                            ",".join(access) or "-"))
+        elif tag == "MethodList":
+            lines.extend("  " + (s.text or "") for s in el)
+        elif tag == "Status":
+            lines.append("  Status %s (%s)" % (el.text, "applied" if el.text == "0" else
+                                               "accepted; applied later (commit, reboot or transfer)"))
+        elif len(el) == 0 and el is not answer and tag not in ("Name", "Value", "Writable", "Notification",
+                                                               "string"):
+            lines.append("  %s: %s" % (tag, el.text or ""))
+    return lines, None
 
 
 def main(argv=None):
