@@ -74,13 +74,15 @@ function jparse(text, name) {
 	JN = length(text)
 	jval(name)
 }
-function jws(   c) {
+function jws(   s) {
+	# (bounded substr: copying the rest of the text each time is quadratic)
 	while (JP <= JN) {
-		c = substr(JT, JP, 1)
-		if (c == " " || c == "\t" || c == "\n" || c == "\r")
-			JP++
-		else
-			break
+		s = substr(JT, JP, 64)
+		if (!match(s, /^[ \t\n\r]+/))
+			return
+		JP += RLENGTH
+		if (RLENGTH < 64)
+			return
 	}
 }
 function jval(path,    c, n, k, s) {
@@ -124,7 +126,7 @@ function jval(path,    c, n, k, s) {
 		return
 	}
 	if (c == "\"") { J[path] = jstr(); return }
-	s = substr(JT, JP)
+	s = substr(JT, JP, 64)
 	if (match(s, /^[-+0-9.eE]+|^true|^false|^null/)) {
 		J[path] = substr(s, 1, RLENGTH)
 		JP += RLENGTH
