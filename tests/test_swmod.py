@@ -412,3 +412,23 @@ def test_opkg_standin_signatures_and_procd_service(acs, files, make_agent, tmp_p
         assert "vpn-client" not in (root / "usr" / "lib" / "opkg" / "status").read_text()
     finally:
         subprocess.run(["kill", str(pid)], capture_output=True)
+
+
+def test_systemd_status_is_one_systemctl_for_every_unit(tmp_path):
+    """systemctl itself cannot run here (no systemd as PID 1): a stand-in
+    that answers `systemctl show` as systemd does (one block per unit, blank
+    line between) and counts its runs."""
+    from swmod_util import BACKENDS
+    fake = tmp_path / "systemctl"
+    fake.write_text("#!/bin/sh\necho run >> \"%s/runs\"\n[ \"$1\" = show ] || exit 1\nshift 2\nfirst=1\n"
+                    "for u in \"$@\"; do\n  [ $first = 1 ] || echo\n  first=0\n  case $u in\n"
+                    "  a.service) printf 'Id=a.service\\nActiveState=active\\nUnitFileState=enabled\\n' ;;\n"
+                    "  *) printf 'Id=%%s\\nActiveState=inactive\\nUnitFileState=disabled\\n' \"$u\" ;;\n"
+                    "  esac\ndone\n" % tmp_path)
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH="%s:%s" % (tmp_path, os.environ["PATH"]), ROCKET_SW_INIT="systemd",
+               TMPDIR=str(tmp_path))
+    r = subprocess.run([os.path.join(BACKENDS, "swmod-service"), "status"], input="a.service\tsystemd\nb.sh\tinitd\n"
+                       "../x\tinitd\n", capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout == "a.service\t1\t1\nb.sh\t0\t0\n", (r.stdout, r.stderr)
+    assert (tmp_path / "runs").read_text() == "run\n"
