@@ -39,9 +39,9 @@ def keyed(path):
 class Tree:
     """A copy of the recorded device, with the stand-ins first on PATH."""
 
-    def __init__(self, tmp_path, shell=("sh",)):
+    def __init__(self, tmp_path, shell=("sh",), tree=C7):
         self.path = tmp_path
-        env = openwrt_replay.environment(tmp_path)
+        env = openwrt_replay.environment(tmp_path, tree)
         self.root = tmp_path / "root"
         self.conf = self.root / "etc" / "config"
         self.pristine = {f: (self.conf / f).read_text() for f in os.listdir(self.conf)}
@@ -108,15 +108,7 @@ def instances(v, table):
     return {m.group(0) for m in (re.match(pat, p) for p in v) if m}
 
 
-def test_read_the_recorded_router(tree):
-    v = tree.get()
-    # one process per source: uci once per configuration, ubus once per object
-    assert sorted(tree.calls("uci")) == sorted("-q -X show %s" % c for c in
-                                               ("network", "wireless", "dhcp", "firewall", "system"))
-    assert len(tree.calls("ubus")) == 7
-    assert sorted(tree.calls("iwinfo")) == sorted(
-        ["wlan0 info", "wlan0 assoclist", "wlan1 info", "wlan1 assoclist", "wlan1-1 info", "wlan1-1 assoclist",
-         "phy0 txpowerlist", "phy0 freqlist", "phy1 txpowerlist", "phy1 freqlist"])
+def consistent(v):
     # every parameter is declared in the manifest (so it has its TR-181 type)
     for p in v:
         assert MANIFEST.spec(keyed(p)) is not None, p
@@ -129,6 +121,18 @@ def test_read_the_recorded_router(tree):
             parent = p[:p.rindex(".") + 1]
             got = {k for k in instances(v, table) if k.startswith(parent) or "{" not in parent}
             assert int(n) == len(got), (p, n, sorted(got))
+
+
+def test_read_the_recorded_router(tree):
+    v = tree.get()
+    # one process per source: uci once per configuration, ubus once per object
+    assert sorted(tree.calls("uci")) == sorted("-q -X show %s" % c for c in
+                                               ("network", "wireless", "dhcp", "firewall", "system"))
+    assert len(tree.calls("ubus")) == 7
+    assert sorted(tree.calls("iwinfo")) == sorted(
+        ["wlan0 info", "wlan0 assoclist", "wlan1 info", "wlan1 assoclist", "wlan1-1 info", "wlan1-1 assoclist",
+         "phy0 txpowerlist", "phy0 freqlist", "phy1 txpowerlist", "phy1 freqlist"])
+    consistent(v)
     # DeviceInfo: system board / info, /proc
     assert v["Device.DeviceInfo.ModelName"] == "TP-Link Archer C7 v5"
     assert v["Device.DeviceInfo.SoftwareVersion"] == "23.05.3"
@@ -215,6 +219,38 @@ def test_read_the_recorded_router(tree):
     assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{23}.Value"] == "fd4c9a1e72b300000000000000000001"
     assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{24}.Value"] == "036c616e00"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v["Device.Firewall.LastChange"])
+
+
+def test_read_a_dsa_router_without_luci(tmp_path):
+    """OpenWrt 24.10 on a Xiaomi AX3000T: DSA switch ports, phyN-apM Wi-Fi
+    names, a DHCP WAN, no PPP, no LuCI (no host hints)."""
+    tree = Tree(tmp_path, SHELLS[-1], os.path.join(HERE, "openwrt", "ax3000t"))
+    v = tree.get()
+    consistent(v)
+    assert instances(v, "Device.Ethernet.Interface.{i}.") == {
+        "Device.Ethernet.Interface.{%s}" % d for d in ("eth0", "lan2", "lan3", "lan4", "wan")}
+    assert v["Device.Ethernet.Interface.{wan}.Upstream"] == "true"
+    assert v["Device.Ethernet.Interface.{lan2}.Status"] == "Down"
+    assert v["Device.Ethernet.Interface.{lan3}.CurrentBitRate"] == "1000"
+    assert v["Device.Bridging.Bridge.{br-lan}.Port.{lan3}.LowerLayers"] == "Device.Ethernet.Interface.{lan3}."
+    assert v["Device.Ethernet.Link.{wan}.LowerLayers"] == "Device.Ethernet.Interface.{wan}."
+    assert v["Device.IP.Interface.{wan}.LowerLayers"] == "Device.Ethernet.Link.{wan}."
+    assert v["Device.PPP.InterfaceNumberOfEntries"] == "0"
+    assert v["Device.DHCPv4.Client.{wan}.IPAddress"] == "192.0.2.57"
+    assert v["Device.DHCPv4.Client.{wan}.DNSServers"] == "192.0.2.1"
+    assert v["Device.WiFi.SSID.{default_radio1}.Name"] == "phy1-ap0"
+    assert v["Device.WiFi.Radio.{radio1}.SupportedStandards"] == "a,n,ac,ax"
+    assert v["Device.WiFi.Radio.{radio1}.OperatingStandards"] == "a,n,ac,ax"
+    assert v["Device.WiFi.Radio.{radio1}.OperatingChannelBandwidth"] == "80MHz"
+    assert v["Device.WiFi.AccessPoint.{default_radio1}.Security.ModeEnabled"] == "WPA3-Personal"
+    assert v["Device.DeviceInfo.Processor.{cpu3}.Architecture"] == "arm"
+    assert v["Device.Hosts.HostNumberOfEntries"] == "2"  # leases + ARP on the LAN (not the WAN gateway)
+    assert v["Device.Hosts.Host.{5e:1a:7c:33:90:04}.AssociatedDevice"] == \
+        "Device.WiFi.AccessPoint.{default_radio1}.AssociatedDevice.{5e:1a:7c:33:90:04}."
+    assert v["Device.Hosts.Host.{f0:d4:e2:a1:b3:c5}.IPv6Address.{2001:db8:77:100::2bd}.IPAddress"] == \
+        "2001:db8:77:100::2bd"  # its DUID-LL names its MAC address
+    assert "Device.NeighborDiscovery.InterfaceSetting.{wan6}.MaxRtrSolicitations" not in v  # -1: no limit
+    assert "ubus: " not in tree.stderr
 
 
 def test_same_tree_under_every_shell_and_awk(tmp_path):

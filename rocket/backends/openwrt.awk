@@ -960,17 +960,23 @@ function out_bridging(    dev, nb, p, n, a, i, q, lo, all, st) {
 }
 
 # ------------------------------------------------------------------ WiFi
-function hwstd(hw,    o) {
-	# iwinfo "HW Mode(s): 802.11ac/n" / "802.11bgn" / "802.11ax/b/g/n"
+function hwstd(hw,    o, n, a, i, m) {
+	# iwinfo "HW Mode(s):": "802.11ac/ax/n" (newer), "802.11bgn" / "802.11nac" (older)
 	sub(/^802\.11/, "", hw)
+	if (index(hw, "/")) {
+		n = split(hw, a, "/")
+		for (i = 1; i <= n; i++) m[a[i]] = 1
+	} else {
+		for (i = 1; i <= 3; i++) {
+			a[1] = i == 1 ? "ac" : i == 2 ? "ax" : "be"
+			if (sub(a[1], "", hw)) m[a[1]] = 1
+		}
+		n = length(hw)
+		for (i = 1; i <= n; i++) m[substr(hw, i, 1)] = 1
+	}
 	o = ""
-	if (hw ~ /a[^cx]|a\/|^a$/ || hw ~ /^a/) o = o ",a"
-	if (hw ~ /b/) o = o ",b"
-	if (hw ~ /g/) o = o ",g"
-	if (hw ~ /n/) o = o ",n"
-	if (hw ~ /ac/) o = o ",ac"
-	if (hw ~ /ax/) o = o ",ax"
-	if (hw ~ /be/) o = o ",be"
+	split("a b g n ac ax be", a, " ")
+	for (i = 1; i <= 7; i++) if (a[i] in m) o = o "," a[i]
 	return substr(o, 2)
 }
 function iwfield(txt, label,    i, s) {
@@ -2042,7 +2048,7 @@ function out_nd(    i, s, dev, n, p, v) {
 		v = line1(R "/proc/sys/net/ipv6/conf/" dev "/router_solicitation_interval")
 		if (v != "") emit(p "RtrSolicitationInterval", v * 1000)
 		v = line1(R "/proc/sys/net/ipv6/conf/" dev "/router_solicitations")
-		if (v != "") emit(p "MaxRtrSolicitations", v < 0 ? 0 : v)
+		if (v != "" && v >= 0) emit(p "MaxRtrSolicitations", v) # (-1: no limit, which TR-181 cannot say)
 	}
 	emit("Device.NeighborDiscovery.InterfaceSettingNumberOfEntries", n)
 }
