@@ -449,7 +449,8 @@ def test_the_owner_is_not_restricted_by_the_acs_policy(acs, make_agent, tmp_path
     acs.queue = [build_rpc("SetParameterValues", [MS + "PeriodicInformInterval=60:unsignedInt"]),
                  build_rpc("GetParameterValues", [MS + "PeriodicInformInterval", MS + "Username"])]
     agent = make_agent(acs.url, once=False, policy={"file": pol}, acs={"username": "owner-sees-me"})
-    assert agent.ctl.do_set(MS + "PeriodicInformInterval=120") == ["status: 0"]
+    assert agent.ctl.do_set(MS + "PeriodicInformInterval=120") == [
+        "set: " + MS + "PeriodicInformInterval", "status: 0 (applied)"]
     assert agent.ctl.do_get(MS + "Username") == [MS + "Username=owner-sees-me"]
     agent.run_session()
     replies = [r for _, r in acs.sessions[0].answers]

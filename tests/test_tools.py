@@ -93,3 +93,47 @@ def test_devacs_serve_on_a_busy_port_says_so_in_one_line():
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "cannot listen" in r.stderr and "in use" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------- ctl
+def _ctl_agent(make_agent, acs):
+    from rocket.owner import ctl
+    agent = make_agent(acs.url, once=False)
+    return agent, [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
+
+
+def test_ctl_errors_name_every_fault_and_successes_confirm(acs, make_agent):
+    agent, control = _ctl_agent(make_agent, acs)
+    ms = "Device.ManagementServer."
+    a = control.handle(b"set Device.DeviceInfo.Manufacturer=x")
+    assert a == "error: 9003 Invalid arguments; Device.DeviceInfo.Manufacturer: 9008 not writable\n"
+    a = control.handle(("set %sPeriodicInformInterval=0" % ms).encode())
+    assert "9007 invalid value (out of range: at least 1)" in a and "None" not in a
+    a = control.handle(b"set Device.Nope=1")
+    assert "Device.Nope: 9005 no such parameter" in a
+    a = control.handle(("set %sPeriodicInformInterval=60" % ms).encode())
+    assert a == "ok\nset: %sPeriodicInformInterval\nstatus: 0 (applied)\n" % ms
+    agent.events.add("1 BOOT")
+    a = control.handle(b"inform")
+    assert a == "ok\nsession requested\nthe Inform will carry: 1 BOOT\n"
+
+
+def test_no_none_in_range_messages():
+    from rocket.cwmp import values
+    for limit, text in (((1, None), "at least 1"), ((None, 5), "at most 5"), ((1, 5), "1 to 5")):
+        with pytest.raises(values.BadValue) as e:
+            values.check("int", limit, "99" if limit[1] == 5 else "0")
+        assert str(e.value) == "out of range: " + text
+
+
+def test_ctl_audit_into_head_exits_quietly(acs, pyz, tmp_path):
+    conf = write_conf(tmp_path, acs.url)
+    audit_file = tmp_path / "audit" / "audit.log"
+    audit_file.parent.mkdir()
+    line = '{"time":"2026-01-01T00:00:00Z","kind":"rpc","rpc":"GetParameterValues","result":"ok"}\n'
+    audit_file.write_text(line * 5000)
+    r = subprocess.run("'%s' -I -S '%s' ctl -c '%s' audit | head -1; exit ${PIPESTATUS[0]}"
+                       % (sys.executable, pyz, conf), shell=True, executable="/bin/bash",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and len(r.stdout.splitlines()) == 1

@@ -94,7 +94,7 @@ def check(ptype, limit, value, sent_type=None):
             raise BadValue("out of range for %s" % ptype)
         if isinstance(limit, tuple) and len(limit) == 2 and not isinstance(limit[0], str):
             if (limit[0] is not None and n < limit[0]) or (limit[1] is not None and n > limit[1]):
-                raise BadValue("out of range [%s:%s]" % limit)
+                raise BadValue(_range_text(*limit))
         return str(n)
     if ptype == "boolean":
         try:
@@ -118,3 +118,12 @@ def check(ptype, limit, value, sent_type=None):
             raise BadValue("not a decimal")
         return v
     return value
+
+
+def _range_text(lo, hi):
+    """'out of range: at least 1' (never a None in a message)."""
+    if hi is None:
+        return "out of range: at least %d" % lo
+    if lo is None:
+        return "out of range: at most %d" % hi
+    return "out of range: %d to %d" % (lo, hi)

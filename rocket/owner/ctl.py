@@ -366,11 +366,14 @@ class ControlServer:
             self.agent.events.add(code)
         a = self.agent
         a.request_session()
+        events = ", ".join(c if not k else "%s %s" % (c, escape(k)) for c, k in a.events.pending)
+        what = "the Inform will carry: %s" % events if events else \
+            "no event is pending: the Inform will carry no event code"
         if a.in_retry_wait():  # only a connection request cuts a retry wait short (§3.2.1.1)
             left = max(0, int(round(a.retry_timer.when - a.loop.clock())))
             return ["session requested: it starts with retry %d in %d s (retry wait after a failed "
-                    "session)" % (a.retry_count, left)]
-        return ["session requested"]
+                    "session)" % (a.retry_count, left), what]
+        return ["session requested", what]
 
     def do_notify(self, rest):
         prefixes = rest.split()
@@ -384,7 +387,7 @@ class ControlServer:
         if notifier is None:
             raise RequestError("notifications are not enabled in this build")
         changed = notifier.check(prefixes)
-        return ["changed: %s" % p for p in changed]
+        return ["changed: %s" % p for p in changed]  # nothing when nothing changed: scripts test that
 
     def do_get(self, rest):
         paths = rest.split()
@@ -426,7 +429,9 @@ class ControlServer:
         if a._periodic_dirty:
             a._periodic_dirty = False
             a.schedule_periodic()
-        lines = ["status: %d" % status]
+        lines = ["set: %s" % escape(n) for n, _, _ in items]
+        lines.append("status: %d (%s)" % (status, "applied" if status == 0 else
+                                         "accepted; applied by the device later (commit or reboot)"))
         if notifier is not None:
             written = sorted(notifier.local_writes)
             notifier.local_writes.clear()
@@ -435,10 +440,17 @@ class ControlServer:
         return lines
 
 
+_SHORT = {9005: "no such parameter", 9006: "wrong type", 9007: "invalid value", 9008: "not writable",
+          9009: "notification request rejected"}
+
+
 def _fault_text(e):
+    """'9003 Invalid arguments; Device.X: 9008 not writable' (every code named)."""
     s = "%d %s" % (e.code, e.string or "")
     for name, code, text in getattr(e, "param_faults", None) or ():
-        s += "; %s: %d %s" % (name, code, text or "")
+        what = _SHORT.get(code) or text or ""
+        detail = text.split(": ", 1)[1] if text and ": " in text else ""
+        s += "; %s: %d %s%s" % (name, code, what, " (%s)" % detail if detail and detail != what else "")
     return escape(s.strip())
 
 
@@ -522,6 +534,19 @@ def call(path, line, timeout=30.0):
 
 
 def main(argv):
+    """``rocket.pyz ctl ...``; a reader that stops early (``| head``) ends it quietly."""
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        import os
+        # nothing more can be written; keep the interpreter's final flush quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv):
     args = list(argv)
     sock = conf = None
     timeout = 30.0
