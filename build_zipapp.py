@@ -199,6 +199,21 @@ def copy_defusedxml(dst, wheel=None):
         f.write(DEFUSED_INIT % version)
 
 
+def _guard(python):
+    """The first lines of a --bytecode build's __main__.py: a .pyc runs only
+    on the interpreter version that wrote it, so say which one, in one line,
+    instead of an import error."""
+    out = subprocess.check_output([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+    version = out.decode().strip()
+    major, minor = version.split(".")
+    return ("import sys\n"
+            "if sys.version_info[:2] != (%s, %s):\n"
+            "    sys.stderr.write('rocket: this zipapp was built with --bytecode for Python %s; this is Python "
+            "%%d.%%d (%%s): run it with python%s, or build it for this one\\n' %% (sys.version_info[:2] + "
+            "(sys.executable,)))\n"
+            "    sys.exit(2)\n" % (major, minor, version, version))
+
+
 def compile_for(python, tree):
     code = ("import compileall,sys; ok=compileall.compile_dir(sys.argv[1], quiet=1, legacy=True, "
             "optimize=2); sys.exit(0 if ok else 1)")
@@ -245,8 +260,11 @@ def main(argv=None):
         os.makedirs(tree)
         copy_rocket(tree)
         copy_defusedxml(tree, a.defusedxml_wheel)
+        main_py = "import sys\nfrom rocket.cli import main\nsys.exit(main())\n"
+        if a.bytecode:
+            main_py = _guard(a.bytecode) + main_py
         with open(os.path.join(tree, "__main__.py"), "w") as f:
-            f.write("import sys\nfrom rocket.cli import main\nsys.exit(main())\n")
+            f.write(main_py)
         if a.bytecode:
             compile_for(a.bytecode, tree)
         os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)

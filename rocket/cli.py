@@ -135,8 +135,13 @@ def main(argv=None):
     if not agent.model.value(agent.root + "DeviceInfo.SerialNumber"):
         log.warning("config: [cpe] serial_number is empty: the Inform's DeviceId carries an empty "
                     "SerialNumber (the ACS cannot tell this device from others); set it")
-    agent.loop.add_signal(signal.SIGTERM, agent.stop)
-    agent.loop.add_signal(signal.SIGINT, agent.stop)
+    def stop(name):
+        def handler():
+            log.info("%s: stopping (state saved, pending events kept)", name)
+            agent.stop()
+        return handler
+    agent.loop.add_signal(signal.SIGTERM, stop("SIGTERM"))
+    agent.loop.add_signal(signal.SIGINT, stop("SIGINT"))
     agent.loop.add_signal(signal.SIGHUP, agent.reload)
     log.info("rocket %s starting (%s, state in %s)%s", __version__, cfg.path or "built-in defaults",
              agent.state.path, ", after boot" if agent.boot else "")

@@ -537,15 +537,21 @@ def demo(argv):
                              timeout=60)
     acs.stop()
     print()
+    print("The session, as the ACS saw it: Inform, then each request and the agent's answer.")
     for s in acs.sessions:
+        events = re.findall(r"<EventCode>([^<]*)</EventCode>", s.inform or "")
+        print("== Inform (events: %s)" % (", ".join(events) or "none"))
         for sent, reply in s.answers:
-            print("== %s" % rpc_name(sent))
-            if b"ParameterValueStruct>" in reply:
-                for k, v in parse_values(reply).items():
-                    print("   %s = %s" % (k, v))
-            else:
-                m = re.search(rb"<Status>(\d)</Status>|<FaultCode>(\d+)</FaultCode>", reply)
-                print("   %s" % (m.group(0).decode() if m else reply[:200]))
+            print("== ACS: %s" % rpc_name(sent))
+            for name, typ, value in re.findall(r"<Name>([^<]*)</Name><Value xsi:type=\"xsd:(\w+)\">"
+                                               r"([^<]*)</Value>", sent):
+                print("   set %s = %s (%s)" % (name, value, typ))
+            for name in re.findall(r"<string>([^<]*)</string>", sent):
+                print("   ask %s" % name)
+            lines, _ = describe(reply)
+            print("   CPE: " + lines[0])
+            for line in lines[1:]:
+                print("   " + line)
     print("\nagent exit code: %d (%s)" % (rc, "session complete" if rc == 0 else "session failed"))
     return rc
 

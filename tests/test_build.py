@@ -44,7 +44,10 @@ def test_bytecode_build_runs_a_session_under_python38(acs, tmp_path):
     assert len(acs.sessions) == 1 and acs.sessions[0].ended
     # the Python 3.8 bytecode is refused by another interpreter: it really is 3.8's
     other = run_pyz(str(out), conf, "--version")
-    assert other.returncode != 0
+    assert other.returncode == 2
+    assert other.stderr.startswith("rocket: this zipapp was built with --bytecode for Python 3.8; this is "
+                                   "Python %d.%d" % sys.version_info[:2]), other.stderr
+    assert other.stderr.count("\n") == 1 and "Traceback" not in other.stderr
     print("--bytecode python3.8 build: %d bytes" % os.path.getsize(out))
 
 

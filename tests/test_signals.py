@@ -24,6 +24,8 @@ def test_stop_signal_while_idle_exits_0_and_keeps_state(acs, pyz, tmp_path, sign
         agent.signal(signum)
         assert agent.wait(30) == 0, agent.text()
     assert "Traceback" not in agent.text()
+    name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+    assert len([ln for ln in agent.text().splitlines() if name + ": stopping" in ln]) == 1, agent.text()
     saved = state_file(str(tmp_path / "state"), "session")
     assert saved["bootstrapped_url"] == acs.url
     assert state_file(str(tmp_path / "state"), "events") == []

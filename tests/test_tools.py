@@ -137,3 +137,22 @@ def test_ctl_audit_into_head_exits_quietly(acs, pyz, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stderr == "" and len(r.stdout.splitlines()) == 1
+
+
+# ------------------------------------------------------------------ demo
+def test_demo_transcript_shows_what_it_sets_as_the_readme_says(pyz):
+    r = _devacs("demo", "--pyz", pyz, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    out = r.stdout[r.stdout.index("The session, as the ACS saw it"):]
+    steps = [ln for ln in out.splitlines() if ln.startswith("== ")]
+    assert steps == ["== Inform (events: 0 BOOTSTRAP, 1 BOOT)", "== ACS: GetParameterValues",
+                     "== ACS: SetParameterValues", "== ACS: GetParameterValues"]
+    assert "   set Device.ManagementServer.PeriodicInformInterval = 600 (unsignedInt)" in out
+    assert "     Status 0 (applied)" in out
+    assert "     Device.ManagementServer.PeriodicInformInterval = 600" in out  # read back
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    said = readme[readme.index("# 1. Build the zipapp"):readme.index("python3 build_zipapp.py && python3 -m")]
+    said = " ".join(said.replace("#", " ").split())
+    assert "Inform -> GetParameterValues -> SetParameterValues PeriodicInformInterval = 600 -> " \
+           "GetParameterValues reads it back -> end" in said
