@@ -35,6 +35,10 @@ RATE_MBIT = 8
 NETEM_DEV = ("r2", "rdr2a")
 
 
+class Unavailable(Exception):
+    """This kernel cannot build the path (the tests skip, saying why)."""
+
+
 def available():
     """'' when namespaces can be used here, else the reason."""
     if os.geteuid() != 0:
@@ -127,6 +131,8 @@ class Path:
         ns, dev = NETEM_DEV
         self.line = None
         if self.run(ns, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", "0ms", check=False).returncode:
+            if not os.path.exists("/dev/net/tun"):
+                raise Unavailable("the kernel has no sch_netem and there is no /dev/net/tun")
             self.line = DelayLine(self)
         return self
 
