@@ -52,11 +52,15 @@ def _tail(d):
 
 
 def _load(path, default):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return default
+    """A state document as the agent would load it: a cut between the two
+    renames of a save leaves only the previous generation, PATH.1."""
+    for p in (path, path + ".1"):
+        try:
+            with open(p) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            pass
+    return default
 
 
 def _quiet(state, acs):
@@ -144,7 +148,9 @@ def _one_run(n, pyz, acs, files, tmp, rng):
             acked = _acked_in(s, "<cwmp:DUStateChangeComplete>")
         elif has:
             assert not s.ended, "%s: a clean session had the event but no report" % where
-    assert reports, "run %d: never reported\n%s" % (n, _tail(d))
+    assert reports, "run %d: never reported (journal %s, events %s, sessions %s)\n%s" % (
+        n, _load(os.path.join(state, "duops.json"), None), _load(os.path.join(state, "events.json"), None),
+        [(s.ended, len(s.answers)) for s in acs.sessions], _tail(d))
     for rep in reports:
         codes = [int(c) for c in re.findall(r"<FaultCode>(\d+)</FaultCode>", rep)]
         assert len(codes) == 3 and codes[2] == 9016, codes

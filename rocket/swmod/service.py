@@ -418,8 +418,9 @@ class SoftwareModules:
 
         def finished(code, reason):
             os.close(fd)
-            self.active = None
-            self.loop.call_later(0, lambda: done(code, reason), "software-downloaded")
+            # ``active`` stays set until ``done`` has run: nothing may start
+            # the same operation again in between
+            self.loop.call_later(0, lambda: self._release(done, code, reason), "software-downloaded")
 
         g = FileGet(self.loop, url, fd, finished, op.get("username", ""), op.get("password", ""),
                     self._tls_context, cfg.int("transfer", "timeout"), cfg.bool("transfer", "allow_basic_over_http"),
@@ -431,6 +432,10 @@ class SoftwareModules:
             self.active = None
             os.close(fd)
             raise
+
+    def _release(self, done, code, reason):
+        self.active = None
+        done(code, reason)
 
     def _url_allowed(self, url):
         pol = self.agent.policy
