@@ -160,13 +160,6 @@ class Agent:
 
     def run(self):
         self.start()
-        # What exists now (modules, configuration, services, the model) lives
-        # as long as the agent: keep it out of the cyclic collector's full
-        # passes, which otherwise rescan it all in one go (tens of ms of a
-        # big request) while the listeners wait.
-        import gc
-        gc.collect()
-        gc.freeze()
         self.loop.run()
         return self.exit_code or 0
 
