@@ -1,7 +1,7 @@
 """A static device tree read from a CSV dump: simulation and tests.
 
 ``[backends] static = /path/device.csv`` makes the agent behave like the
-device the dump came from (the GenieACS-style dumps in shared/devices/):
+device the dump came from (GenieACS-style dumps, e.g. tests/fixtures/devices/):
 its whole parameter tree, its DeviceId (the ``DeviceID.*`` rows) and its
 root (``Device.`` or ``InternetGatewayDevice.``). Both CSV layouts are read:
 
