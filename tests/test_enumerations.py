@@ -14,15 +14,15 @@ from conftest import ROOT, need_shared
 _cache = {}
 
 
-def tr181_enumerations():
+def tr181_enumerations(filename="tr-181-2-17-0-cwmp-full.xml"):
     """{"Device.XMPP.Connection.{i}.Status": ({values}, is_list)} for string
     parameters whose syntax is a plain enumeration (no pattern)."""
-    tr181 = need_shared("bbf", "tr-181-2-17-0-cwmp-full.xml")
-    if "enums" in _cache:
-        return _cache["enums"]
+    xml = need_shared("bbf", filename)
+    if filename in _cache:
+        return _cache[filename]
     enums = {}
     obj = None
-    for _, el in ET.iterparse(tr181, events=("end",)):
+    for _, el in ET.iterparse(xml, events=("end",)):
         tag = el.tag.rsplit("}", 1)[-1]
         if tag == "parameter":
             syn = el.find("syntax")
@@ -38,7 +38,7 @@ def tr181_enumerations():
                 if p.tag.rsplit("}", 1)[-1] == "parameter" and p.get("name") in enums:
                     enums[obj + p.get("name")] = enums.pop(p.get("name"))
             el.clear()
-    _cache["enums"] = enums
+    _cache[filename] = enums
     return enums
 
 
@@ -63,6 +63,11 @@ def _bad_values(store, enums):
     return bad
 
 
+def _checked(store, enums):
+    return sum(1 for k in store.keys() if not k.endswith(".") and store.get(k).owner is None
+               and _schema_path(k) in enums)
+
+
 def test_agent_owned_enumerations_are_tr181_values(acs, make_agent):
     enums = tr181_enumerations()
     assert "Device.XMPP.Connection.{i}.Status" in enums  # the parser found what it must
@@ -74,6 +79,23 @@ def test_agent_owned_enumerations_are_tr181_values(acs, make_agent):
         s.start(agent)
     try:
         assert _bad_values(agent.model.store, enums) == []
+        assert _checked(agent.model.store, enums) >= 5  # the check really looks at something
+    finally:
+        for s in agent.services:
+            s.stop()
+
+
+def test_agent_owned_enumerations_are_tr098_values_on_an_igd_root(acs, make_agent):
+    enums = tr181_enumerations("tr-098-1-8-0-full.xml")
+    assert "InternetGatewayDevice.ManagementServer.HTTPCompression" in enums or len(enums) > 100
+    agent = make_agent(acs.url, once=False, cpe={"data_model": "InternetGatewayDevice"},
+                       stun={"enable": "true", "server_address": "127.0.0.1"},
+                       udp_connection_request={"enable": "true", "port": "0"})
+    for s in agent.services:
+        s.start(agent)
+    try:
+        assert _bad_values(agent.model.store, enums) == []
+        assert _checked(agent.model.store, enums) >= 5  # the check really looks at something
     finally:
         for s in agent.services:
             s.stop()
