@@ -27,6 +27,7 @@ from rocket.base.config import Config
 from rocket.cwmp.events import EventQueue
 from rocket.base.log import log
 from rocket.net.loop import Loop
+from rocket.net import resolver
 from rocket.datamodel.model import DataModel
 from rocket.cwmp.rpc import Dispatcher
 from rocket.cwmp.session import (
@@ -71,6 +72,7 @@ class Agent:
                  rng=None):
         self.cfg = cfg
         cfg.validate()
+        resolver.configure(cfg.get("dns", "resolv_conf"), cfg.get("dns", "hosts"))
         self.loop = loop or Loop()
         self.wallclock = wallclock
         self.rng = rng or random.Random()
@@ -173,6 +175,7 @@ class Agent:
             return
         old_url = self.acs_url
         self.cfg = cfg
+        resolver.configure(cfg.get("dns", "resolv_conf"), cfg.get("dns", "hosts"))
         self.model.reload_config(cfg)
         log.info("reload: configuration re-read from %s", cfg.path)
         self.schedule_periodic()

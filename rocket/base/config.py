@@ -113,6 +113,10 @@ DEFAULTS = {
         "poll_interval": "300",
         "settle": "1",
     },
+    "dns": {
+        "resolv_conf": "/etc/resolv.conf",
+        "hosts": "/etc/hosts",
+    },
     "control": {
         "enable": "true",
         "socket": "",

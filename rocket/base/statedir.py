@@ -99,11 +99,17 @@ def atomic_write(path, data, mode=0o600, sync=True, keep=None):
             os.fsync(fd)
     finally:
         os.close(fd)
-    if keep:
+    if keep and os.path.exists(path):
+        # A hard link keeps the previous generation without a moment in
+        # which ``path`` is missing (a crash there would lose the current one).
         try:
-            os.replace(path, keep)
+            os.unlink(keep)
         except FileNotFoundError:
             pass
+        try:
+            os.link(path, keep)
+        except OSError:  # no hard links here: rename, as before
+            os.replace(path, keep)
     os.replace(tmp, path)
     if sync:
         _fsync_dir(os.path.dirname(path) or ".")

@@ -369,3 +369,17 @@ class _Lookup:
             self._answer(msg, True)
             if self.tcp is None:
                 return
+
+
+_default = [None]
+
+
+def configure(resolv_conf, hosts):
+    """The files every lookup of this process reads ([dns] of the configuration)."""
+    _default[0] = Resolver(resolv_conf, hosts)
+
+
+def default_resolver():
+    if _default[0] is None:
+        _default[0] = Resolver()
+    return _default[0]
