@@ -65,7 +65,8 @@ def test_bad_inputs_get_9007_and_nothing_starts(agent_with):
     bad = [(ECHO + "Host", "no such host!"), (DL + "DownloadURL", "ftp://10.0.0.1/f"),
            (DL + "NumberOfConnections", "5", U), (PING + "DataBlockSize", "0", U),
            (PING + "DiagnosticsState", "Complete"), (ECHO + "Interface", "Device.IP.Interface.77"),
-           (ECHOCFG + "SourceIPAddress", "10.0.0.300")]
+           (ECHOCFG + "SourceIPAddress", "10.0.0.300"),
+           (IPD + "ServerSelectionDiagnostics.HostList", ",".join("10.0.0.%d" % i for i in range(11)))]
     a, acs = agent_with([[spv(p, (ECHO + "DiagnosticsState", "Requested")) for p in bad] + [gpv(ECHO + "DiagnosticsState")]])
     assert run_until(a, lambda: _ended(acs, 1))
     for i, p in enumerate(bad):

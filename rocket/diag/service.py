@@ -183,6 +183,8 @@ class Diagnostics:
                     raise values.BadValue("only http:// URLs are supported")
             elif what == 3:
                 hosts = [h.strip() for h in value.split(",")]
+                if len(hosts) > 10:
+                    raise values.BadValue("at most 10 hosts")
             for h in hosts:
                 if not _host_ok(h):
                     raise values.BadValue("not a host name or IP address: %r" % h[:64])
