@@ -34,7 +34,7 @@ esac
 """
 
 
-def build_deb(out_dir, name, version, depends="", preinst=None, service=False, payload=0):
+def build_deb(out_dir, name, version, depends="", preinst=None, service=False, payload=0, postinst=None):
     d = os.path.join(out_dir, "src-%s-%s" % (name, version))
     os.makedirs(os.path.join(d, "DEBIAN"))
     ctl = ("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: %s\nDescription: test package %s\n"
@@ -43,11 +43,12 @@ def build_deb(out_dir, name, version, depends="", preinst=None, service=False, p
         ctl += "Depends: %s\n" % depends
     with open(os.path.join(d, "DEBIAN", "control"), "w") as f:
         f.write(ctl)
-    if preinst is not None:
-        p = os.path.join(d, "DEBIAN", "preinst")
-        with open(p, "w") as f:
-            f.write("#!/bin/sh\n" + preinst + "\n")
-        os.chmod(p, 0o755)
+    for script, body in (("preinst", preinst), ("postinst", postinst)):
+        if body is not None:
+            p = os.path.join(d, "DEBIAN", script)
+            with open(p, "w") as f:
+                f.write("#!/bin/sh\n" + body + "\n")
+            os.chmod(p, 0o755)
     os.makedirs(os.path.join(d, "usr", "share", name))
     with open(os.path.join(d, "usr", "share", name, "VERSION"), "w") as f:
         f.write(version + "\n")

@@ -33,6 +33,8 @@ def debs(tmp_path_factory):
         "/p/dep.deb": build_deb(d, "needsdep", "1.0", depends="not-there-pkg (>= 3)"),
         "/p/other.deb": build_deb(d, "other-tool", "0.9"),
         "/p/junk.deb": b"this is not a package",
+        "/p/half.deb": build_deb(d, "half-done", "1.0", postinst="exit 1"),
+        "/p/half2.deb": build_deb(d, "half-done", "2.0"),
     }
 
 
@@ -432,3 +434,20 @@ def test_systemd_status_is_one_systemctl_for_every_unit(tmp_path):
                        "../x\tinitd\n", capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout == "a.service\t1\t1\nb.sh\t0\t0\n", (r.stdout, r.stderr)
     assert (tmp_path / "runs").read_text() == "run\n"
+
+
+def test_update_of_a_half_configured_package_is_9029(acs, files, make_agent, sw, tmp_path, debs):
+    deb = tmp_path / "half.deb"
+    deb.write_bytes(debs["/p/half.deb"])
+    r = subprocess.run(["dpkg", "--root=" + sw["root"], "--force-script-chrootless", "-i", str(deb)],
+                       capture_output=True)
+    assert r.returncode != 0  # its postinst failed: dpkg leaves it half-configured
+    uuid = O.du_uuid("half-done", VENDOR)
+    acs.queue = [cdus([op("Update", UUID=uuid, URL=files.url("/p/half2.deb"), Username="pkg", Password="s3cret"),
+                       op("Uninstall", UUID=uuid)])]
+    a = _agent(make_agent, acs, sw, tmp_path, boot=True)
+    until_sessions(a, acs, 2, start=True)
+    rs = results(du_requests(acs)[0][1])
+    assert [r["FaultCode"] for r in rs] == ["9029", "0"], [r["FaultString"] for r in rs]
+    assert rs[0]["CurrentState"] == "Installed" and rs[0]["Resolved"] == "false"
+    assert rs[1]["CurrentState"] == "Uninstalled"

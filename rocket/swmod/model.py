@@ -166,7 +166,9 @@ class Units:
                     if not present:
                         continue
                     name = r[1].split(":", 1)[0]  # dpkg's name:arch
+                    half = st in ("half-installed", "half-configured") or (len(st) > 1 and st[1] in "HF")
                     pkgs[ee + "/" + name] = {"ee": ee, "name": name, "version": r[2], "resolved": resolved,
+                                             "half": half,
                                              "vendor": r[4] if len(r) > 4 else "",
                                              "summary": r[5] if len(r) > 5 else "", "eus": []}
                 elif r[0] == "eu" and len(r) >= 4:

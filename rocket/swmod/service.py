@@ -342,11 +342,12 @@ class SoftwareModules:
             keys = mine
         if len(keys) > 1:
             raise Failed(9031, "the deployment unit is installed more than once; say which Version")
-        key = keys[0]
+        key = op["key"] = keys[0]
         ee = u.pkgs[key]["ee"]
         if not u.enabled(ee):
             raise Failed(9024, "execution environment %s is disabled" % ee)
-        op["key"] = key
+        if op["op"] == "Update" and u.pkgs[key].get("half"):
+            raise Failed(9029, "%s is half installed or half configured; remove it first" % u.pkgs[key]["name"])
         return key
 
     def _name_allowed(self, name):
