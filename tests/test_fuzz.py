@@ -61,3 +61,19 @@ def test_driver_reports_a_crash_and_a_hang(tmp_path):
     r = fuzz_run.run_plain(t, 4, seed=1, timeout=0.2, out_dir=str(tmp_path / "out"), progress=0)
     assert r["hangs"] == 1 and r["crashes"] == 2, r
     assert len(os.listdir(tmp_path / "out" / "selftest")) == 3
+
+
+def test_targets_leave_no_global_change():
+    """The suite runs other tests after these: no patched socket factory, no
+    silenced log may stay behind."""
+    from rocket.base.log import log
+    from rocket.net import acsclient
+    before = (acsclient._create_connection, log.target, log.level)
+    for t in TARGETS.values():
+        run = t.func()
+        for data in (b"", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"):
+            try:
+                run(data)
+            except Exception:  # noqa: B902 (only the side effects matter here)
+                pass
+    assert (acsclient._create_connection, log.target, log.level) == before
