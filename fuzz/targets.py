@@ -10,9 +10,10 @@ Targets (seeds in ``fuzz/seeds/NAME/``):
 
 - ``soap``: ``soap.parse`` then ``rpc.Dispatcher.handle`` on a small data
   model; an internal error (9002) is a crash, the answer must parse back.
-- ``http_response``: ``acshttp.AcsClient.post`` reading an ACS answer (status
-  line, headers, Content-Length / chunked / close-delimited bodies, 1xx,
-  401 challenges, redirects) from a socketpair; the body limit must hold.
+- ``http_response``: ``acsclient.AcsClient.post`` (through ``httpclient``)
+  reading an ACS answer (status line, headers, Content-Length / chunked /
+  close-delimited bodies, 1xx, 401 challenges, redirects) from a
+  socketpair; the body limit must hold.
 - ``cr_request``: the connection-request HTTP request parser, fed in two
   pieces, then the digest check of its Authorization header.
 - ``digest``: ``WWW-Authenticate`` challenges (client side) and
@@ -126,17 +127,29 @@ MAX_BODY = 4096
 
 @target("http_response", ("AcsError",), "HTTP response reader of the ACS client")
 def make_http_response():
-    from rocket.net import acsclient as acshttp
+    from rocket.net import acsclient
+    from rocket.net import httpclient
     from rocket.net.loop import Loop
     loop = Loop()  # one for the whole run (a new one per input costs an epoll fd)
     feed = []
     peers = []
 
+    class Resolver:
+        def resolve(self, loop, host, port, deadline):
+            return [(socket.AF_INET, ("127.0.0.1", port))]
+
     class Sock:
-        """One end of a socketpair, with the TCP options http.client sets ignored."""
+        """One end of a socketpair that "connects" at once; the other end
+        holds the answer, then end of stream (the request goes into it)."""
 
         def __init__(self, s):
             self._s = s
+
+        def connect(self, addr):
+            pass
+
+        def getsockopt(self, *a):
+            return 0
 
         def setsockopt(self, *a):
             pass
@@ -144,20 +157,26 @@ def make_http_response():
         def __getattr__(self, name):
             return getattr(self._s, name)
 
-    def fake_connection(address, *args):
-        a, b = socket.socketpair()
-        data = feed.pop() if feed else b""
-        b.sendall(data)
-        b.shutdown(socket.SHUT_WR)  # the answer, then end of stream; the request goes into b
-        peers.append(b)
-        return Sock(a)
+    class SocketModule:
+        """Stands for the ``socket`` module inside rocket.net.httpclient."""
 
+        def __getattr__(self, name):
+            return getattr(socket, name)
+
+        def socket(self, *a):
+            a_, b = socket.socketpair()
+            b.sendall(feed.pop() if feed else b"")
+            b.shutdown(socket.SHUT_WR)
+            peers.append(b)
+            return Sock(a_)
+
+    fake = SocketModule()
 
     def run(data):
         data = data[:60000]  # stays within a socketpair's buffer
         feed[:] = [data]
-        c = acshttp.AcsClient("http://acs.invalid:7547/acs", "user", "pass", timeout=2, loop=loop,
-                              max_body=MAX_BODY, allow_basic_over_http=True)
+        c = acsclient.AcsClient("http://acs.invalid:7547/acs", "user", "pass", timeout=2, loop=loop,
+                                max_body=MAX_BODY, allow_basic_over_http=True, resolver=Resolver())
         try:
             status, body = c.post(b"<x/>")
         finally:
@@ -169,7 +188,7 @@ def make_http_response():
         if not 200 <= status <= 599:
             raise Broken("final status %r" % status)
         return status
-    return _quiet(run, [(acshttp, "_create_connection", fake_connection)])
+    return _quiet(run, [(httpclient, "socket", fake)])
 
 
 # ------------------------------------------------------------ cr_request

@@ -67,8 +67,8 @@ def test_targets_leave_no_global_change():
     """The suite runs other tests after these: no patched socket factory, no
     silenced log may stay behind."""
     from rocket.base.log import log
-    from rocket.net import acsclient
-    before = (acsclient._create_connection, log.target, log.level)
+    from rocket.net import httpclient
+    before = (httpclient.socket, log.target, log.level)
     for t in TARGETS.values():
         run = t.func()
         for data in (b"", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"):
@@ -76,4 +76,4 @@ def test_targets_leave_no_global_change():
                 run(data)
             except Exception:  # noqa: B902 (only the side effects matter here)
                 pass
-    assert (acsclient._create_connection, log.target, log.level) == before
+    assert (httpclient.socket, log.target, log.level) == before
