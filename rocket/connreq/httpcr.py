@@ -494,11 +494,12 @@ class ConnectionRequests:
             return None, None
         if netaddr.is_ip(host):
             return host, port
-        if resolve:
+        if resolve:  # through the loop's resolver: listeners keep being served
+            from rocket.net.resolver import ResolveError, default_resolver
             try:
-                info = socket.getaddrinfo(host, port or 80, 0, socket.SOCK_STREAM)
-                self._acs_ip[host] = info[0][4][0]
-            except (OSError, UnicodeError, IndexError):
+                addrs = default_resolver().resolve(self.loop, host, port or 80, self.loop.clock() + 5)
+                self._acs_ip[host] = addrs[0][1][0]
+            except (ResolveError, IndexError):
                 pass
         return self._acs_ip.get(host), port
 

@@ -35,6 +35,7 @@ import socket
 
 from rocket.connreq import stun
 from rocket.base.log import log
+from rocket.net.resolver import default_resolver, numeric
 from rocket.cwmp.events import CONNECTION_REQUEST, VALUE_CHANGE
 
 MAX_DATAGRAM = 2048
@@ -290,9 +291,10 @@ class UdpConnReq:
         self._close()
 
     def _close(self):
-        for t in (self.stun_timer, self.rtx_timer):
+        for t in (self.stun_timer, self.rtx_timer, getattr(self, "_lookup", None)):
             if t is not None:
                 t.cancel()
+        self._lookup = None
         self.stun_timer = self.rtx_timer = None
         if self.sock is not None:
             self.agent.loop.remove_reader(self.sock)
@@ -341,7 +343,18 @@ class UdpConnReq:
         else:
             host = bound[0]
             if host in ("0.0.0.0", "::"):
-                host = self._route_source(_host_of(self.agent.acs_url), 7547) or host
+                acs = _host_of(self.agent.acs_url)
+                if acs and numeric(acs, 7547) is None:  # a name: resolved on the loop
+
+                    def found(addrs, err):
+                        self._lookup = None
+                        src = self._route_source(addrs[0][1][0], 7547) if addrs else None
+                        self._publish((src or bound[0], bound[1]), nat=False)
+                    loop = self.agent.loop
+                    self._lookup = default_resolver().lookup(loop, acs, 7547, found, loop.clock() + 10,
+                                                             socket.SOCK_DGRAM)
+                    return
+                host = self._route_source(acs, 7547) or host
             self._publish((host, bound[1]), nat=False)
 
     def _open(self, addr, port):
@@ -375,30 +388,23 @@ class UdpConnReq:
 
     # --------------------------------------------------------------- STUN
     def _server(self):
+        """(host, port) of the STUN server, or None."""
         host = self._ms("STUNServerAddress") or _host_of(self.agent.acs_url)
         try:
             port = int(self._ms("STUNServerPort") or 3478) or 3478
         except ValueError:
             port = 3478
-        if not host:
-            return None
-        try:
-            # numeric addresses resolve at once; a name may wait on the resolver
-            infos = socket.getaddrinfo(host, port, self.sock.family, socket.SOCK_DGRAM)
-        except (OSError, UnicodeError) as e:
-            log.warning("stun: cannot resolve %s: %s", host, e)
-            return None
-        return infos[0][4][:2] if infos else None
+        return (host, port) if host else None
 
     def _route_source(self, host, port):
         """Our source address towards ``host`` (no packet is sent)."""
         if not host:
             return None
         try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)
-            probe = socket.socket(infos[0][0], socket.SOCK_DGRAM)
+            fam, addr = (numeric(host, port, socket.SOCK_DGRAM) or [])[0]  # never a DNS wait
+            probe = socket.socket(fam, socket.SOCK_DGRAM)
             try:
-                probe.connect(infos[0][4])
+                probe.connect(addr)
                 return probe.getsockname()[0]
             finally:
                 probe.close()
@@ -421,10 +427,28 @@ class UdpConnReq:
         self.stun_timer = None
         if self.sock is None or self.binding is None:
             return
-        self.server = self._server()
-        if self.server is None:
+        target = self._server()
+        if target is None:
             self._schedule(self.keepalive_period())
             return
+        found = numeric(target[0], target[1], socket.SOCK_DGRAM)
+        if found:
+            return self._resolved(found, None)
+        loop = self.agent.loop
+        self._lookup = default_resolver().lookup(loop, target[0], target[1], self._resolved,
+                                                 loop.clock() + 10, socket.SOCK_DGRAM)
+
+    def _resolved(self, addrs, err):
+        """The STUN server's address is known (resolved on the loop): send."""
+        self._lookup = None
+        if self.sock is None or self.binding is None:
+            return
+        addrs = [a for f, a in addrs if f == self.sock.family]
+        if not addrs:
+            log.warning("stun: %s", err or "no address of the socket's family")
+            self._schedule(self.keepalive_period())
+            return
+        self.server = tuple(addrs[0][:2])
         local = self.sock.getsockname()[:2]
         if local[0] in ("0.0.0.0", "::"):
             src = self._route_source(self.server[0], self.server[1])
@@ -436,7 +460,8 @@ class UdpConnReq:
     def _arm_rtx(self):
         if self.rtx_timer is not None:
             self.rtx_timer.cancel()
-        self.rtx_timer = self.agent.loop.call_later(self.binding.next_rto(), self._retransmit, "stun-rtx")
+        self.rtx_timer = self.agent.loop.call_later(self.binding.next_rto(), self._retransmit, "stun-rtx",
+                                                    nested=True)
 
     def _retransmit(self):
         self.rtx_timer = None
@@ -454,7 +479,7 @@ class UdpConnReq:
     def _schedule(self, delay):
         if self.stun_timer is not None:
             self.stun_timer.cancel()
-        self.stun_timer = self.agent.loop.call_later(delay, self._send_binding, "stun")
+        self.stun_timer = self.agent.loop.call_later(delay, self._send_binding, "stun", nested=True)
 
     def _sendto(self, pkt):
         try:

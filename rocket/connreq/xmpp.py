@@ -465,7 +465,7 @@ class XmppService:
         def run():
             self._timers.pop(name, None)
             cb()
-        self._timers[name] = self.agent.loop.call_later(delay, run, "xmpp-" + name)
+        self._timers[name] = self.agent.loop.call_later(delay, run, "xmpp-" + name, nested=True)
 
     def _cancel(self, name):
         t = self._timers.pop(name, None)
@@ -545,18 +545,29 @@ class XmppService:
 
     # ------------------------------------------------------------ connect
     def _connect(self):
-        import errno
-        local, domain, res = self._account()
-        host = self._cfg("server") or domain
+        from rocket.net.resolver import default_resolver
+        host = self._cfg("server") or self._account()[1]
         port = self._int("port", 1)
         self.state = "connecting"
         self._status("Connecting")
+        self._later("deadline", self._int("connect_timeout", 1), lambda: self._fail("negotiation timed out"))
+        loop = self.agent.loop
+        self._lookup = default_resolver().lookup(loop, host, port, self._resolved,
+                                                 loop.clock() + self._int("connect_timeout", 1))
+
+    def _resolved(self, addrs, err):
+        """The server's address is known (from the loop's resolver): connect
+        without blocking; the loop says when the socket is writable."""
+        import errno
+        self._lookup = None
+        if err:
+            return self._fail(err)
+        local, domain, res = self._account()
+        family, addr = addrs[0]
         try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-            family, _, _, _, addr = infos[0]
             sock = socket.socket(family, socket.SOCK_STREAM)
-        except (OSError, IndexError, UnicodeError) as e:
-            return self._fail("cannot resolve %s: %s" % (host, e))
+        except OSError as e:
+            return self._fail("cannot connect: %s" % e)
         sock.setblocking(False)
         _tcp_keepalive(sock, self._int("keepalive_interval", 1))
         self.sock = sock
@@ -564,30 +575,18 @@ class XmppService:
         self._handshaking = False
         rc = sock.connect_ex(addr)
         if rc not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-            return self._fail("cannot connect to %s:%d: %s" % (host, port, errno.errorcode.get(rc, rc)))
+            return self._fail("cannot connect to %s: %s" % (addr[0], errno.errorcode.get(rc, rc)))
         self.proto = XmppProtocol(local, domain, res, self._cfg("password"), self._check)
-        self._later("deadline", self._int("connect_timeout", 1), lambda: self._fail("negotiation timed out"))
-        self._poll_delay = self.POLL / 2
-        self._connect_poll()
+        self.agent.loop.add_writer(sock, self._connected, nested=True)
 
-    def _connect_poll(self):
-        """Has the non-blocking connect finished? Checked on a timer that
-        backs off from 50 ms to 1 s (the loop watches readers only)."""
-        import errno
+    def _connected(self):
         import os
         if self.sock is None:
             return
+        self.agent.loop.remove_writer(self.sock)
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             return self._fail("connect failed: %s" % os.strerror(err))
-        try:
-            self.sock.getpeername()
-        except OSError as e:
-            if e.errno != errno.ENOTCONN:
-                return self._fail("connect failed: %s" % e)
-            self._poll_delay = min(1.0, self._poll_delay * 2)
-            self._later("poll", self._poll_delay, self._connect_poll)
-            return
         self.agent.loop.add_reader(self.sock, self._readable, nested=True)
         self.proto.start()
         self._flush()
@@ -716,8 +715,11 @@ class XmppService:
     # ------------------------------------------------------------ failure
     def _close(self):
         self._handshaking = False
+        if getattr(self, "_lookup", None) is not None:
+            self._lookup.cancel()
+            self._lookup = None
         if self.sock is not None:
-            self.agent.loop.remove_reader(self.sock)
+            self.agent.loop.remove(self.sock)
             try:
                 self.sock.close()
             except OSError:
