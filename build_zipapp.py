@@ -9,9 +9,18 @@ defusedxml is taken from the installed package, or from a wheel given with
 uses are bundled (``common``, ``ElementTree`` and a minimal ``__init__``),
 with defusedxml's licence.
 
+The default (portable source) build packs every module into one solid,
+zlib-compressed bundle (``bundle.z``) that a small importer in
+``__main__.py`` serves: compressing all modules together is about 15 %
+smaller than deflating each zip member alone. When python-minifier is
+available (installed, in ./wheels/, or fetched from PyPI) the sources are
+minified first (whitespace, annotations, literal statements, the names of
+local variables; module, class, function, argument and attribute names stay);
+--no-minify keeps them as the plain stripped source. Minified sources are cached in build/minify/.
+
 --bytecode PYTHON compiles everything with that interpreter (the one on the
-target device) and ships only the .pyc files: smaller on flash and no
-compile step on the router, but tied to that Python version.
+target device) and ships only the .pyc files as ordinary zip members:
+no compile step on the router, but tied to that Python version.
 
 The development ACS (rocket/devacs.py), the tests and the shell backends
 (rocket/backends/, installed as files in [backends] dir, e.g.
@@ -135,7 +144,11 @@ def copy_rocket(dst):
 
 
 def fetch_defusedxml_wheel():
-    """Download defusedxml's wheel from PyPI into ./wheels/ (once).
+    return fetch_wheel("defusedxml")
+
+
+def fetch_wheel(project, quiet=False):
+    """Download a pure-Python wheel from PyPI into ./wheels/ (once).
 
     For a machine with only python3: no pip needed, the file is checked
     against the SHA-256 digest PyPI publishes for it.
@@ -143,19 +156,21 @@ def fetch_defusedxml_wheel():
     import hashlib
     import json
     import urllib.request
-    print("build_zipapp: defusedxml is not installed; fetching its wheel from PyPI into wheels/")
+    if not quiet:
+        print("build_zipapp: %s is not installed; fetching its wheel from PyPI into wheels/" % project)
     try:
         from urllib.parse import urljoin
-        index = "https://pypi.org/pypi/defusedxml/json"
+        index = "https://pypi.org/pypi/%s/json" % project
         meta = json.load(urllib.request.urlopen(index, timeout=60))
         url = [u for u in meta["urls"] if u["filename"].endswith("-none-any.whl")][0]
         # some mirrors answer with links relative to the index
         data = urllib.request.urlopen(urljoin(index, url["url"]), timeout=120).read()
     except Exception as e:  # no network, PyPI down: say what to do instead
-        sys.exit("build_zipapp: defusedxml is not installed and its wheel could not be fetched (%s); "
-                 "pip install defusedxml, or pass --defusedxml-wheel FILE" % (e,))
+        sys.exit("build_zipapp: %s is not installed and its wheel could not be fetched (%s); "
+                 "pip install %s%s" % (project, e, project,
+                                       ", or pass --defusedxml-wheel FILE" if project == "defusedxml" else ""))
     if hashlib.sha256(data).hexdigest() != url["digests"]["sha256"]:
-        sys.exit("build_zipapp: the downloaded defusedxml wheel does not match PyPI's digest")
+        sys.exit("build_zipapp: the downloaded %s wheel does not match PyPI's digest" % project)
     os.makedirs(os.path.join(HERE, "wheels"), exist_ok=True)
     path = os.path.join(HERE, "wheels", url["filename"])
     with open(path, "wb") as f:
@@ -212,6 +227,135 @@ def _guard(python):
             "%%d.%%d (%%s): run it with python%s, or build it for this one\\n' %% (sys.version_info[:2] + "
             "(sys.executable,)))\n"
             "    sys.exit(2)\n" % (major, minor, version, version))
+BOOT = '''import sys
+import marshal
+import zlib
+class _Bundle:
+    """Imports rocket and defusedxml from bundle.z, one solid zlib stream of
+    {module: (is_package, source)}. Sources are decompressed on the first
+    import and dropped as their modules are executed; release() drops the
+    rest (the agent calls it when idle): a later import decompresses again."""
+    def __init__(self, loader, names):
+        self.loader = loader
+        self.names = names
+        self.src = None
+    def _sources(self):
+        if self.src is None:
+            self.src = marshal.loads(zlib.decompress(self.loader.get_data("bundle.z")))
+        return self.src
+    def release(self):
+        self.src = None
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:
+            return None
+        spec = sys.modules["_frozen_importlib"].ModuleSpec(
+            name, self, origin=self.loader.archive + "/" + name.replace(".", "/")
+            + ("/__init__.py" if self.names[name] else ".py"), is_package=self.names[name])
+        spec.has_location = True
+        return spec
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        name = module.__spec__.name
+        src = self._sources().pop(name, None)
+        if src is None:
+            self.src = None
+            src = self._sources().pop(name)
+        module.__file__ = module.__spec__.origin
+        exec(compile(src, module.__file__, "exec"), module.__dict__)
+    def get_source(self, name):
+        if name not in self.names:
+            return None
+        src = marshal.loads(zlib.decompress(self.loader.get_data("bundle.z")))
+        return src[name].decode("utf-8")
+sys.meta_path.insert(0, _Bundle(__loader__, %r))
+from rocket.cli import main
+sys.exit(main())
+'''
+
+
+def _minifier():
+    """python_minifier.minify, or None: installed, from ./wheels/, or fetched
+    from PyPI like defusedxml's wheel."""
+    try:
+        import python_minifier
+        return python_minifier
+    except ImportError:
+        pass
+    found = sorted(glob.glob(os.path.join(HERE, "wheels", "python_minifier-*.whl")))
+    if not found:
+        try:
+            found = [fetch_wheel("python-minifier", quiet=True)]
+        except SystemExit as e:
+            print("build_zipapp: python-minifier unavailable (%s); sources not minified" % (e,))
+            return None
+    sys.path.insert(0, found[-1])
+    try:
+        import python_minifier
+        return python_minifier
+    except ImportError as e:
+        print("build_zipapp: python-minifier unusable (%s); sources not minified" % (e,))
+        return None
+
+
+MINIFY = dict(remove_literal_statements=True, hoist_literals=False, rename_locals=True, rename_globals=False,
+              preserve_shebang=False, convert_posargs_to_args=False)
+
+
+def minify(text, mod):
+    """Minified source (cached by content and options), or ``text`` when
+    that fails."""
+    import hashlib
+    key = hashlib.sha256(("%s %r\0%s" % (getattr(mod, "__version__", ""), sorted(MINIFY.items()), text))
+                         .encode("utf-8")).hexdigest()
+    cache = os.path.join(HERE, "build", "minify", key + ".py")
+    if os.path.exists(cache):
+        with open(cache, encoding="utf-8") as f:
+            return f.read()
+    try:
+        out = mod.minify(text, **MINIFY)
+        compile(out, "minified", "exec")
+    except Exception as e:  # never ship a broken module to save bytes
+        print("build_zipapp: not minified (%s)" % (e,))
+        return text
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(cache + ".tmp", "w", encoding="utf-8") as f:
+        f.write(out)
+    os.replace(cache + ".tmp", cache)
+    return out
+
+
+def bundle(tree, use_minifier=True):
+    """Replace the modules under ``tree`` by bundle.z and the importer."""
+    import marshal
+    import zlib
+    mod = _minifier() if use_minifier else None
+    names, sources = {}, {}
+    for top in ("rocket", "defusedxml"):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(tree, top)):
+            dirnames.sort()
+            for f in sorted(filenames):
+                if not f.endswith(".py"):
+                    continue
+                full = os.path.join(dirpath, f)
+                rel = os.path.relpath(full, tree)[:-3].replace(os.sep, ".")
+                pkg = rel.endswith(".__init__")
+                name = rel[:-len(".__init__")] if pkg else rel
+                with open(full, encoding="utf-8") as fh:
+                    text = fh.read()
+                if mod is not None:
+                    text = minify(text, mod)
+                names[name] = pkg
+                sources[name] = text.encode("utf-8")
+                os.unlink(full)
+    with open(os.path.join(tree, "bundle.z"), "wb") as f:
+        f.write(zlib.compress(marshal.dumps(sources), 9))
+    with open(os.path.join(tree, "__main__.py"), "w") as f:
+        f.write(BOOT % (names,))
+    for top in ("rocket", "defusedxml"):
+        for dirpath, _, filenames in sorted(os.walk(os.path.join(tree, top)), reverse=True):
+            if not os.listdir(dirpath):
+                os.rmdir(dirpath)
 
 
 def compile_for(python, tree):
@@ -240,7 +384,8 @@ def write_archive(tree, output):
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
             for name, full in sorted(files):
                 info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
+                # bundle.z is compressed already
+                info.compress_type = zipfile.ZIP_STORED if name.endswith(".z") else zipfile.ZIP_DEFLATED
                 mode = os.stat(full).st_mode & 0o777
                 info.external_attr = (0o100000 | mode) << 16
                 with open(full, "rb") as fh:
@@ -254,6 +399,7 @@ def main(argv=None):
     ap.add_argument("--output", default=os.path.join(HERE, "dist", "rocket.pyz"))
     ap.add_argument("--bytecode", metavar="PYTHON", help="ship .pyc compiled by this interpreter only")
     ap.add_argument("--defusedxml-wheel", metavar="WHEEL")
+    ap.add_argument("--no-minify", action="store_true", help="bundle the stripped sources as they are")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tree = os.path.join(tmp, "app")
@@ -267,6 +413,8 @@ def main(argv=None):
             f.write(main_py)
         if a.bytecode:
             compile_for(a.bytecode, tree)
+        else:
+            bundle(tree, not a.no_minify)
         os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)
         write_archive(tree, a.output)
     print("build_zipapp: wrote %s (%d bytes)" % (a.output, os.path.getsize(a.output)))

@@ -152,4 +152,16 @@ def main(argv=None):
     import gc
     gc.collect()
     gc.freeze()
+    _release_sources(agent)
     return agent.run()
+
+
+def _release_sources(agent):
+    """The zipapp's importer (build_zipapp.BOOT) keeps the decompressed
+    sources of modules not imported yet; drop them now and after every
+    session, so an idle agent holds none (a later import decompresses again)."""
+    for finder in sys.meta_path:
+        release = getattr(finder, "release", None)
+        if release is not None:
+            release()
+            agent.after_session.append(lambda ok, release=release: release())

@@ -19,15 +19,25 @@ def build(out, *args):
     return zipfile.ZipFile(str(out)).namelist()
 
 
+def bundled(pyz):
+    """Module names in the zipapp's bundle.z (the default build)."""
+    import marshal
+    import zlib
+    with zipfile.ZipFile(pyz) as z:
+        return sorted(marshal.loads(zlib.decompress(z.read("bundle.z"))))
+
+
 def test_default_build_holds_only_the_agent(pyz):
     names = zipfile.ZipFile(pyz).namelist()
-    assert "__main__.py" in names and "rocket/agent.py" in names
-    assert "defusedxml/ElementTree.py" in names
+    assert names == ["__main__.py", "bundle.z", "defusedxml/LICENSE"]
+    names = bundled(pyz)
+    assert "rocket.agent" in names and "rocket.cwmp.session" in names
+    assert "defusedxml.ElementTree" in names
     assert not [n for n in names if "devacs" in n]
     assert not [n for n in names if n.startswith("tests/") or "/test_" in n or "conftest" in n]
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
-    assert not [n for n in names if n.startswith("rocket/backends/")]  # installed on disk instead
-    assert {n.split("/")[0] for n in names} <= {"__main__.py", "rocket", "defusedxml"}
+    assert not [n for n in names if n.startswith("rocket.backends")]  # installed on disk instead
+    assert {n.split(".")[0] for n in names} <= {"rocket", "defusedxml"}
     print("default build: %d bytes" % os.path.getsize(pyz))
 
 
@@ -85,3 +95,43 @@ def test_docstring_stripping_keeps_the_code():
     assert a.f() is None and a.g() is None and a.h() == "kept:\n not a docstring"
     assert "Module doc" not in out and "Doc of A" not in out and "Only a docstring" not in out
     assert "on two lines" not in out
+
+
+def test_bundle_importer_serves_frees_and_shows_sources(pyz):
+    # the importer of __main__.py, without running the agent
+    code = r"""
+import sys, zipimport
+z = zipimport.zipimporter(sys.argv[1])
+boot = z.get_data("__main__.py").decode().split("from rocket.cli import main")[0]
+exec(boot, {"__loader__": z, "__name__": "boot"})
+b = sys.meta_path[0]
+import rocket.cwmp.soap
+assert rocket.cwmp.soap.__file__.endswith("rocket/cwmp/soap.py"), rocket.cwmp.soap.__file__
+assert b.src is not None and "rocket.cwmp.soap" not in b.src   # executed: its source dropped
+b.release()
+assert b.src is None
+import rocket.owner.audit                                        # decompressed again on demand
+assert "rocket.owner.audit" not in b.src
+import linecache
+line = linecache.getline(rocket.cwmp.soap.__file__, 1, rocket.cwmp.soap.__dict__)
+assert line.strip(), "no source line for tracebacks"
+import rocket.nonexistent
+"""
+    r = subprocess.run([sys.executable, "-I", "-S", "-c", code, pyz], capture_output=True, text=True,
+                       timeout=60)
+    assert "ModuleNotFoundError: No module named 'rocket.nonexistent'" in r.stderr, r.stderr
+    assert "AssertionError" not in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(PY38 is None, reason="no CPython 3.8 found (python3.8 on PATH, pyenv, or "
+                    "$ROCKET_TEST_PYTHON38)")
+def test_every_bundled_module_compiles_under_python38(pyz):
+    # the minifier runs under the build's Python; its output must still be 3.8 syntax
+    code = ("import marshal, sys, zlib, zipfile\n"
+            "src = marshal.loads(zlib.decompress(zipfile.ZipFile(sys.argv[1]).read('bundle.z')))\n"
+            "for name, text in sorted(src.items()):\n"
+            "    compile(text, name, 'exec')\n"
+            "print(len(src))\n")
+    r = subprocess.run([PY38, "-I", "-c", code, pyz], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) > 40
