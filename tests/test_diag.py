@@ -145,13 +145,14 @@ def test_a_test_interrupted_by_a_restart_runs_again(make_agent):
         a.start()
         assert run_until(a, lambda: _ended(acs, 1) and _service(a).running is not None)
         a.stop()
-        acs.script.append([gpv(ECHO)])
+        n = len(acs.sessions)
+        acs.push([gpv(ECHO)])
         b = make_agent(acs.url, boot=False, once=False)
         assert b.model.value(ECHO + "DiagnosticsState") == "Requested"
         b.start()
-        assert run_until(b, lambda: _ended(acs, 2), timeout=10)
-        assert events(acs.sessions[1]) == ["8 DIAGNOSTICS COMPLETE"]
-        r = values_of(acs.sessions[1], 0)
+        assert run_until(b, lambda: _ended(acs, n + 1), timeout=10), [events(x) for x in acs.sessions]
+        assert events(acs.sessions[n]) == ["8 DIAGNOSTICS COMPLETE"]
+        r = values_of(acs.sessions[n], 0)
         assert (r[ECHO + "DiagnosticsState"], r[ECHO + "FailureCount"]) == ("Complete", "3")
         b.stop()
     finally:
