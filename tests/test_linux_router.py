@@ -116,6 +116,11 @@ def test_interfaces_addresses_and_stack(router, tree):
     stats = router.run("cat", "/sys/class/net/rl-wan/statistics/rx_packets").stdout.strip()
     assert int(v(tree, wan + "Stats.PacketsReceived")) >= int(stats)
     assert v(tree, "Device.IP.InterfaceNumberOfEntries") == str(len(ip_names))
+    # the agent's InterfaceStack: one row per LowerLayers link, across packs
+    rows = {(v(tree, r + "HigherLayer"), v(tree, r + "LowerLayer"))
+            for r in find(tree, r"Device\.InterfaceStack\.\d+\.")}
+    assert (br[:-1], link) in rows and (link, mgmt) in rows and (p1, eth) in rows
+    assert v(tree, "Device.InterfaceStackNumberOfEntries") == str(len(rows))
 
 
 def test_vlan_termination(router, tree):

@@ -510,7 +510,7 @@ def load_backends(agent):
     max_output = cfg.int("backends", "max_output", 1024)
     rundir = os.path.join(agent.state.path, "backends")
     taken = {b_prefix for b in agent.model.backends for b_prefix in b.prefixes}
-    instances = InstanceMap(agent.state)
+    instances = agent.model.instances = InstanceMap(agent.state)
     out = []
     for name, script, mpath in discover(directory, enabled):
         try:

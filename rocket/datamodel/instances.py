@@ -138,6 +138,12 @@ class InstanceMap:
             while len(t["gone"]) > KEEP_GONE:
                 self.forget(table, t["gone"][0])
 
+    def vanished(self, table, seen):
+        """After rebuilding ``table`` from the keys in ``seen`` (as
+        ``number(..., seen)`` fills it): note which vanished, persist."""
+        self._vanish((table,), seen)
+        self.save()
+
     def forget(self, table, key):
         """``key`` no longer exists (deleted): drop it and every table under it.
         Its number is not handed out again."""

@@ -21,6 +21,7 @@ way and simply wins: there is no file value to compare with.
 from rocket.cwmp import values
 from rocket.base.log import log
 from rocket.cwmp.soap import CwmpFault
+from rocket.datamodel import stack
 from rocket.base.booleans import config_to_xsd
 from rocket.datamodel.store import (
     Change,
@@ -134,6 +135,9 @@ class DataModel:
         self.on_internal = []  # callbacks(path, old, new) after set_internal changed a value
         self.on_inform = []  # callbacks([(name, type, value)]) with each Inform's ParameterList
         self._last_instance = {}  # table -> highest instance number handed out
+        self.instances = None  # the backends' InstanceMap (rocket.datamodel.backend)
+        # Device.InterfaceStack is derived from every backend's LowerLayers
+        self.stacked = root + "InterfaceStack" if root == "Device." else None
         saved = state.load("params", {}, {"key": str, "attrs": {"*": [int, [str]]}}) if state is not None else {}
         self.parameter_key = saved.get("key", "")
         self.attrs = saved.get("attrs", {})  # path -> [notification, [access...]]
@@ -164,6 +168,8 @@ class DataModel:
         self.getters[di + "UpTime"] = _uptime
         if r == "Device.":
             s.add(r + "RootDataModelVersion", Param("2.19", "string", False, None, FORCED_INFORM, 32))
+            s.add(r + "InterfaceStackNumberOfEntries", Param("0", "unsignedInt"))
+            s.add_object(r + "InterfaceStack.", table=True)
         else:
             s.add(di + "SpecVersion", Param("1.0", "string", False, None, FORCED_INFORM, 16))
             s.add(r + "DeviceSummary", Param("InternetGatewayDevice:1.4[](Baseline:1)", "string", False,
@@ -255,26 +261,35 @@ class DataModel:
         ``deep=False`` (GetParameterNames with NextLevel): only a backend
         whose subtree holds ``path`` itself; the object of a deeper prefix
         is in the store from ``add_backend`` on, so listing it needs no load.
+        InterfaceStack needs every backend, and is rebuilt after any load.
         """
-        for prefix, b in self._routes:
-            if b.name in self._loaded:
-                continue
-            inside = path.startswith(prefix)
-            if inside or (deep and prefix.startswith(path)):
-                # One failing backend never fails a request for the others:
-                # a path inside its subtree gets its 9002; a partial path above
-                # it is answered without its subtree (dropped, never stale).
-                err = self._failed.get(b.name)
-                if err is None:
-                    try:
-                        self.load_backend(b)
-                    except CwmpFault as e:
-                        err = self._backend_failed(b, e)
-                    else:
-                        self._loaded.add(b.name)
-                        continue
-                if inside:
-                    raise err
+        if self.stacked and path.startswith(self.stacked):
+            path = self.root
+        loaded = False
+        try:
+            for prefix, b in self._routes:
+                if b.name in self._loaded:
+                    continue
+                inside = path.startswith(prefix)
+                if inside or (deep and prefix.startswith(path)):
+                    # One failing backend never fails a request for the others:
+                    # a path inside its subtree gets its 9002; a partial path above
+                    # it is answered without its subtree (dropped, never stale).
+                    err = self._failed.get(b.name)
+                    if err is None:
+                        try:
+                            self.load_backend(b)
+                        except CwmpFault as e:
+                            err = self._backend_failed(b, e)
+                        else:
+                            self._loaded.add(b.name)
+                            loaded = True
+                            continue
+                    if inside:
+                        raise err
+        finally:
+            if loaded and self.stacked:
+                stack.rebuild(self.store, self.root, self.instances)
 
     _failed = {}
 
