@@ -168,8 +168,7 @@ class DataModel:
         self.getters[di + "UpTime"] = _uptime
         if r == "Device.":
             s.add(r + "RootDataModelVersion", Param("2.19", "string", False, None, FORCED_INFORM, 32))
-            s.add(r + "InterfaceStackNumberOfEntries", Param("0", "unsignedInt"))
-            s.add_object(r + "InterfaceStack.", table=True)
+
         else:
             s.add(di + "SpecVersion", Param("1.0", "string", False, None, FORCED_INFORM, 16))
             s.add(r + "DeviceSummary", Param("InternetGatewayDevice:1.4[](Baseline:1)", "string", False,

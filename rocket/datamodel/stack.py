@@ -17,6 +17,9 @@ TABLE = "InterfaceStack."
 def rebuild(store, root, instances=None):
     """Replace ``root``InterfaceStack.* with the rows the store's LowerLayers give."""
     table = root + TABLE
+    count = store.get(root + "InterfaceStackNumberOfEntries")
+    if getattr(count, "owner", None) is not None or getattr(store.get(table), "owner", None) is not None:
+        return  # served as it is (a device dump, a backend)
     rows = []
     for path, p in store.params_under(root):
         if path.endswith(".LowerLayers") and p.value and not path.startswith(table):
@@ -36,7 +39,6 @@ def rebuild(store, root, instances=None):
         store.add(inst + "LowerLayer", Param(low, "string", limit=256))
     if instances is not None:
         instances.vanished(table, seen)
-    count = store.get(root + "InterfaceStackNumberOfEntries")
     if isinstance(count, Param):
         count.value = str(len(rows))
     else:
