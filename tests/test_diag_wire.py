@@ -169,9 +169,9 @@ def test_every_outcome_is_in_the_standards_enumeration(igd, root, table, xml):
                 "NSLookupDiagnostics": ["Complete", "Error_DNSServerNotResolved", "Error_Internal", "Error_Other"]}
     wrong = []
     for kind, (obj, _, _) in table.items():
-        for st in produced.get(kind, ()):
-            got = spec.IGD_COMPLETE.get(kind, st) if igd and st == "Complete" else st
+        for state in produced.get(kind, ()):
+            got = spec.IGD_COMPLETE.get(kind, state) if igd and state == "Complete" else state
             got = spec.final_state(igd, kind, got)
             if got not in enums[root + obj]:
-                wrong.append((kind, st, got))
+                wrong.append((kind, state, got))
     assert wrong == []
