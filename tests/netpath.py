@@ -97,7 +97,21 @@ class Path:
     def run(self, ns, *argv, check=True):
         return self.sh("ip", "netns", "exec", self.ns[ns], *argv, check=check)
 
+    def _reap(self):
+        """Namespaces (and resolv.conf copies) left by a run that was killed."""
+        try:
+            names = os.listdir("/run/netns")
+        except OSError:
+            return
+        for n in names:
+            parts = n.split("-")
+            if len(parts) == 3 and parts[0] == "rd" and parts[1].isdigit() and not os.path.exists(
+                    "/proc/" + parts[1]):
+                subprocess.run(["ip", "netns", "del", n], capture_output=True)
+                shutil.rmtree("/etc/netns/" + n, ignore_errors=True)
+
     def setup(self):
+        self._reap()
         for n in self.ns.values():
             self.sh("ip", "netns", "add", n)
             self.created.append(n)
