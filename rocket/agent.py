@@ -112,6 +112,9 @@ class Agent:
         self.connreq = None  # rocket.connreq.httpcr: the HTTP connection-request listener
         self._periodic_started = False  # the first periodic schedule is laid (random phase once)
         self._periodic_dirty = False  # the periodic schedule changed during a session
+        self.heartbeat_timer = None
+        self._heartbeat_started = False  # like _periodic_started, for HeartbeatPolicy
+        self._heartbeat_due_now = False  # a heartbeat fell due while a session ran
         self.started = wallclock()
         self.exit_code = None
 
@@ -145,6 +148,7 @@ class Agent:
         for s in self.services:
             s.start(self)
         self.schedule_periodic()
+        self.schedule_heartbeat()
         # A passive "4 VALUE CHANGE" alone waits for the next session; active
         # notifications ask for their own session (rocket.datamodel.notify).
         if any(c != ev.VALUE_CHANGE for c, _ in self.events.pending) or self.once:
@@ -179,6 +183,7 @@ class Agent:
         self.model.reload_config(cfg)
         log.info("reload: configuration re-read from %s", cfg.path)
         self.schedule_periodic()
+        self.schedule_heartbeat()
         for cb in list(self.on_reload):
             try:
                 cb()
@@ -246,6 +251,38 @@ class Agent:
         if self.retry_timer is None or self.retry_timer.cancelled:
             self.request_session()
 
+    # Heartbeat (TR-069 Annex O, ManagementServer.HeartbeatPolicy): its own
+    # schedule, laid like the periodic one (InitiationTime + N x
+    # ReportingInterval, a random phase for Unknown Time). A heartbeat
+    # session carries "14 HEARTBEAT" alone, the Forced Inform parameters and
+    # no other request of the CPE; pending events wait for a session of their
+    # own. One that falls due during a session goes right after it; a failed
+    # one is not retried (the next interval sends the next).
+    def schedule_heartbeat(self):
+        if self.heartbeat_timer is not None:
+            self.heartbeat_timer.cancel()
+            self.heartbeat_timer = None
+        if self.ms("HeartbeatPolicy.Enable") != "true":
+            return
+        interval = max(30, _int(self.ms("HeartbeatPolicy.ReportingInterval"), 300))
+        phase = parse_datetime(self.ms("HeartbeatPolicy.InitiationTime"))
+        delay = next_periodic(self.wallclock(), interval, phase)
+        if phase is None and not self._heartbeat_started:
+            delay = self.rng.uniform(0, interval)
+        self._heartbeat_started = True
+        self.heartbeat_timer = self.loop.call_later(delay, self._heartbeat_due, "heartbeat", nested=True)
+
+    def _heartbeat_due(self):
+        self.heartbeat_timer = None
+        self.schedule_heartbeat()
+        self._heartbeat_run()
+
+    def _heartbeat_run(self):
+        if self.in_session:
+            self._heartbeat_due_now = True  # right after this session
+            return
+        self.run_session(heartbeat=True)
+
     def _check_url(self, path, value):
         """SetParameterValues of ManagementServer.URL: a URL a session can use (else 9007)."""
         if value and path == self.model.ms("URL"):
@@ -261,6 +298,8 @@ class Agent:
             self._url_changed()
         elif short in ("PeriodicInformEnable", "PeriodicInformInterval", "PeriodicInformTime"):
             self._periodic_dirty = True
+        elif short.startswith("HeartbeatPolicy."):
+            self._periodic_dirty = True  # both schedules are laid again at session end
 
 
     def _url_changed(self):
@@ -279,9 +318,10 @@ class Agent:
         return (v(di + "Manufacturer") or "", v(di + "ManufacturerOUI") or "",
                 v(di + "ProductClass") or "", v(di + "SerialNumber") or "")
 
-    def run_session(self):
+    def run_session(self, heartbeat=False):
         """Run one whole session now (blocking, but the loop keeps serving
-        the nested-safe listeners while it waits on the network)."""
+        the nested-safe listeners while it waits on the network).
+        ``heartbeat``: a "14 HEARTBEAT" session (see schedule_heartbeat)."""
         from rocket.net.acsclient import AcsClient, AcsError, safe_url
         if self.in_session:
             self.followup = True
@@ -294,7 +334,7 @@ class Agent:
                     self.exit_code = 1
                     self.loop.stop()
                 return False
-        for cb in list(self.before_session):
+        for cb in ([] if heartbeat else list(self.before_session)):
             try:
                 cb()  # may queue events (add_event(..., start=False)) for this Inform
             except Exception:
@@ -303,22 +343,22 @@ class Agent:
         self.followup = False
         self.sessions += 1
         url = self.acs_url
-        sent_events = self.events.for_inform()
+        sent_events = [(ev.HEARTBEAT, "")] if heartbeat else self.events.for_inform()
         if not url:
             log.error("session: no ACS URL configured ([acs] url); not starting a session")
-            return self._session_over(False, "no ACS URL", sent_events)
+            return self._session_over(False, "no ACS URL", sent_events, heartbeat=heartbeat)
         self.model.begin_session()
         version = self.cfg.get("cpe", "cwmp_version")
         remembered = self.versions.get(url)  # lowered after an 8006 from this ACS
         if remembered and _vt(remembered) < _vt(version):
             version = remembered
         inform = Inform(self._device_id(), sent_events,
-                        self.model.inform_params(sent_events, self.events.changed),
+                        self.model.inform_params(sent_events, self.events.changed, forced_only=heartbeat),
                         self.retry_count, iso_now(self.wallclock()))
         requests = []
-        for src in self.cpe_requests:
+        for src in ([] if heartbeat else self.cpe_requests):
             requests.extend(src())
-        if self.cfg.bool("acs", "get_rpc_methods"):
+        if self.cfg.bool("acs", "get_rpc_methods") and not heartbeat:
             requests.append(CpeRequest("GetRPCMethods", ""))
         timeout = self.cfg.int("acs", "session_timeout")
         sess = Session(inform, version, timeout, requests)
@@ -364,7 +404,8 @@ class Agent:
                         # make the next start send a second BOOTSTRAP.
                         self.bootstrapped_url = url
                         self._save_session_state()
-                    self.events.delivered_by_inform(sent_events)
+                    if not heartbeat:
+                        self.events.delivered_by_inform(sent_events)
                     self.retry_count = 0  # the Inform got through
                     self._inform_acked = True
                 elif isinstance(e, RequestAcked):
@@ -397,15 +438,17 @@ class Agent:
             self.model.end_session()
         except Exception:
             log.exception("session: end-of-session apply failed")
-        return self._session_over(result.ok, result.reason, sent_events, len(sess.rpc_log))
+        return self._session_over(result.ok, result.reason, sent_events, len(sess.rpc_log), heartbeat)
 
-    def _session_over(self, ok, reason, sent_events, nrpc=0):
+    def _session_over(self, ok, reason, sent_events, nrpc=0, heartbeat=False):
         self.in_session = False
         self.last_result = (ok, reason, self.wallclock())
         self._save_session_state()
         if ok:
             log.info("session: end ok (%d ACS request%s)", nrpc, "" if nrpc == 1 else "s")
             self.retry_count = 0
+        elif heartbeat:
+            log.warning("session: heartbeat failed: %s (not retried; the next one is due on schedule)", reason)
         else:
             log.warning("session: failed: %s", reason)
             self.events.session_failed()
@@ -418,9 +461,18 @@ class Agent:
         if self._periodic_dirty:
             self._periodic_dirty = False
             self.schedule_periodic()
+            self.schedule_heartbeat()
         if self.once:
             self.exit_code = 0 if ok else 1
             self.loop.stop()
+            return ok
+        if self._heartbeat_due_now and not self.once:
+            self._heartbeat_due_now = False
+            self.loop.call_later(0, self._heartbeat_run, "heartbeat")
+        if heartbeat and not ok:
+            if self.followup or self._needs_session():
+                self.followup = False
+                self.request_session()
             return ok
         if not ok:
             m = _int(self.ms("CWMPRetryMinimumWaitInterval"), 5)

@@ -100,6 +100,10 @@ _MS = (
     ("ConnReqXMPPConnection", "string", False, 0, 256, ""),
     ("ConnReqAllowedJabberIDs", "string", True, 0, None, None),
     ("ConnReqJabberID", "string", False, ACTIVE_DEFAULT, 256, ""),
+    # TR-069 Annex O (CWMP 1.4): "14 HEARTBEAT" Informs on their own schedule
+    ("HeartbeatPolicy.Enable", "boolean", True, 0, None, "false"),
+    ("HeartbeatPolicy.ReportingInterval", "unsignedInt", True, 0, (30, None), "300"),
+    ("HeartbeatPolicy.InitiationTime", "dateTime", True, 0, None, values.UNKNOWN_TIME),
 )
 
 
@@ -174,7 +178,11 @@ class DataModel:
             s.add(r + "DeviceSummary", Param("InternetGatewayDevice:1.4[](Baseline:1)", "string", False,
                                              None, FORCED_INFORM, 1024))
         s.add_object(r + "ManagementServer.")
+        if r == "Device.":  # TR-181 only: TR-098 has no HeartbeatPolicy
+            s.add_object(r + "ManagementServer.HeartbeatPolicy.")
         for name, ptype, writable, flags, limit, default in _MS:
+            if name.startswith("HeartbeatPolicy.") and r != "Device.":
+                continue
             if name in FILE_BACKED:
                 sec, key = FILE_BACKED[name]
                 value = self._file_value(cfg, name, sec, key, ptype)
@@ -556,7 +564,7 @@ class DataModel:
         value at that time if the INI file also sets it, else alone."""
         if path.startswith(self.ms("")):
             short = path[len(self.ms("")):]
-            if "." in short:
+            if "." in short and not short.startswith("HeartbeatPolicy."):
                 return  # InformParameter.{i}: informparams.json
         elif path == self.root + "DeviceInfo.ProvisioningCode":
             short = path[len(self.root):]
@@ -739,7 +747,7 @@ class DataModel:
         self.set_internal(self.ms("InformParameterNumberOfEntries"), str(n))
 
     # -------------------------------------------------------- the Inform
-    def inform_params(self, events, changed=()):
+    def inform_params(self, events, changed=(), forced_only=False):
         """(name, type, value) for the Inform: forced, changed, InformParameter.
 
         ``changed`` (parameters with a pending value change) is listed only
@@ -759,6 +767,8 @@ class DataModel:
             if p.flags & FORCED_INFORM and (p.owner is None or p.owner in self._loaded):
                 out.append((path, p.type, self.read(path, p)))
                 seen.add(path)
+        if forced_only:  # a heartbeat Inform (TR-069 Annex O)
+            return out
         codes = [c for c, _ in events]
         if "4 VALUE CHANGE" in codes:
             for path in changed:
