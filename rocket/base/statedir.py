@@ -38,7 +38,8 @@ WHAT = {"events": "pending events", "changed": "parameters of the pending 4 VALU
         "static": "changes to the static data model", "informparams": "InformParameter objects",
         "udpcr": "last UDP connection request", "xmpp": "JabberID",
         "instances": "instance numbers of backend keys", "duops": "ChangeDUState records",
-        "swmod": "software module numbers and UUIDs", "diag": "diagnostics state"}
+        "swmod": "software module numbers and UUIDs", "diag": "diagnostics state",
+        "reboots": "the due time of a delayed reboot"}
 
 
 def shape(v, spec):

@@ -338,6 +338,12 @@ class DataModel:
                 for cb in self.on_internal:
                     cb(path, old, value)
 
+    def set_persisted(self, path, value):
+        """The agent changes a writable parameter of its own and keeps the
+        value across restarts, as if written (e.g. DelayReboot back to -1)."""
+        self.set_internal(path, value)
+        self._remember_override(path, value)
+
     # -------------------------------------------------------------- paths
     def _resolve(self, name):
         """Parameters named by ``name`` ('' = root, 'X.' = subtree)."""
