@@ -144,6 +144,8 @@ class Agent:
     def start(self):
         self.events.on_start(self.boot)
         if self.acs_url and self.acs_url != self.bootstrapped_url:
+            if not self.events.has(ev.BOOTSTRAP):  # else forgotten when it was queued
+                self._forget_versions()
             self.events.add(ev.BOOTSTRAP)
         for s in self.services:
             s.start(self)
@@ -305,11 +307,20 @@ class Agent:
     def _url_changed(self):
         log.info("ACS URL changed to %s: next session is a BOOTSTRAP", _safe(self.acs_url))
         self.events.add(ev.BOOTSTRAP)
+        self._forget_versions()
         self.retry_count = 0
         if self.in_retry_wait():  # the wait was for the old ACS
             self.retry_timer.cancel()
             self.retry_timer = None
         self.request_session()
+
+    def _forget_versions(self):
+        """A new BOOTSTRAP (new or changed URL) offers our CWMP version again:
+        a lower one is remembered after an 8006 only until then. Queued with
+        the BOOTSTRAP, so the retries of that BOOTSTRAP keep a lowered one."""
+        if self.versions:
+            self.versions = {}
+            self._save_session_state()
 
     # ------------------------------------------------------------ session
     def _device_id(self):

@@ -150,3 +150,30 @@ def test_configured_maximum_wins_over_remembered_version(acs, make_agent):
     assert inform_ns(acs, 1) == NS0  # the operator's 1.0 limit, not the remembered 1.1
     assert make_agent(acs.url, boot=False).run() == 0
     assert inform_ns(acs, 2) == NS1
+
+
+def test_url_change_retries_the_higher_version(acs, make_agent):
+    """The lower version is remembered for one ACS URL only until a new
+    BOOTSTRAP: a URL change (even back to an old one) offers ours again."""
+    acs.inform_fault = 8006
+    assert make_agent(acs.url).run() == 1  # 1.4 refused: 1.1 remembered
+    acs.inform_fault = None
+    assert make_agent(acs.url, boot=False).run() == 0
+    assert inform_ns(acs, 1) == NS1  # the BOOTSTRAP retry keeps the lower version
+    other = acs.url.rstrip("/") + "/other"
+    assert make_agent(other, boot=False).run() == 0
+    assert "0 BOOTSTRAP" in acs.sessions[2].inform and inform_ns(acs, 2) == NS2
+    assert make_agent(acs.url, boot=False).run() == 0  # back to the first URL: tried high again
+    assert "0 BOOTSTRAP" in acs.sessions[3].inform and inform_ns(acs, 3) == NS2
+
+
+def test_url_set_by_the_acs_retries_the_higher_version(acs, make_agent):
+    acs.inform_fault = 8006
+    assert make_agent(acs.url).run() == 1
+    acs.inform_fault = None
+    a = make_agent(acs.url, boot=False, once=False)
+    assert a.run_session() is True and inform_ns(acs, 1) == NS1
+    a.model.set_values([(a.model.ms("URL"), acs.url.rstrip("/") + "/new", None)], "k")
+    assert a.versions == {}
+    assert a.run_session() is True
+    assert "0 BOOTSTRAP" in acs.sessions[2].inform and inform_ns(acs, 2) == NS2
