@@ -33,6 +33,16 @@ def stop(proc):
             proc.wait(5)
 
 
+def utc_in(seconds):
+    """An xsd:dateTime ``seconds`` from now, in UTC."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+def wait_for(agent, cond, timeout=20.0):
+    """Drive ``agent.loop`` until ``cond()`` holds; fails the test on timeout."""
+    assert run_until(agent, cond, timeout), "condition not reached in %.0f s" % timeout
+
+
 def run_until(agent, cond, timeout=15.0, step=0.05):
     """Drive ``agent.loop`` until ``cond()`` holds; False on timeout."""
     deadline = time.monotonic() + timeout

@@ -3,8 +3,8 @@ sessions with the loopback ACS: "14 HEARTBEAT" alone, the Forced Inform
 parameters only, no requests of the CPE, never retried, its own schedule."""
 
 import re
-import time
 
+from peers import utc_in, wait_for
 from rocket.devacs import build_rpc
 
 MS = "Device.ManagementServer."
@@ -19,17 +19,6 @@ def names(s):
     return re.findall(r"<Name>([^<]*)</Name>", s.inform)
 
 
-def drive(agent, cond, timeout=20):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        agent.loop.run_once(max_wait=0.05)
-
-
-def utc_in(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
-
-
 def enable(at):
     return build_rpc("SetParameterValues", [HB + "Enable=true:boolean", HB + "ReportingInterval=30:unsignedInt",
                                             HB + "InitiationTime=%s:dateTime" % at])
@@ -39,12 +28,12 @@ def test_heartbeat_session_carries_its_event_alone(acs, make_agent):
     acs.queue = [enable(utc_in(3))]
     agent = make_agent(acs.url, once=False, acs={"get_rpc_methods": "true"})
     agent.start()
-    drive(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
+    wait_for(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
     assert b"SetParameterValuesResponse" in acs.sessions[0].answers[0][1]
     # something pending for the next ordinary session: it must not ride along
     agent.events.note_changed(MS + "PeriodicInformInterval")
     agent.events.add("4 VALUE CHANGE")
-    drive(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended)
+    wait_for(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended)
     hb = acs.sessions[1]
     assert events(hb) == ["14 HEARTBEAT"]
     forced = {n for n in names(acs.sessions[0]) if not n.startswith(MS + "Periodic")}
@@ -62,9 +51,9 @@ def test_failed_heartbeat_is_not_retried(acs, make_agent):
     acs.queue = [enable(utc_in(3))]
     agent = make_agent(acs.url, once=False)
     agent.start()
-    drive(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
+    wait_for(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
     acs.inform_fault = 8002  # the ACS refuses the next Inform
-    drive(agent, lambda: agent.last_result is not None and not agent.last_result[0])
+    wait_for(agent, lambda: agent.last_result is not None and not agent.last_result[0])
     assert events(acs.sessions[-1]) == ["14 HEARTBEAT"]
     assert agent.retry_timer is None and agent.retry_count == 0
     assert not agent.events.has("14 HEARTBEAT")  # never queued, never persisted

@@ -3,23 +3,12 @@
 DelayReboot reads -1 again after the reboot (TR-181)."""
 
 import os
-import time
 
+from peers import utc_in, wait_for
 from rocket.devacs import build_rpc
 from transfer_util import hook
 
 MS = "Device.ManagementServer."
-
-
-def drive(agent, cond, timeout=20):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached"
-        agent.loop.run_once(max_wait=0.05)
-
-
-def utc_in(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
 
 
 def setup(tmp_path, make_agent, acs, rpcs, boot=True):
@@ -34,10 +23,10 @@ def setup(tmp_path, make_agent, acs, rpcs, boot=True):
 
 def test_delay_reboot_after_the_session(acs, make_agent, tmp_path):
     agent, marks = setup(tmp_path, make_agent, acs, [build_rpc("SetParameterValues", [MS + "DelayReboot=1:int"])])
-    drive(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
+    wait_for(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
     assert b"SetParameterValuesResponse" in acs.sessions[0].answers[0][1]
     assert not marks.exists()  # not during the session, and not at once
-    drive(agent, lambda: marks.exists())
+    wait_for(agent, lambda: marks.exists())
     assert marks.read_text() == "DelayReboot\n"
     # the next start is a boot: DelayReboot reads -1 again, and persists so
     agent2 = make_agent(acs.url, once=False, transfer={"reboot_hook": "/bin/true"})
@@ -52,15 +41,15 @@ def test_delay_reboot_after_the_session(acs, make_agent, tmp_path):
 def test_schedule_reboot_at_its_time_and_not_in_the_past(acs, make_agent, tmp_path):
     agent, marks = setup(tmp_path, make_agent, acs, [
         build_rpc("SetParameterValues", [MS + "ScheduleReboot=%s:dateTime" % utc_in(2)])])
-    drive(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
+    wait_for(agent, lambda: len(acs.sessions) == 1 and acs.sessions[0].ended)
     assert not marks.exists()
-    drive(agent, lambda: marks.exists())
+    wait_for(agent, lambda: marks.exists())
     assert marks.read_text().startswith("ScheduleReboot ")
     # a time already past does nothing
     (tmp_path / "b").mkdir()
     agent2, marks2 = setup(tmp_path / "b", make_agent, acs, [
         build_rpc("SetParameterValues", [MS + "ScheduleReboot=%s:dateTime" % utc_in(-3600)])])
-    drive(agent2, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended)
+    wait_for(agent2, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended)
     sched = [s for s in agent2.services if type(s).__name__ == "RebootSchedule"][0]
     assert "schedule" not in sched.timers and not os.path.exists(str(marks2))
     agent2.stop()
