@@ -9,7 +9,8 @@ from rocket.datamodel.store import HIDDEN, Param
 
 XSD = {"boolean": "boolean", "unsignedInt": "unsignedInt", "int": "int", "string": "string",
        "dateTime": "dateTime"}
-SPECIAL = {"STUNServerAddress": "127.0.0.1", "ConnReqAllowedJabberIDs": "acs@example.test"}
+SPECIAL = {"STUNServerAddress": "127.0.0.1", "ConnReqAllowedJabberIDs": "acs@example.test",
+           "FileTypeFilter": "X 00AA11 Blob"}
 
 
 def writable_agent_params(agent):

@@ -104,7 +104,16 @@ _MS = (
     ("HeartbeatPolicy.Enable", "boolean", True, 0, None, "false"),
     ("HeartbeatPolicy.ReportingInterval", "unsignedInt", True, 0, (30, None), "300"),
     ("HeartbeatPolicy.InitiationTime", "dateTime", True, 0, None, values.UNKNOWN_TIME),
+    # which autonomous transfers are reported (rocket.ops.transfer applies it)
+    ("AutonomousTransferCompletePolicy.Enable", "boolean", True, 0, None, "true"),
+    ("AutonomousTransferCompletePolicy.TransferTypeFilter", "string", True, 0, ("Upload", "Download", "Both"),
+     "Both"),
+    ("AutonomousTransferCompletePolicy.ResultTypeFilter", "string", True, 0, ("Success", "Failure", "Both"),
+     "Both"),
+    ("AutonomousTransferCompletePolicy.FileTypeFilter", "string", True, 0, 1024,
+     "1 Firmware Upgrade Image,2 Web Content,3 Vendor Configuration File,4 Vendor Log File"),
 )
+_MS_OBJECTS = ("HeartbeatPolicy.", "AutonomousTransferCompletePolicy.")  # their values persist
 
 
 def file_value_of(cfg, sec, key, ptype):
@@ -178,8 +187,8 @@ class DataModel:
             s.add(r + "DeviceSummary", Param("InternetGatewayDevice:1.4[](Baseline:1)", "string", False,
                                              None, FORCED_INFORM, 1024))
         s.add_object(r + "ManagementServer.")
-        if r == "Device.":  # TR-181 only: TR-098 has no HeartbeatPolicy
-            s.add_object(r + "ManagementServer.HeartbeatPolicy.")
+        for o in _MS_OBJECTS[r != "Device.":]:  # TR-181 only: TR-098 has no HeartbeatPolicy
+            s.add_object(self.ms(o))
         for name, ptype, writable, flags, limit, default in _MS:
             if name.startswith("HeartbeatPolicy.") and r != "Device.":
                 continue
@@ -570,7 +579,7 @@ class DataModel:
         value at that time if the INI file also sets it, else alone."""
         if path.startswith(self.ms("")):
             short = path[len(self.ms("")):]
-            if "." in short and not short.startswith("HeartbeatPolicy."):
+            if "." in short and not short.startswith(_MS_OBJECTS):
                 return  # InformParameter.{i}: informparams.json
         elif path == self.root + "DeviceInfo.ProvisioningCode":
             short = path[len(self.root):]

@@ -50,8 +50,11 @@ written to a temporary name first and renamed to ``*.json`` (see
 ``write_autonomous``; this works while the agent is down too). The agent
 picks spool files up at start, after each session and every
 ``spool_interval`` seconds, and reports each with AutonomousTransferComplete
-and "10 AUTONOMOUS TRANSFER COMPLETE" (CWMP 1.1 and later). ``rocket.pyz
-ctl transfers`` lists the journal.
+and "10 AUTONOMOUS TRANSFER COMPLETE" (CWMP 1.1 and later), if
+``ManagementServer.AutonomousTransferCompletePolicy`` lets it through (Enable,
+transfer, result and file type filters, applied when the file is picked up;
+one left out is logged and dropped). ``rocket.pyz ctl transfers`` lists the
+journal.
 
 Reboot, FactoryReset and ScheduleInform are applied after the session has
 ended cleanly too. Reboot: the CommandKey is journalled, the reboot hook
@@ -86,6 +89,8 @@ _HOOK_FAULTS = {17: 9017, 18: 9018, 19: 9019}
 _STATE_NUM = {"queued": 1, "running": 2, "installing": 2, "installed": 2, "done": 3}
 _M_EVENT = {"download": ev.M_DOWNLOAD, "upload": ev.M_UPLOAD, "schedule": ev.M_SCHEDULE_DOWNLOAD}
 _TC_EVENTS = (ev.TRANSFER_COMPLETE, ev.M_DOWNLOAD, ev.M_UPLOAD, ev.M_SCHEDULE_DOWNLOAD)
+_ATC = "AutonomousTransferCompletePolicy."
+_STD_TYPES = ("1 Firmware Upgrade Image", "2 Web Content", "3 Vendor Configuration File", "4 Vendor Log File")
 
 
 def _type_number(file_type, table):
@@ -286,6 +291,7 @@ class Transfers:
                      "ScheduleInform"):
             a.rpc.register(name, getattr(self, "do_" + name))
         a.cpe_requests.append(self._requests)
+        a.model.value_checks.append(_check_file_types)
         a.acked["TransferComplete"] = self._tc_acked
         a.acked["AutonomousTransferComplete"] = self._atc_acked
         a.after_session.append(self._after_session)
@@ -767,6 +773,12 @@ class Transfers:
                     except OSError:
                         pass
                     continue
+                why = self._atc_refused(t)
+                if why:
+                    log.info("transfer: autonomous %s not reported (AutonomousTransferCompletePolicy: %s)",
+                             t["file_type"], why)
+                    self._unlink(path)
+                    continue
                 j.transfers.append(t)
                 j.save()
                 added += 1
@@ -775,6 +787,22 @@ class Transfers:
             self._unlink(path)
         if added:
             self.agent.add_event(ev.AUTONOMOUS_TRANSFER_COMPLETE)
+
+    def _atc_refused(self, t):
+        """Why AutonomousTransferCompletePolicy leaves ``t`` out, or None."""
+        m = self.agent.model
+
+        def v(n):
+            return m.value(m.ms(_ATC + n)) or ""
+        if v("Enable") != "true":
+            return "disabled"
+        if v("TransferTypeFilter") not in ("Both", "Download" if t["is_download"] else "Upload"):
+            return "transfer type"
+        if v("ResultTypeFilter") not in ("Both", "Failure" if t["fault"][0] else "Success"):
+            return "result"
+        if t["file_type"] not in _csv(v("FileTypeFilter")):
+            return "file type"
+        return None
 
     # ------------------------------------------------------------ runner
     def _kick(self, delay=0.0):
@@ -1002,6 +1030,20 @@ class Transfers:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def _csv(v):
+    return [x.strip() for x in v.split(",") if x.strip()]
+
+
+def _check_file_types(path, value):
+    """FileTypeFilter: a list of the standard types and "X <OUI> <name>" (9007)."""
+    if path.endswith(_ATC + "FileTypeFilter"):
+        import re
+        for x in _csv(value):
+            if x not in _STD_TYPES and not re.match(r"X [0-9A-F]{6} .", x):
+                from rocket.cwmp.values import BadValue
+                raise BadValue("unknown file type %r" % x)
 
 
 def _ctl_escape(s):
