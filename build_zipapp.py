@@ -268,7 +268,11 @@ class _Bundle:
             return None
         src = marshal.loads(zlib.decompress(self.loader.get_data("bundle.z")))
         return src[name].decode("utf-8")
-sys.meta_path.insert(0, _Bundle(__loader__, %r))
+_L = globals().get("__loader__")
+if not hasattr(_L, "get_data"):  # run by a tool that execs this file without its zipimporter
+    import zipimport
+    _L = zipimport.zipimporter(__file__.rsplit("/", 1)[0])
+sys.meta_path.insert(0, _Bundle(_L, %r))
 from rocket.cli import main
 sys.exit(main())
 '''

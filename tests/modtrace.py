@@ -25,6 +25,7 @@ def _dump():
 
 
 atexit.register(_dump)
-code = zipimport.zipimporter(pyz).get_code("__main__")
+loader = zipimport.zipimporter(pyz)
+code = loader.get_code("__main__")
 exec(code, {"__name__": "__main__", "__file__": pyz + "/__main__.py", "__builtins__": __builtins__,
-            "__package__": "", "__loader__": None})
+            "__package__": "", "__loader__": loader})
