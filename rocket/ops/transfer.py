@@ -296,8 +296,9 @@ class Transfers:
         a.acked["AutonomousTransferComplete"] = self._atc_acked
         a.after_session.append(self._after_session)
         a.services.append(self)
-        from rocket.ops import reboots
+        from rocket.ops import reboots, reqdl
         reboots.install(a, self._reboot)
+        reqdl.install(a)  # RequestDownload, asked for on the control socket
         ctl = a.ctl  # the control socket, when there is one
         if ctl is not None:
             ctl.handlers["transfers"] = self._ctl_transfers

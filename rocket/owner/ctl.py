@@ -37,6 +37,8 @@ Requests (fields are separated by one space; see ``set`` for values):
     autonomous FIELD=VALUE[<TAB>FIELD=VALUE...]
                         (rocket.ops.transfer) a transfer the device did on its
                         own, reported with AutonomousTransferComplete
+    request-download FILETYPE[<TAB>NAME=VALUE...]
+                        (rocket.ops.reqdl) ask the ACS for a file
 
 Values (in ``set`` requests and in answers) are escaped like backend
 records (``rocket.records``): backslash, tab, newline, carriage return as
@@ -482,6 +484,8 @@ commands:
                          (AutonomousTransferComplete); fields: file_type (required),
                          is_download, transfer_url, announce_url, file_size, target,
                          fault_code, fault_string, start, complete
+  request-download FILETYPE [NAME=VALUE...]
+                         ask the ACS for a file (RequestDownload, "9 REQUEST DOWNLOAD")
 """
 
 
@@ -507,6 +511,8 @@ def request_line(cmd, args):
         if args:
             raise ValueError("%s takes no arguments" % cmd)
         return cmd
+    if cmd == "request-download":
+        return cmd + " " + "\t".join(escape(a) for a in args)
     if cmd == "autonomous":
         for a in args:
             if "=" not in a:
