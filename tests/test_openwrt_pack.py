@@ -363,6 +363,7 @@ def test_validation_faults_all_at_once(tree):
             ["Device.Routing.Router.{main}.IPv4Forwarding.{k_0.0.0.0_0_pppoe-wan}.GatewayIPAddress", "1.2.3.4",
              "string"],
             ["Device.NAT.PortMapping.{web}.InternalClient", "not-an-ip", "string"],
+            ["Device.WiFi.SSID.{guest.ssid='x' }.SSID", "y", "string"],
             ["Device.Time.NTPServer1", "ok.example.com", "string"]]
     out = tree.run("set-commit", recs)
     assert sorted((r[1], r[2]) for r in out) == sorted([
@@ -372,7 +373,8 @@ def test_validation_faults_all_at_once(tree):
         ("Device.IP.Interface.{lan}.IPv4Address.{static}.SubnetMask", "9007"),
         ("Device.IP.Interface.{iptv}.IPv4Address.{dhcp}.IPAddress", "9008"),
         ("Device.Routing.Router.{main}.IPv4Forwarding.{k_0.0.0.0_0_pppoe-wan}.GatewayIPAddress", "9008"),
-        ("Device.NAT.PortMapping.{web}.InternalClient", "9007")])
+        ("Device.NAT.PortMapping.{web}.InternalClient", "9007"),
+        ("Device.WiFi.SSID.{guest.ssid='x' }.SSID", "9005")])
     assert "batch" not in tree.calls("uci")
     for f, text in tree.pristine.items():
         assert (tree.conf / f).read_text() == text
