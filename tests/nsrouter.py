@@ -33,9 +33,30 @@ def _run(*args, ns=None, check=True, **kw):
     return r
 
 
+def sweep():
+    """Remove what a killed run left: rl-rtr/cli/up-N namespaces whose
+    process N is gone, with the daemons still running inside them."""
+    r = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       universal_newlines=True)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        kind, _, pid = name.rpartition("-")
+        if kind not in ("rl-rtr", "rl-cli", "rl-up") or not pid.isdigit() or os.path.exists("/proc/" + pid):
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              universal_newlines=True).stdout.split()
+        for p in pids:
+            try:
+                os.kill(int(p), 15)
+            except (OSError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree("/etc/netns/" + name, ignore_errors=True)
+
+
 class Router:
     def __init__(self):
-        n = os.getpid() % 100000
+        n = os.getpid()
         self.rtr = "rl-rtr-%d" % n
         self.cli = "rl-cli-%d" % n
         self.up = "rl-up-%d" % n
@@ -52,6 +73,7 @@ class Router:
         for tool in ("ip", "nft", "dnsmasq", "busybox"):
             if shutil.which(tool) is None:
                 raise Unavailable("%s is not installed" % tool)
+        sweep()
         try:
             _run("ip", "netns", "add", self.rtr)
         except RuntimeError as e:
