@@ -5,11 +5,12 @@ What it is for: pending events, attributes, transfer records... that must
 survive a crash or a power cut. Not for bulk data (downloads, the audit log).
 
 Theory of operation:
-- A save writes ``NAME.json.tmpPID`` and fsyncs it, renames the current
-  ``NAME.json`` to ``NAME.json.1`` (the previous generation), renames the
-  temp file to ``NAME.json`` and fsyncs the directory. A power cut at any
-  point leaves ``NAME.json`` or ``NAME.json.1`` (or both) whole; never a
-  torn file under either name. A file is rewritten only when its serialized
+- A save writes ``NAME.json.tmpPID`` and fsyncs it, links the current
+  ``NAME.json`` as ``NAME.json.1`` (the previous generation; renamed where
+  the file system has no hard links), renames the temp file to
+  ``NAME.json`` and fsyncs the directory. A power cut at any point leaves
+  ``NAME.json`` or ``NAME.json.1`` (or both) whole; never a torn file under
+  either name. A file is rewritten only when its serialized
   content changed (flash wear).
 - A load validates the document's shape (``shape``: by default the type of
   the default value). A file that cannot be read, is not JSON or has the
@@ -86,8 +87,8 @@ def atomic_write(path, data, mode=0o600, sync=True, keep=None):
 
     ``sync=False`` skips both fsyncs (still atomic, not durable across a
     power cut): for data whose loss a power cut makes right anyway.
-    ``keep``: a path the current file is renamed to first (its previous
-    generation).
+    ``keep``: where the current file is kept first (its previous
+    generation: a hard link, or a rename without hard links).
     """
     tmp = "%s.tmp%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
