@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from conftest import write_conf
 from crclient import (challenges, connection_request, digest_header, get, parallel,
                       slow_connections, wait_for)
+from rocket.cwmp import events as ev
 from rocket.net import netaddr
 from rocket.devacs import build_rpc
 from rocket.net.digestserver import DigestServer
@@ -35,11 +36,15 @@ def cr_url_of(inform):
     return m.group(1) if m else None
 
 
+RUNNERS = {}
+
+
 class Running:
     """An in-process agent whose loop runs in a thread (the test is the ACS side)."""
 
     def __init__(self, agent):
         self.agent = agent
+        RUNNERS[id(agent)] = self
         self.done = threading.Event()
         self.calls = []
         agent.start()
@@ -69,6 +74,7 @@ class Running:
         self.done.set()
         self.thread.join(30)
         self.agent.stop()
+        RUNNERS.pop(id(self.agent), None)
 
 
 @pytest.fixture
@@ -90,11 +96,40 @@ def running(acs, make_agent):
         r.close()
 
 
-def settle(acs, n, agent, extra=0.5):
-    """Wait for n finished sessions, for the agent to be idle, then a little more."""
+def barrier(agent):
+    """Return once the agent's thread has finished the loop iteration it is
+    in: whatever handler answered a request the test saw has run to its end."""
+    runner = RUNNERS[id(agent)]
+    done = threading.Event()
+    runner.call(done.set)
+    assert done.wait(20), "the agent's loop did not turn"
+
+
+def idle(agent):
+    return (not agent.in_session and agent.session_timer is None
+            and not agent.events.has(ev.CONNECTION_REQUEST))
+
+
+def settle(acs, n, agent):
+    """Wait for n finished sessions and for the agent to be idle for good:
+    after a turn of its loop (every answered request fully handled) no
+    session runs, none is due and no "6 CONNECTION REQUEST" waits."""
     assert acs.wait_sessions(n), "expected %d sessions, saw %d" % (n, len(acs.sessions))
-    assert wait_for(lambda: not agent.in_session and agent.session_timer is None)
-    time.sleep(extra)
+    deadline = time.monotonic() + 30
+    while True:
+        assert wait_for(lambda: idle(agent))
+        barrier(agent)
+        if idle(agent):
+            return
+        assert time.monotonic() < deadline, "the agent never went idle"
+
+
+def assert_quiet(acs, agent, n):
+    """Nothing followed what the test just saw answered: the handler has run
+    to its end, no session runs or is due, and the ACS saw n sessions."""
+    barrier(agent)
+    assert idle(agent)
+    assert len(acs.sessions) == n
 
 
 def assert_not_overlapping(acs):
@@ -118,7 +153,7 @@ def test_url_in_inform_and_path_persisted(running, acs, tmp_path):
 def test_valid_digest_starts_a_session(running, acs, alg, style):
     r = running(connection_request={"digest_algorithms": "SHA-256, MD5"})
     assert connection_request(r.url, USER, PW, alg=alg, style=style) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
 
 
@@ -135,7 +170,7 @@ def test_200_is_empty_and_sent_before_the_session(running, acs):
     client = socket.create_connection(("127.0.0.1", r.agent.connreq.bound_port), timeout=10)
     client.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n" % (
         path, digest_header(ch, USER, PW, path))).encode())
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert seen == [True]  # the answer was waiting in the socket when the session began
     answer = client.recv(4096)
     client.close()
@@ -161,7 +196,7 @@ def test_curl_digest(running, acs):
     assert bad.stdout == "401"
     ok = subprocess.run(cmd + ["-u", "%s:%s" % (USER, PW), r.url], capture_output=True, text=True)
     assert ok.stdout == "200", ok.stderr
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
     assert len(acs.sessions) == 2
 
@@ -180,7 +215,7 @@ def test_urllib_digest_client(running, acs):
     assert e.value.code == 401
     with opener(PW).open(r.url, timeout=10) as resp:
         assert resp.status == 200 and resp.read() == b""
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
 
 
@@ -254,7 +289,7 @@ def test_paths_and_methods(running, acs):
     assert get(url, target=url)[0] == 401
     ch, _ = challenges(url)
     assert get(url, {"Authorization": digest_header(ch, USER, PW, url)}, target=url)[0] == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert len(acs.sessions) == 2
 
 
@@ -263,14 +298,13 @@ def test_no_credentials_configured(running, acs):
     st, hdrs, _ = get(r.url)
     assert st == 403
     assert not any(k.lower() == "www-authenticate" for k, _ in hdrs)
-    time.sleep(0.3)
-    assert len(acs.sessions) == 1
+    assert_quiet(acs, r.agent, 1)
 
 
 def test_allow_unauthenticated(running, acs):
     r = running(connection_request={"username": "", "password": "", "allow_unauthenticated": "true"})
     assert get(r.url)[0] == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
 
 
@@ -280,7 +314,7 @@ def test_basic_when_allowed(running, acs):
     basic = lambda pw: "Basic " + base64.b64encode(("%s:%s" % (USER, pw)).encode()).decode()  # noqa
     assert get(r.url, {"Authorization": basic("bad")})[0] == 401
     assert get(r.url, {"Authorization": basic(PW)})[0] == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
 
 
 def test_malformed_requests(running, acs):
@@ -308,8 +342,7 @@ def test_malformed_requests(running, acs):
                ).startswith(b"HTTP/1.1 501 ")
     # LF-only line ends are tolerated
     assert raw(b"GET " + path + b" HTTP/1.1\nHost: x\n\n").startswith(b"HTTP/1.1 401 ")
-    time.sleep(0.2)
-    assert len(acs.sessions) == 1
+    assert_quiet(acs, r.agent, 1)
 
 
 def test_deadline_and_connection_cap(running, acs):
@@ -328,7 +361,7 @@ def test_deadline_and_connection_cap(running, acs):
         assert s.recv(100).startswith(b"HTTP/1.1 408 ")
         s.close()
     stalled[0].close()
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert len(r.agent.connreq.conns) == 0
 
 
@@ -367,7 +400,7 @@ def test_at_the_cap_every_client_that_sends_in_time_is_answered(running, acs):
     port = r.agent.connreq.bound_port
     req = b"GET " + r.agent.connreq.path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     slow = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
-    time.sleep(0.2)  # both accepted
+    assert wait_for(lambda: len(r.agent.connreq.conns) == 2)  # both accepted
     def answer(s):
         got = b""
         try:
@@ -396,16 +429,15 @@ def test_at_the_cap_every_client_that_sends_in_time_is_answered(running, acs):
 def test_rate_limit_gives_503(running, acs):
     r = running(connection_request={"max_per_minute": "2"})
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 3, r.agent, extra=0)
+    settle(acs, 3, r.agent)
     ch, _ = challenges(r.url)
     path = r.agent.connreq.path
     st, hdrs, body = get(r.url, {"Authorization": digest_header(ch, USER, PW, path)})
     assert st == 503 and body == b""
     assert not any(k.lower() == "retry-after" for k, _ in hdrs)
-    time.sleep(0.3)
-    assert len(acs.sessions) == 3
+    assert_quiet(acs, r.agent, 3)
 
 
 def test_listener_answers_while_the_acs_is_slow(running, acs):
@@ -418,7 +450,7 @@ def test_listener_answers_while_the_acs_is_slow(running, acs):
     assert connection_request(r.url, USER, PW) == 200
     assert r.agent.in_session and len(acs.sessions) == 2 and not acs.sessions[1].ended
     acs.gate.set()
-    settle(acs, 3, r.agent, extra=0)
+    settle(acs, 3, r.agent)
 
 
 def test_spv_credentials_take_effect_at_once(running, acs):
@@ -426,10 +458,10 @@ def test_spv_credentials_take_effect_at_once(running, acs):
     acs.queue = [build_rpc("SetParameterValues",
                            ["Device.ManagementServer.ConnectionRequestPassword=n3w:string"])]
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert connection_request(r.url, USER, PW) == 401
     assert connection_request(r.url, USER, "n3w") == 200
-    settle(acs, 3, r.agent, extra=0)
+    settle(acs, 3, r.agent)
 
 
 def test_http_cr_disable_closes_port_and_empties_url(running, acs):
@@ -452,7 +484,7 @@ def test_http_cr_disable_closes_port_and_empties_url(running, acs):
     # enabled again: the port is open again and the URL published
     assert r.url.startswith("http://127.0.0.1:%d/" % port)  # port 0 keeps its port
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 4, r.agent, extra=0)
+    settle(acs, 4, r.agent)
     assert cr_url_of(acs.sessions[3].inform) == r.url
 
 
@@ -468,7 +500,7 @@ def test_sighup_applies_the_new_settings(running, acs, tmp_path):
     r.call(r.agent.reload)
     assert wait_for(lambda: r.url.endswith(":%d/cr-lab" % port))
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert connection_request(r.url, USER, PW) == 503  # the new rate limit holds too
 
 
@@ -476,7 +508,7 @@ def test_url_change_is_reported_without_restart(running, acs):
     r = running(connection_request={"url_check_interval": "1"})
     old = r.url
     r.call(lambda: r.agent.cfg.set("connection_request", "address", "127.0.0.9"))
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     new = acs.sessions[1].inform
     assert "4 VALUE CHANGE" in events_of(new)
     assert cr_url_of(new) == old.replace("127.0.0.1", "127.0.0.9") == r.url
@@ -507,7 +539,7 @@ def test_url_from_interface_with_a_dual_stack_listener(running, acs):
     assert re.match(r"^http://127\.0\.0\.1:\d+/", r.url)
     # bound to every address (dual-stack where available): reachable on 127.0.0.1
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
 
 
 def _has_ipv6():
@@ -524,7 +556,7 @@ def test_ipv6_loopback(running, acs):
     r = running(connection_request={"bind": "::1"})
     assert re.match(r"^http://\[::1\]:\d+/[0-9a-f]{32}$", r.url), r.url
     assert connection_request(r.url, USER, PW) == 200
-    settle(acs, 2, r.agent, extra=0)
+    settle(acs, 2, r.agent)
     assert events_of(acs.sessions[1].inform) == ["6 CONNECTION REQUEST"]
 
 
