@@ -19,6 +19,7 @@ DEFAULT_PATH = "/etc/rocket/rocket.conf"
 DEFAULTS = {
     "acs": {
         "url": "",
+        "dhcp_discovery": "no",
         "username": "",
         "password": "",
         "periodic_inform_enable": "true",

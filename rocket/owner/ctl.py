@@ -39,6 +39,8 @@ Requests (fields are separated by one space; see ``set`` for values):
                         own, reported with AutonomousTransferComplete
     request-download FILETYPE[<TAB>NAME=VALUE...]
                         (rocket.ops.reqdl) ask the ACS for a file
+    dhcp-acs FIELD=VALUE[<TAB>FIELD=VALUE...]
+                        (rocket.ops.dhcpacs) an ACS URL learned from DHCP
 
 Values (in ``set`` requests and in answers) are escaped like backend
 records (``rocket.records``): backslash, tab, newline, carriage return as
@@ -486,6 +488,9 @@ commands:
                          fault_code, fault_string, start, complete
   request-download FILETYPE [NAME=VALUE...]
                          ask the ACS for a file (RequestDownload, "9 REQUEST DOWNLOAD")
+  dhcp-acs FIELD=VALUE...
+                         what DHCP said about the ACS (the dhcp-* hooks): url, provcode,
+                         retry_min, retry_mult, source
 """
 
 
@@ -513,11 +518,11 @@ def request_line(cmd, args):
         return cmd
     if cmd == "request-download":
         return cmd + " " + "\t".join(escape(a) for a in args)
-    if cmd == "autonomous":
+    if cmd in ("autonomous", "dhcp-acs"):
         for a in args:
             if "=" not in a:
                 raise ValueError("expected FIELD=VALUE, got %r" % a)
-        return "autonomous " + "\t".join(escape(a) for a in args)
+        return cmd + " " + "\t".join(escape(a) for a in args)
     raise ValueError("unknown command %r" % cmd)
 
 
