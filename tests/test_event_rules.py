@@ -170,7 +170,8 @@ REBOOT = [
 def test_reboot_and_restart(tmp_path, code, after_reboot, after_restart, boot):
     key = "ck" if ev.is_multiple(code) else ""
     q = queue(tmp_path, (code, key))
-    q.note_changed("Device.X.Y") if code == ev.VALUE_CHANGE else None
+    if code == ev.VALUE_CHANGE:
+        q.note_changed("Device.X.Y")
     q.save()
     q = reloaded(tmp_path)
     q.on_start(boot)
