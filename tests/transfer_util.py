@@ -54,15 +54,19 @@ def ended(acs):
 
 
 def drive(agent, until, timeout=30, start=True):
-    """Run the agent's loop until ``until()`` is true (or the loop stops)."""
+    """Run the agent's loop until ``until()`` is true; fails the test when it
+    is not by the deadline. Once the loop has stopped, only other threads (the
+    ACS's) can still make it true: they get the rest of the time."""
     if start:
         agent.start()
     deadline = time.time() + timeout
     while not until():
+        assert time.time() < deadline, "timed out waiting%s" % (
+            " (the agent's loop has stopped)" if agent.loop.stopping else "")
         if agent.loop.stopping:
-            return False
-        assert time.time() < deadline, "timed out waiting"
-        agent.loop.run_once(max_wait=0.05)
+            time.sleep(0.01)
+        else:
+            agent.loop.run_once(max_wait=0.05)
     return True
 
 
