@@ -28,7 +28,8 @@ def _devacs(*args, timeout=120):
 @pytest.fixture
 def served(tmp_path, pyz):
     """``devacs serve`` on a free loopback port and an agent informing it."""
-    procs = []
+    from agentproc import AgentProcess
+    procs, agents = [], []
 
     def start(cr="cr-user:cr-pass"):
         port = _free_port()
@@ -39,16 +40,16 @@ def served(tmp_path, pyz):
         assert "ACS on" in acs.stdout.readline()
         url = "http://127.0.0.1:%d/acs" % port
         conf = write_conf(tmp_path, url)
-        agent = subprocess.Popen([sys.executable, "-I", "-S", pyz, "-c", conf, "--boot"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        procs.append(agent)
+        agent = AgentProcess(pyz, conf, "--boot")
+        agents.append(agent)
+        procs.append(agent.proc)
         deadline = time.monotonic() + 30
         for line in acs.stdout:  # the boot session ends with the ACS's empty answer
             if "InformResponse" in line or "Inform" in line:
                 break
             assert time.monotonic() < deadline
-        time.sleep(1.0)  # let the session end
-        return "http://127.0.0.1:%d" % port, acs, agent
+        assert agent.wait_log("session: end ok"), agent.text()
+        return "http://127.0.0.1:%d" % port, acs, agent.proc
 
     yield start
     for p in procs:
@@ -57,6 +58,8 @@ def served(tmp_path, pyz):
             p.wait(10)
         except subprocess.TimeoutExpired:
             p.kill()
+    for a in agents:
+        a.close()
 
 
 def test_devacs_rpc_prints_answers_and_exits_1_on_a_fault(served):
