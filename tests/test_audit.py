@@ -355,12 +355,12 @@ def test_sighup_rereads_the_policy_and_sigterm_flushes_the_audit(acs, pyz, tmp_p
     path = str(tmp_path / "audit" / "audit.log")
     with AgentProcess(pyz, conf, "--boot") as agent:
         assert agent.wait_log("session: end ok"), agent.text()
-        # the session-end flush follows the log line: wait for the file to settle
-        n, prev = -1, -2
-        while n != prev:
-            prev = n
-            time.sleep(0.3)
-            n = len(read_records(path)[0]) if os.path.exists(path) else 0
+        # the session-end flush follows the log line: wait for its last record
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(path) and any(r["kind"] == "session_end" for r in read_records(path)[0])):
+            assert time.monotonic() < deadline, "no session_end record written"
+            time.sleep(0.02)
+        n = len(read_records(path)[0])
         pol.write_text("[management]\nreboot = no\n")
         agent.signal(signal.SIGHUP)
         assert agent.wait_log("reboot=no"), agent.text()
