@@ -203,3 +203,11 @@ def test_udhcpc_and_dnsmasq_deliver_the_acs_url(acs, make_agent, dhcp_net, pyz, 
     assert a.model.value(PC) == "PC-$(touch pwned);`touch pwned`"  # data, never run
     assert not (tmp_path / "pwned").exists()
     assert audits(tmp_path, a)[0]["source"] == "udhcpc ra-dc0"
+
+
+def test_dhcp_discovery_must_be_a_boolean(tmp_path):
+    from conftest import write_conf
+    from rocket.base.config import Config, ConfigError
+    cfg = Config.load(write_conf(tmp_path, "", acs={"dhcp_discovery": "maybe"}))
+    with pytest.raises(ConfigError, match="dhcp_discovery"):
+        cfg.validate()

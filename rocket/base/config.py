@@ -272,7 +272,7 @@ class Config:
 
     def validate(self):
         """Check every typed key once at start, so errors surface early."""
-        for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"),
+        for sec, key in (("acs", "periodic_inform_enable"), ("acs", "insecure"), ("acs", "dhcp_discovery"),
                          ("acs", "allow_basic_over_http"), ("acs", "get_rpc_methods"),
                          ("connection_request", "enable"), ("connection_request", "allow_basic"),
                          ("connection_request", "allow_unauthenticated"), ("control", "enable"),
