@@ -110,6 +110,7 @@ class Agent:
         self.notifier = None  # rocket.datamodel.notify.Notifier: value-change notifications
         self.ctl = None  # rocket.owner.ctl.ControlServer: the local control socket
         self.connreq = None  # rocket.connreq.httpcr: the HTTP connection-request listener
+        self.lwnotif = None  # rocket.ops.lwnotif.Sender: lightweight notifications (Annex M)
         self._periodic_started = False  # the first periodic schedule is laid (random phase once)
         self._periodic_dirty = False  # the periodic schedule changed during a session
         self.heartbeat_timer = None

@@ -28,7 +28,8 @@ def install(agent):
     xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
     from rocket.ops import transfer
     transfer.install(agent)
-    from rocket.ops import dhcpacs
+    from rocket.ops import dhcpacs, lwnotif
+    lwnotif.install(agent)  # lightweight notifications (Annex M), fed by notify
     dhcpacs.install(agent)  # ctl dhcp-acs: an ACS URL learned by DHCP (TR-069 3.1)
     if agent.cfg.bool("diagnostics", "enable"):
         from rocket.diag import service

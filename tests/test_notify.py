@@ -331,7 +331,7 @@ def test_spa_9009_cases_and_gpa_survives_restart(acs, make_agent, tmp_path):
     gpa = build_rpc("GetParameterAttributes", [SV, "Device.DeviceInfo.ProvisioningCode", CRURL,
                                                BOX + "Status", PII, "Device.DeviceInfo.UpTime"])
     acs.queue = [spa(SV + "=0"), spa("Device.DeviceInfo.ProvisioningCode=1"),
-                 spa("Device.DeviceInfo.UpTime=2"), spa(SV + "=3"),
+                 spa("Device.DeviceInfo.UpTime=2"), spa(SV + "=7"),
                  spa("Device.DeviceInfo.=0"),  # partial path: forced ones are skipped, no fault
                  spa(CRURL + "=0", BOX + "Status=1", PII + "=2", "Device.DeviceInfo.UpTime=1"),
                  gpa]

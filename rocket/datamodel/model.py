@@ -104,6 +104,12 @@ _MS = (
     ("HeartbeatPolicy.Enable", "boolean", True, 0, None, "false"),
     ("HeartbeatPolicy.ReportingInterval", "unsignedInt", True, 0, (30, None), "300"),
     ("HeartbeatPolicy.InitiationTime", "dateTime", True, 0, None, values.UNKNOWN_TIME),
+    # TR-069 Annex M: lightweight notifications over UDP (rocket.ops.lwnotif)
+    ("LightweightNotificationProtocolsSupported", "string", False, 0, None, "UDP"),
+    ("LightweightNotificationProtocolsUsed", "string", True, 0, ("", "UDP"), ""),
+    ("LightweightNotificationTriggerInterval", "unsignedInt", True, 0, None, "0"),
+    ("UDPLightweightNotificationHost", "string", True, 0, 256, ""),
+    ("UDPLightweightNotificationPort", "unsignedInt", True, 0, (0, 65535), "7547"),
     # which autonomous transfers are reported (rocket.ops.transfer applies it)
     ("AutonomousTransferCompletePolicy.Enable", "boolean", True, 0, None, "true"),
     ("AutonomousTransferCompletePolicy.TransferTypeFilter", "string", True, 0, ("Upload", "Download", "Both"),
@@ -637,7 +643,7 @@ class DataModel:
             c("attributes", [n for n, _, _ in items])
         plan = []
         for name, notif, access in items:
-            if notif is not None and notif not in (0, 1, 2):
+            if notif is not None and not 0 <= notif <= 6:  # 3-6: lightweight (rocket.ops.lwnotif)
                 raise CwmpFault(9003, "Notification %d not supported" % notif)
             if access is not None and any(a != "Subscriber" for a in access):
                 raise CwmpFault(9003, "AccessList entries other than Subscriber")

@@ -61,7 +61,7 @@ from rocket.datamodel.store import (
 
 
 def level(model, path, p):
-    """The effective Notification attribute (0, 1 or 2) of parameter ``p``."""
+    """The effective Notification attribute (0 to 6) of parameter ``p``."""
     if p.flags & VOLATILE:
         return 0
     if p.flags & ACTIVE_FORCED:
@@ -269,6 +269,19 @@ class Notifier:
             # The Inform of this session is already out: they go in the next.
             self._deferred.extend(changes)
             return
+        lw = [(c, lvl) for c, lvl in changes if lvl > 2]
+        if lw:
+            # Lightweight (3 to 6, Annex M): the UDP sender (rocket.ops.lwnotif)
+            # takes them; 3 and 5 are lightweight only, their value is reported
+            # now; 4 and 6 are also passive CWMP changes.
+            if self.agent.lwnotif is not None:
+                self.agent.lwnotif.changed([(c, lvl in (5, 6)) for c, lvl in lw])
+            for c, lvl in lw:
+                if lvl in (3, 5):
+                    self.baseline[c] = self._current(c, self.model.store.get(c))
+            changes = [(c, 1 if lvl > 2 else lvl) for c, lvl in changes if lvl not in (3, 5)]
+            if not changes:
+                return
         evq = self.events
         for path, _ in changes:
             evq.note_changed(path)
