@@ -107,6 +107,18 @@ def run_until(agent, cond, timeout=20.0):
         agent.loop.run_once(max_wait=0.05)
 
 
+def assert_nothing_follows(agent, acs, n):
+    """No session follows: once the running one is over and what is due now
+    has run, no session runs or is due, no active-notification request waits
+    with a change to carry, and the ACS saw n sessions."""
+    run_until(agent, lambda: not agent.in_session)
+    agent.loop.run_once(max_wait=0)
+    assert not agent.in_session and agent.session_timer is None
+    t = agent.notifier._active_timer
+    assert t is None or t.cancelled or not agent.events.has(VALUE_CHANGE)
+    assert len(acs.sessions) == n
+
+
 def spin(agent, seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -146,8 +158,7 @@ def test_passive_change_rides_next_inform(acs, make_agent, tmp_path):
     b.write(Status="Down")
     assert agent.notifier.check([BOX]) == [BOX + "Status"]
     # passive: no session of its own, but the change is pending and persisted
-    spin(agent, 0.3)
-    assert len(acs.sessions) == 1
+    assert_nothing_follows(agent, acs, 1)
     assert agent.events.has(VALUE_CHANGE)
     with open(os.path.join(agent.state.path, "changed.json")) as f:
         assert json.load(f) == [BOX + "Status"]
@@ -201,8 +212,7 @@ def test_throttle_coalesces_a_burst(acs, make_agent, tmp_path):
     run_until(agent, lambda: ended(acs) == 2)
     vals = inform_values(acs.sessions[1].inform)
     assert (vals[BOX + "Status"], vals[BOX + "Name"], vals[BOX + "Mode"]) == ("Down", "x", "b")
-    spin(agent, 0.5)
-    assert len(acs.sessions) == 2
+    assert_nothing_follows(agent, acs, 2)
     agent.stop()
 
 
@@ -214,14 +224,15 @@ def test_session_for_another_reason_carries_pending_active_change(acs, make_agen
     run_until(agent, lambda: ended(acs) == 1)
     b.write(Status="Down")
     agent.notifier.check()
-    spin(agent, 0.2)
-    assert len(acs.sessions) == 1  # throttled
+    agent.loop.run_once(max_wait=0)
+    assert len(acs.sessions) == 1 and not agent.in_session and agent.session_timer is None
+    t = agent.notifier._active_timer  # throttled: its request waits an hour
+    assert t is not None and not t.cancelled and t.when > agent.loop.clock() + 3000
     agent.add_event("2 PERIODIC")
     run_until(agent, lambda: ended(acs) == 2)
     assert set(events_of(acs.sessions[1].inform)) == {"2 PERIODIC", VALUE_CHANGE}
     agent.notifier._active_timer.callback()  # the throttled request finds nothing to do
-    spin(agent, 0.2)
-    assert len(acs.sessions) == 2
+    assert_nothing_follows(agent, acs, 2)
     agent.stop()
 
 
@@ -235,8 +246,7 @@ def test_acs_writes_do_not_notify(acs, make_agent, tmp_path):
     run_until(agent, lambda: ended(acs) == 2)
     assert b"<Status>0</Status>" in acs.sessions[1].answers[0][1]
     assert agent.notifier.check() == []
-    spin(agent, 0.3)
-    assert len(acs.sessions) == 2
+    assert_nothing_follows(agent, acs, 2)
     assert not agent.events.has(VALUE_CHANGE)
     # ParameterKey changed by that SPV, notifying passively: still not a change
     assert b.read()[BOX + "Status"] == "Maintenance"
@@ -320,8 +330,8 @@ def test_connection_request_url_change_notifies_actively(acs, make_agent, tmp_pa
     run_until(agent, lambda: ended(acs) == 3)
     agent.cfg.set("connection_request", "address", "127.0.0.3")
     assert cr.check_url().startswith("http://127.0.0.3:")
-    spin(agent, 0.3)
-    assert len(acs.sessions) == 3 and not agent.events.has(VALUE_CHANGE)
+    assert_nothing_follows(agent, acs, 3)
+    assert not agent.events.has(VALUE_CHANGE)
     agent.stop()
 
 
@@ -515,7 +525,6 @@ def test_change_made_as_a_session_starts_rides_its_inform(acs, make_agent, tmp_p
     inform = acs.sessions[2].inform
     assert set(events_of(inform)) == {"2 PERIODIC", VALUE_CHANGE}
     assert inform_values(inform)[PC] == "B"
-    spin(agent, 0.3)
-    assert len(acs.sessions) == 3  # delivered: no session of its own afterwards
+    assert_nothing_follows(agent, acs, 3)  # delivered: no session of its own afterwards
     assert agent.notifier.baseline[PC] == "B"
     agent.stop()
