@@ -77,3 +77,20 @@ def test_targets_leave_no_global_change():
             except Exception:  # noqa: B902 (only the side effects matter here)
                 pass
     assert (httpclient.socket, log.target, log.level) == before
+
+
+def test_backend_name_longer_than_256_is_garbage():
+    """Found by the records campaign: a deep path (thousands of levels) cost
+    n^2 in creating its objects; TR-106 names are at most 256 characters."""
+    from rocket.cwmp.soap import CwmpFault
+    from rocket.datamodel.backend import Manifest, ScriptBackend
+    from rocket.datamodel.store import Store
+    be = ScriptBackend("t", "/bin/false", Manifest.parse("prefix Device.X_F.\n"), loop=None)
+    store = Store()
+    ok = "Device.X_F." + "a." * 100 + "P"
+    be._put(store, [[ok, "v"]], "get")
+    assert ok in store.nodes
+    store = Store()
+    with pytest.raises(CwmpFault):
+        be._put(store, [["Device.X_F." + "1." * 3000 + "P", "v"]], "get")
+    assert not store.nodes

@@ -54,6 +54,9 @@ _INSTANCE = re.compile(r"\.\d+(?=\.)")
 _FAULT_CODES = (9005, 9006, 9007, 9008)
 
 
+MAX_PATH = 256  # TR-106: a full parameter name is at most 256 characters
+
+
 def generic(path):
     """'Device.IP.Interface.3.Name' -> 'Device.IP.Interface.{i}.Name'."""
     return _INSTANCE.sub(".{i}", path)
@@ -277,6 +280,8 @@ class ScriptBackend:
         spec_of = self.manifest.spec
         for rec in recs:
             path = rec[0]
+            if len(path) > MAX_PATH:  # each level costs a copy of the path: n levels, n^2
+                raise self._garbage(verb, "a name longer than %d characters: %s..." % (MAX_PATH, path[:60]))
             if (len(rec) == 1) != path.endswith(".") or len(rec) > 3:
                 raise self._garbage(verb, "\t".join(rec))
             if len(rec) == 1:
