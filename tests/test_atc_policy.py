@@ -5,7 +5,7 @@ import os
 
 from rocket.devacs import build_rpc
 from rocket.ops import transfer
-from transfer_util import drive, ended, events_of, settle, tc_requests
+from transfer_util import assert_idle, drive, ended, events_of, tc_requests
 
 P = "Device.ManagementServer.AutonomousTransferCompletePolicy."
 
@@ -48,7 +48,7 @@ def test_filters_select_what_is_reported(acs, make_agent, tmp_path):
     spool(tmp_path, False, "1 Firmware Upgrade Image", 9011)  # upload: filtered out
     spool(tmp_path, True, "3 Vendor Configuration File", 9010)  # file type: filtered out
     drive(a, lambda: not spooled(tmp_path), start=False)
-    settle(a, 0.5)
+    assert_idle(a)
     assert len(acs.sessions) == 1 and not a.events.pending  # nothing to report, no session
     spool(tmp_path, True, "1 Firmware Upgrade Image", 9010)
     spool(tmp_path, True, "X 00AA11 Blob", 9002)
@@ -74,8 +74,9 @@ def test_disabled_or_empty_file_types_report_nothing(acs, make_agent, tmp_path):
     drive(a, lambda: len(ended(acs)) == 2, start=False)
     spool(tmp_path, True, "1 Firmware Upgrade Image")
     drive(a, lambda: not spooled(tmp_path), start=False)
-    settle(a, 0.5)
+    assert_idle(a)
     assert len(acs.sessions) == 2 and tc_requests(acs, "AutonomousTransferComplete") == []
+    assert not a.events.has("10 AUTONOMOUS TRANSFER COMPLETE")
 
 
 def test_bad_filter_values_are_9007(acs, make_agent):

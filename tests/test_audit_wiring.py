@@ -113,7 +113,7 @@ def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, 
     import time
     from rocket.connreq import udpcr
     from rocket.devacs import send_udp_cr
-    from transfer_util import settle
+    from transfer_util import assert_idle
     pol = tmp_path / "policy.conf"
     pol.write_text("[management]\nremote = yes\n")
     agent = make_agent(acs.url, once=False, policy={"file": str(pol)},
@@ -129,7 +129,7 @@ def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, 
     agent.reload()
     send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass", ts=now + 1, msg_id="two")
     drive(agent, lambda: len(records(agent, "connection_request")) == 2, start=False)
-    settle(agent)
+    assert_idle(agent)  # the refused one starts nothing
     agent.stop()
     crs = records(agent, "connection_request")
     assert [(c["channel"], c["result"]) for c in crs] == [("udp", "accepted"), ("udp", "refused")]

@@ -9,7 +9,7 @@ import pytest
 
 from cwmpschema import validate
 from rocket.owner import ctl
-from transfer_util import drive, ended, events_of, settle, tc_requests
+from transfer_util import assert_idle, drive, ended, events_of, tc_requests
 
 
 def agent(make_agent, acs):
@@ -47,7 +47,7 @@ def test_ctl_request_download_reaches_the_acs(acs, make_agent, pyz):
     args = [(x.findtext("Name"), x.findtext("Value")) for x in rpc.find("FileTypeArg")]
     assert args == [("profile", "office & <home>"), ("slot", "2")]
     assert not a.events.has("9 REQUEST DOWNLOAD")  # delivered by the RequestDownloadResponse
-    settle(a, 0.3)
+    assert_idle(a)
     assert len(acs.sessions) == 2
 
 

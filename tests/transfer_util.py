@@ -70,6 +70,13 @@ def drive(agent, until, timeout=30, start=True):
     return True
 
 
+def assert_idle(agent):
+    """No session follows: after a turn of the loop for whatever is due now,
+    no session runs and none is due."""
+    agent.loop.run_once(max_wait=0)
+    assert not agent.in_session and agent.session_timer is None
+
+
 def settle(agent, seconds=0.3):
     end = time.time() + seconds
     while time.time() < end and not agent.loop.stopping:
