@@ -91,12 +91,17 @@ def test_writing_an_input_stops_a_running_test_and_canceled_too(agent_with):
     assert values_of(acs.sessions[1], 1)[ECHO + "DiagnosticsState"] == "None"
     # its third RPC requested the test again: it runs after this session; then Canceled
     assert run_until(a, lambda: svc.running is not None)
+    test = svc.running[1]
     acs.push([spv((ECHO + "DiagnosticsState", "Canceled")), gpv(ECHO + "DiagnosticsState")])
     a.request_session()
-    assert run_until(a, lambda: _ended(acs, 3))
+    assert run_until(a, lambda: _ended(acs, 3) and not a.in_session)
     assert values_of(acs.sessions[2], 1)[ECHO + "DiagnosticsState"] == "None"
     assert svc.running is None
-    run_until(a, lambda: False, timeout=1.2)  # a probe's timeout would have ended a test by now
+    # stopped for good: no timer of the test left to fire, nothing queued, nothing to report
+    a.loop.run_once(max_wait=0)
+    assert test.finished and not test._timers
+    assert svc.running is None and not svc.queue and not svc.staged
+    assert not a.events.has("8 DIAGNOSTICS COMPLETE") and a.session_timer is None
     assert not any("8 DIAGNOSTICS COMPLETE" in events(x) for x in acs.sessions)
     assert len(acs.sessions) == 3
 
