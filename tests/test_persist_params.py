@@ -74,10 +74,10 @@ def test_provisioning_code_set_locally_survives_a_restart_silently(acs, make_age
     agent = make_agent(acs.url, once=False, notify={"settle": "0"})
     agent.start()
     try:
-        run_until(agent, lambda: acs.sessions and acs.sessions[-1].ended and not agent.in_session)
+        assert run_until(agent, lambda: acs.sessions and acs.sessions[-1].ended and not agent.in_session)
         control = [s for s in agent.services if isinstance(s, ctl.ControlServer)][0]
         assert control.handle(b"set Device.DeviceInfo.ProvisioningCode=PC-local").startswith("ok")
-        run_until(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended and not agent.in_session)
+        assert run_until(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended and not agent.in_session)
         assert "4 VALUE CHANGE" in events_of(acs.sessions[1].inform)
     finally:
         agent.stop()
