@@ -598,7 +598,8 @@ class XmppService:
         raw = self.sock
         self.agent.loop.remove_reader(raw)
         try:
-            self.sock = ctx.wrap_socket(raw, server_hostname=self.proto.domain,
+            from rocket.net.httpclient import tls_name
+            self.sock = ctx.wrap_socket(raw, server_hostname=tls_name(self.proto.domain),
                                         do_handshake_on_connect=False)
         except (OSError, ValueError) as e:
             self.sock = raw

@@ -48,6 +48,18 @@ PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 
 
+
+def tls_name(host):
+    """The server name for TLS (SNI and the certificate check). An ASCII name
+    goes as bytes: given a str, ssl encodes it with the idna codec, which
+    pulls in ``encodings.idna``, ``stringprep`` and ``unicodedata`` (about
+    0.3 MB here, and OpenWrt's 756 KB python3-codecs package on a router)
+    for nothing. Only a non-ASCII name needs that codec."""
+    try:
+        return host.encode("ascii")
+    except UnicodeEncodeError:
+        return host
+
 class Failure(Exception):
     def __init__(self, kind, reason):
         super().__init__(reason)
@@ -111,7 +123,7 @@ class Connection:
     def _handshake(self, ctx, deadline):
         import ssl
         try:
-            self.sock = ctx.wrap_socket(self.sock, server_hostname=self.host,
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=tls_name(self.host),
                                         do_handshake_on_connect=False)
         except (OSError, ValueError) as e:
             self.close()

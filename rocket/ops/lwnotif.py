@@ -92,7 +92,6 @@ class Sender:
     def _send(self, host, port, paths):
         import os
         import socket
-        import time
         from rocket.net import resolver
         a = self.agent
         m = a.model
