@@ -30,7 +30,8 @@ import os
 import socket
 import struct
 
-A, AAAA = 1, 28
+from rocket.net import dnswire
+from rocket.net.dnswire import AAAA, A
 
 
 class ResolveError(Exception):
@@ -55,76 +56,27 @@ def numeric(host, port, kind=socket.SOCK_STREAM):
 
 def query(qid, name, qtype):
     """The wire bytes of a recursive query for ``name``."""
-    out = [struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)]
-    raw = _ascii(name.rstrip("."))
-    if len(raw) > 253:
-        raise ResolveError("name too long")
-    for label in raw.split(b"."):
-        if not 0 < len(label) < 64:
-            raise ResolveError("bad name %r" % name[:80])
-        out.append(bytes((len(label),)) + label)
-    out.append(b"\0" + struct.pack(">HH", qtype, 1))
-    return b"".join(out)
-
-
-def _name(data, off):
-    labels, jumps, end = [], 0, None
-    while True:
-        n = data[off]
-        if n >= 0xC0:
-            if end is None:
-                end = off + 2
-            jumps += 1
-            if jumps > 20:
-                raise ValueError("compression loop")
-            off = ((n & 0x3F) << 8) | data[off + 1]
-            continue
-        if n > 63:
-            raise ValueError("bad label")
-        off += 1
-        if n == 0:
-            return b".".join(labels).lower(), (off if end is None else end)
-        labels.append(data[off:off + n])
-        if len(labels[-1]) != n:
-            raise ValueError("short label")
-        off += n
+    try:
+        return dnswire.query(qid, _ascii(name).decode("ascii"), qtype)
+    except ValueError:
+        raise ResolveError("bad name %r" % name[:80]) from None
 
 
 def parse(data, qid, qtype, name):
     """(rcode, truncated, addresses) of an answer; ValueError if it is not
     the answer to our question or does not parse."""
-    if len(data) < 12:
-        raise ValueError("short answer")
-    rid, flags, qd, an = struct.unpack(">HHHH", data[:8])
-    if rid != qid or not flags & 0x8000:
+    m = dnswire.answer(data)
+    if m["id"] != qid:
         raise ValueError("not our answer")
-    off = 12
-    for _ in range(qd):
-        _, off = _name(data, off)
-        off += 4
-    records = []
-    for _ in range(an):
-        owner, off = _name(data, off)
-        rtype, _, _, rdlen = struct.unpack(">HHIH", data[off:off + 10])
-        off += 10
-        rdata = data[off:off + rdlen]
-        if len(rdata) != rdlen:
-            raise ValueError("short record")
-        if rtype == 5:
-            rdata = _name(data, off)[0]
-        off += rdlen
-        records.append((owner, rtype, rdata))
-    want = _ascii(name.rstrip(".")).lower()
-    size = 4 if qtype == A else 16
-    fam = socket.AF_INET if qtype == A else socket.AF_INET6
+    records = [(owner.lower(), rtype, value) for owner, rtype, value in m["answers"]]
+    want = _ascii(name.rstrip(".")).decode("ascii").lower()
     for _ in range(9):
-        addrs = [socket.inet_ntop(fam, r) for o, t, r in records if o == want and t == qtype
-                 and len(r) == size]
-        cname = [r for o, t, r in records if o == want and t == 5]
+        addrs = [v for o, t, v in records if o == want and t == qtype and v is not None]
+        cname = [v for o, t, v in records if o == want and t == dnswire.CNAME and v]
         if addrs or not cname:
-            return flags & 0xF, bool(flags & 0x200), addrs
-        want = cname[0]
-    return flags & 0xF, bool(flags & 0x200), []
+            return m["rcode"], m["tc"], addrs
+        want = cname[0].lower()
+    return m["rcode"], m["tc"], []
 
 
 def read_conf(path):
