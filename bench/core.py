@@ -59,7 +59,10 @@ FLOOR_HWM = FLOOR + "; import sys; sys.stderr.write(open('/proc/self/status').re
 LAUNCH = r"""
 import sys
 pyz, n = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, pyz)
+import zipimport
+_zi = zipimport.zipimporter(pyz)
+_boot = _zi.get_data("__main__.py").decode().rsplit("\nfrom rocket.cli import main", 1)[0]
+exec(_boot, {"__loader__": _zi, "__file__": pyz + "/__main__.py", "__name__": "rocket_bundle"})
 from rocket import cli
 from rocket import plugins
 from rocket.datamodel.store import Param

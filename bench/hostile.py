@@ -17,7 +17,10 @@ the empty POST) with:
 - xxe: an external entity pointing at a local file, as an ACS request;
 - nested: an ACS request nested 100,000 elements deep;
 - wide: an ACS request of ~4 MB holding a million empty elements;
-- max-garbage: [acs] max_body bytes of non-XML, as an ACS request.
+- max-garbage: [acs] max_body bytes of non-XML, as an ACS request;
+- gzip-bomb: --size-mb of zeros gzip-compressed (about 1/1000 of that on
+  the wire) with ``Content-Encoding: gzip``: refused at [acs] max_body
+  bytes once decompressed.
 
 Then downloads (rocket.net.fileclient.FileGet from the zipapp in a fresh
 ``python3 -I -S``) from a raw loopback file server sending --size-mb after:
@@ -164,11 +167,27 @@ def huge_hook(total, chunked):
     return hook
 
 
+def gzip_bomb_hook(total):
+    import zlib
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    bomb = b"".join(z.compress(block) for _ in range(total >> 20)) + z.flush()
+
+    def hook(a, h, body):
+        if b"<cwmp:Inform>" not in body:
+            return False
+        a._reply(h, 200, bomb, [("Content-Encoding", "gzip")])
+        return True
+    return hook
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--size-mb", type=int, default=50)
+    ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     a = ap.parse_args()
+    only = set(filter(None, a.cases.split(",")))
     py = a.python
     with tempfile.TemporaryDirectory() as d:
         pyz = os.path.join(d, "rocket.pyz")
@@ -191,8 +210,11 @@ def main():
             ("wide", dict(queue=[((HEAD % "") + "<cwmp:X>" + "<a/>" * 1000000 + "</cwmp:X>"
                                   + TAIL).encode(), gpv])),
             ("max-garbage", dict(queue=[bytes(range(256)) * (4 * 1024 * 1024 // 256), gpv])),
+            ("gzip-bomb", dict(hook=gzip_bomb_hook(total))),
         ]
         for i, (name, setup) in enumerate(cases):
+            if only and name not in only:
+                continue
             with Acs() as acs:
                 for k, v in setup.items():
                     setattr(acs, k, v)
@@ -207,6 +229,8 @@ def main():
               ("dl-signed-chunk", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+1000\r\n"),
               ("dl-short-length", b"HTTP/1.1 200 OK\r\nContent-Length: 4000000000\r\n\r\n")]
         for name, head in dl:
+            if only and name not in only:
+                continue
             srv, url = raw_server(head, total)
             try:
                 p = subprocess.run([py, "-I", "-S", "-c", DL_CHILD, pyz, url, os.path.join(d, "dl")],

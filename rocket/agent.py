@@ -387,7 +387,7 @@ class Agent:
         password = self.model.store.get(self.model.ms("Password")).value
         client = AcsClient(url, self.ms("Username") or "", password, loop=self.loop, timeout=timeout, tls=tls,
                            allow_basic_over_http=self.cfg.bool("acs", "allow_basic_over_http"),
-                           max_body=self.cfg.int("acs", "max_body"),
+                           max_body=self.cfg.int("acs", "max_body"), gzip=self.ms("HTTPCompression") == "GZIP",
                            user_agent="rocket/%s" % _version())
         log.info("session: start %s events=[%s] retry=%d", safe_url(url),
                  ", ".join(_event(e) for e in sent_events), self.retry_count)

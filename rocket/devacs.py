@@ -199,6 +199,7 @@ class Acs:
         self.auth_cookie = None  # "name=value" sent with every 401 challenge
         self.end_status = 204  # how the session ends: 204, or 200 with an empty body
         self.inform_response = None  # bytes: the whole InformResponse envelope to send
+        self.gzip = False  # answer with Content-Encoding: gzip (whatever the CPE accepts)
         self.hook = None  # callable(acs, handler, body) -> True when it answered itself
         self.requests = []  # every POST: RawRequest (connection, headers, body, status)
         self.gate = None  # a threading.Event: every answer waits until it is set (max 30 s)
@@ -265,6 +266,10 @@ class Acs:
         h.send_response(status)
         for k, v in headers:
             h.send_header(k, v)
+        if body and self.gzip:
+            import gzip
+            body = gzip.compress(body)
+            h.send_header("Content-Encoding", "gzip")
         if body:
             h.send_header("Content-Type", 'text/xml; charset="utf-8"')
         h.send_header("Content-Length", str(len(body)))
@@ -328,6 +333,9 @@ class Acs:
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else b""
         hdrs = {k.lower(): v for k, v in h.headers.items()}
+        if hdrs.get("content-encoding", "").lower() == "gzip":
+            import gzip
+            body = gzip.decompress(body)  # RawRequest.body: the message as the CPE wrote it
         with self.lock:
             self.requests.append(RawRequest(h, hdrs, body))
         if self.hook is not None and self.hook(self, h, body):

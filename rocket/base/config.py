@@ -35,6 +35,7 @@ DEFAULTS = {
         "session_timeout": "30",
         "get_rpc_methods": "false",
         "max_body": "4194304",
+        "http_compression": "Disabled",
         "max_parameters": "250000",
     },
     "cpe": {
@@ -285,6 +286,8 @@ class Config:
         self.int("acs", "session_timeout", 1)
         self.int("acs", "max_parameters", 1)
         self.int("acs", "max_body", 65536)  # TR-069 wants >= 32 KiB envelopes accepted
+        if self.get("acs", "http_compression") not in ("Disabled", "GZIP"):
+            raise ConfigError("[acs] http_compression must be Disabled or GZIP")
         self.int("connection_request", "port", 0, 65535)
         self.int("connection_request", "max_per_minute", 0)
         self.int("connection_request", "nonce_lifetime", 1, 3600)

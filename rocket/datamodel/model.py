@@ -60,6 +60,7 @@ FILE_BACKED = {
     "STUNMinimumKeepAlivePeriod": ("stun", "minimum_keepalive"),
     "STUNMaximumKeepAlivePeriod": ("stun", "maximum_keepalive"),
     "ConnReqAllowedJabberIDs": ("xmpp", "allowed_jids"),
+    "HTTPCompression": ("acs", "http_compression"),
     "DeviceInfo.ProvisioningCode": ("cpe", "provisioning_code"),  # a path under the root
 }
 
@@ -83,8 +84,8 @@ _MS = (
     ("AliasBasedAddressing", "boolean", False, FORCED_INFORM, None, "false"),
     ("InstanceWildcardsSupported", "boolean", False, 0, None, "false"),
     ("SupportedConnReqMethods", "string", False, 0, None, "HTTP"),
-    ("HTTPCompressionSupported", "string", False, 0, None, ""),
-    ("HTTPCompression", "string", True, 0, ("Disabled",), "Disabled"),
+    ("HTTPCompressionSupported", "string", False, 0, None, "GZIP"),
+    ("HTTPCompression", "string", True, 0, ("Disabled", "GZIP"), None),
     ("ScheduleReboot", "dateTime", True, 0, None, values.UNKNOWN_TIME),
     ("DelayReboot", "int", True, 0, (-1, None), "-1"),
     ("UDPConnectionRequestAddress", "string", False, 0, 256, ""),

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 from rocket.base.log import clean_url, log
 from rocket.net.digest import Authenticator, AuthError
-from rocket.net.httpresp import END, HttpError, ResponseReader, TooLarge, redirect_target
+from rocket.net.httpresp import END, Gunzip, HttpError, ResponseReader, TooLarge, redirect_target
 from rocket.net.resolver import ResolveError, default_resolver
 
 PORTS = {"http": 80, "https": 443}
@@ -181,24 +181,35 @@ class Connection:
                 return ev
             self._fill(deadline, "no answer from %s within %d s" % (self.host, timeout))
 
-    def body(self, deadline, max_body):
-        """The whole body (at most ``max_body`` bytes)."""
+    def body(self, deadline, max_body, decode=False):
+        """The whole body (at most ``max_body`` bytes). ``decode``: a gzip
+        content coding is undone, ``max_body`` then also bounds the result."""
         r = self.reader
         r.max_body = max_body
         pieces = []
-        while True:
-            try:
+        gz = None
+        try:
+            if decode:
+                coding = r.head.get("content-encoding").strip().lower()
+                if coding in ("gzip", "x-gzip"):
+                    gz = Gunzip(max_body)
+                elif coding not in ("", "identity"):
+                    raise HttpError("unsupported content coding %r" % coding[:20])
+            while True:
                 ev = r.next_event()
-            except TooLarge:
-                raise Failure("too-large", "answer larger than %d bytes" % max_body) from None
-            except HttpError as e:
-                raise Failure("protocol", "bad HTTP answer from %s: %s" % (self.host, e)) from None
-            if ev is END:
-                return b"".join(pieces)
-            if ev is None:
-                self._fill(deadline, "the answer from %s timed out" % self.host)
-            else:
-                pieces.append(ev)
+                if ev is END:
+                    if gz is not None:
+                        gz.end()
+                    return b"".join(pieces)
+                if ev is None:
+                    self._fill(deadline, "the answer from %s timed out" % self.host)
+                else:
+                    pieces.append(ev if gz is None else gz.feed(ev))
+        except TooLarge as e:
+            raise Failure("too-large", "answer larger than %d bytes%s"
+                          % (max_body, " once decompressed" if "decompressed" in str(e) else "")) from None
+        except HttpError as e:
+            raise Failure("protocol", "bad HTTP answer from %s: %s" % (self.host, e)) from None
 
     def close(self):
         if self.sock is not None:
@@ -340,10 +351,10 @@ class Client:
                     raise
         raise Failure("closed", "unreachable")
 
-    def read_body(self, max_body):
+    def read_body(self, max_body, decode=False):
         """The body of the answer ``request`` returned, within its deadline."""
         try:
-            data = self.conn.body(self.deadline, max_body)
+            data = self.conn.body(self.deadline, max_body, decode)
         except Failure:
             self.close()
             raise

@@ -25,6 +25,9 @@ Rules (each one a reason an attacker cannot hang or bloat the agent):
   no body.
 - Transfer codings other than ``chunked`` are refused (we ask for identity);
   several differing Content-Length values are refused.
+- A gzip content coding is undone by ``Gunzip`` (for the callers that
+  accept it), piece by piece: never more than its limit is produced, so a
+  small body inflating to gigabytes (a zip bomb) stops at the limit.
 """
 
 END = "end-of-message"
@@ -234,6 +237,45 @@ class ResponseReader:
             head.will_close = True
         self.head = head
         return head
+
+
+class Gunzip:
+    """Undoes ``Content-Encoding: gzip``: compressed pieces in, at most
+    ``limit`` bytes out (``TooLarge`` past it). zlib loads only here."""
+
+    def __init__(self, limit):
+        import zlib
+        self._z = zlib.decompressobj(31)  # gzip framing, CRC and length checked at the end
+        self._error = zlib.error
+        self.limit = limit
+        self.out = self.fed = 0
+
+    def feed(self, data):
+        z = self._z
+        self.fed += len(data)
+        pieces = []
+        while data:
+            if z.eof:
+                raise HttpError("data after the end of the gzip body")
+            try:  # max_length bounds what one call may produce (and zlib's buffer)
+                piece = z.decompress(data, min(self.limit - self.out + 1, 65536))
+            except self._error as e:
+                raise HttpError("bad gzip body: %s" % e) from None
+            self.out += len(piece)
+            if self.out > self.limit:
+                raise TooLarge("body larger than %d bytes once decompressed" % self.limit)
+            if not piece and z.unconsumed_tail:
+                raise HttpError("gzip body makes no progress")
+            pieces.append(piece)
+            data = z.unconsumed_tail
+        if z.unused_data:
+            raise HttpError("data after the end of the gzip body")
+        return b"".join(pieces)
+
+    def end(self):
+        """The body ended: the gzip stream must have ended too (an empty body is fine)."""
+        if self.fed and not self._z.eof:
+            raise HttpError("gzip body cut short")
 
 
 def redirect_target(base, location):
