@@ -164,11 +164,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-router", action="store_true", help="skip the namespace router (needs root)")
+    ap.add_argument("--missing", action="store_true", help="list the namespace router's missing parameters")
     a = ap.parse_args(argv)
     ix = tr181.index()
     if ix is None:
         raise SystemExit("bench: ../shared/bbf is absent")
-    tmp = tempfile.mkdtemp(prefix="rl-coverage-")
+    tmp = tempfile.mkdtemp(prefix="lx-coverage-")
     pyz = os.path.join(tmp, "rocket.pyz")
     subprocess.run([sys.executable, os.path.join(ROOT, "build_zipapp.py"), "--output", pyz], check=True,
                    stdout=subprocess.DEVNULL)
@@ -199,6 +200,9 @@ def main(argv=None):
                 router_vlan = router.vlan
                 note = "; ".join(x for x in (router.vlan, router.bridge_vlan, router.dhclient) if x) or "full"
                 trees.append(("namespace router", coverage(ix, served), n, t, rss, note[:120]))
+                for prof in SET if a.missing else ():
+                    lost = [r for r in ix.profile_params(prof) if r not in served and not r.startswith(ALLOWED_ABSENT)]
+                    print("%s missing %d: %s" % (prof, len(lost), " ".join(lost)))
         d = os.path.join(tmp, "host")
         install(d, PACKS)
         served, n, t, rss = session(pyz, acs, d, "", a.repeat)

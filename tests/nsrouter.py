@@ -1,12 +1,12 @@
 """A small router built from network namespaces (for the Linux pack's
-real-state tests and bench/coverage.py): everything is named rl-*.
+real-state tests and bench/coverage.py): everything is named lx-*.
 
-    rl-cli-N  --rl-c1==rl-p1--+
-                              rl-br0 (192.168.77.1/24, fd77::1/64) --- dnsmasq (DHCP, DNS)
-              rl-x2==rl-p2 ---+            nft: DNAT wan:8080 -> 192.168.77.10:80, masquerade
-    rl-rtr-N  rl-wan (203.0.113.2/24, 2001:db8:77::2/64) == rl-up (rl-up-N ns: .1)
-              rl-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
-              rl-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in rl-up-N
+    lx-cli-N  --lx-c1==lx-p1--+
+                              lx-br0 (192.168.77.1/24, fd77::1/64) --- dnsmasq (DHCP, DNS)
+              lx-x2==lx-p2 ---+            nft: DNAT wan:8080 -> 192.168.77.10:80, masquerade
+    lx-rtr-N  lx-wan (203.0.113.2/24, 2001:db8:77::2/64) == lx-up (lx-up-N ns: .1)
+              lx-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
+              lx-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in lx-up-N
 
 ``Router().start()`` builds it (raises Unavailable with a reason when the
 machine cannot: not root, no netns, no veth/bridge), ``stop()`` removes
@@ -34,14 +34,14 @@ def _run(*args, ns=None, check=True, **kw):
 
 
 def sweep():
-    """Remove what a killed run left: rl-rtr/cli/up-N namespaces whose
+    """Remove what a killed run left: lx-rtr/cli/up-N namespaces whose
     process N is gone, with the daemons still running inside them."""
     r = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                        universal_newlines=True)
     for line in r.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
         kind, _, pid = name.rpartition("-")
-        if kind not in ("rl-rtr", "rl-cli", "rl-up") or not pid.isdigit() or os.path.exists("/proc/" + pid):
+        if kind not in ("lx-rtr", "lx-cli", "lx-up") or not pid.isdigit() or os.path.exists("/proc/" + pid):
             continue
         pids = subprocess.run(["ip", "netns", "pids", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               universal_newlines=True).stdout.split()
@@ -57,9 +57,9 @@ def sweep():
 class Router:
     def __init__(self):
         n = os.getpid()
-        self.rtr = "rl-rtr-%d" % n
-        self.cli = "rl-cli-%d" % n
-        self.up = "rl-up-%d" % n
+        self.rtr = "lx-rtr-%d" % n
+        self.cli = "lx-cli-%d" % n
+        self.up = "lx-up-%d" % n
         self.tmp = None
         self.procs = []
         self.vlan = None  # reason when 802.1Q devices are unavailable
@@ -89,63 +89,63 @@ class Router:
         R, C, U = self.rtr, self.cli, self.up
         _run("ip", "netns", "add", C)
         _run("ip", "netns", "add", U)
-        self.tmp = tempfile.mkdtemp(prefix="rl-router-")
+        self.tmp = tempfile.mkdtemp(prefix="lx-router-")
         ipr = lambda *a: _run("ip", *a, ns=R)  # noqa: E731
         try:
-            ipr("link", "add", "rl-br0", "type", "bridge")
+            ipr("link", "add", "lx-br0", "type", "bridge")
         except RuntimeError as e:
             raise Unavailable("no bridge support: %s" % e)
         try:
-            ipr("link", "set", "rl-br0", "type", "bridge", "vlan_filtering", "1")
+            ipr("link", "set", "lx-br0", "type", "bridge", "vlan_filtering", "1")
         except RuntimeError as e:
             self.bridge_vlan = "the bridge has no VLAN filtering here: %s" % e
         try:
-            ipr("link", "add", "rl-p1", "type", "veth", "peer", "name", "rl-c1", "netns", C)
+            ipr("link", "add", "lx-p1", "type", "veth", "peer", "name", "lx-c1", "netns", C)
         except RuntimeError as e:
             raise Unavailable("no veth support: %s" % e)
-        ipr("link", "add", "rl-p2", "type", "veth", "peer", "name", "rl-x2")
-        ipr("link", "add", "rl-wan", "type", "veth", "peer", "name", "rl-up", "netns", U)
-        for port in ("rl-p1", "rl-p2"):
-            ipr("link", "set", port, "master", "rl-br0")
-        ipr("link", "set", "rl-p1", "up")
-        ipr("link", "set", "rl-p2", "up")  # its peer stays down: LowerLayerDown
-        ipr("link", "set", "rl-br0", "up")
-        ipr("link", "set", "rl-wan", "up")
+        ipr("link", "add", "lx-p2", "type", "veth", "peer", "name", "lx-x2")
+        ipr("link", "add", "lx-wan", "type", "veth", "peer", "name", "lx-up", "netns", U)
+        for port in ("lx-p1", "lx-p2"):
+            ipr("link", "set", port, "master", "lx-br0")
+        ipr("link", "set", "lx-p1", "up")
+        ipr("link", "set", "lx-p2", "up")  # its peer stays down: LowerLayerDown
+        ipr("link", "set", "lx-br0", "up")
+        ipr("link", "set", "lx-wan", "up")
         ipr("link", "set", "lo", "up")
-        ipr("addr", "add", "192.168.77.1/24", "dev", "rl-br0")
-        ipr("addr", "add", "fd77::1/64", "dev", "rl-br0", "nodad")
-        ipr("addr", "add", "203.0.113.2/24", "dev", "rl-wan")
-        ipr("addr", "add", "2001:db8:77::2/64", "dev", "rl-wan", "nodad")
+        ipr("addr", "add", "192.168.77.1/24", "dev", "lx-br0")
+        ipr("addr", "add", "fd77::1/64", "dev", "lx-br0", "nodad")
+        ipr("addr", "add", "203.0.113.2/24", "dev", "lx-wan")
+        ipr("addr", "add", "2001:db8:77::2/64", "dev", "lx-wan", "nodad")
         if self.bridge_vlan is None:
-            _run("bridge", "vlan", "add", "dev", "rl-p2", "vid", "20", "pvid", "untagged", ns=R)
-            _run("bridge", "vlan", "add", "dev", "rl-p1", "vid", "30", ns=R)
+            _run("bridge", "vlan", "add", "dev", "lx-p2", "vid", "20", "pvid", "untagged", ns=R)
+            _run("bridge", "vlan", "add", "dev", "lx-p1", "vid", "30", ns=R)
         try:
-            ipr("link", "add", "link", "rl-wan", "name", "rl-wan.7", "type", "vlan", "id", "7")
-            ipr("link", "set", "rl-wan.7", "up")
-            ipr("addr", "add", "10.77.7.1/24", "dev", "rl-wan.7")
+            ipr("link", "add", "link", "lx-wan", "name", "lx-wan.7", "type", "vlan", "id", "7")
+            ipr("link", "set", "lx-wan.7", "up")
+            ipr("addr", "add", "10.77.7.1/24", "dev", "lx-wan.7")
         except RuntimeError as e:
             self.vlan = "802.1Q VLAN devices are not available here: %s" % e
         _run("ip", "link", "set", "lo", "up", ns=U)
-        _run("ip", "link", "set", "rl-up", "up", ns=U)
-        _run("ip", "addr", "add", "203.0.113.1/24", "dev", "rl-up", ns=U)
-        _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "rl-up", "nodad", ns=U)
+        _run("ip", "link", "set", "lx-up", "up", ns=U)
+        _run("ip", "addr", "add", "203.0.113.1/24", "dev", "lx-up", ns=U)
+        _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "lx-up", "nodad", ns=U)
         self._isp()
-        ipr("route", "add", "default", "via", "203.0.113.1", "dev", "rl-wan")
-        ipr("-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "rl-wan")
-        ipr("route", "add", "198.51.100.0/24", "via", "192.168.77.50", "dev", "rl-br0", "metric", "5")
-        ipr("neigh", "add", "192.168.77.60", "lladdr", "02:00:00:00:77:60", "dev", "rl-br0", "nud", "permanent")
-        ipr("neigh", "add", "fd77::60", "lladdr", "02:00:00:00:77:60", "dev", "rl-br0", "nud", "permanent")
+        ipr("route", "add", "default", "via", "203.0.113.1", "dev", "lx-wan")
+        ipr("-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "lx-wan")
+        ipr("route", "add", "198.51.100.0/24", "via", "192.168.77.50", "dev", "lx-br0", "metric", "5")
+        ipr("neigh", "add", "192.168.77.60", "lladdr", "02:00:00:00:77:60", "dev", "lx-br0", "nud", "permanent")
+        ipr("neigh", "add", "fd77::60", "lladdr", "02:00:00:00:77:60", "dev", "lx-br0", "nud", "permanent")
         nft = os.path.join(self.tmp, "rules.nft")
         with open(nft, "w") as f:
-            f.write("table ip rl_nat {\n"
+            f.write("table ip lx_nat {\n"
                     "  chain pre {\n    type nat hook prerouting priority -100;\n"
-                    '    iifname "rl-wan" tcp dport 8080 dnat to 192.168.77.10:80 comment "web server"\n  }\n'
+                    '    iifname "lx-wan" tcp dport 8080 dnat to 192.168.77.10:80 comment "web server"\n  }\n'
                     "  chain post {\n    type nat hook postrouting priority 100;\n"
-                    '    oifname "rl-wan" masquerade\n  }\n}\n'
-                    "table inet rl_filter {\n"
-                    "  chain rl_forward {\n    type filter hook forward priority 0; policy drop;\n"
+                    '    oifname "lx-wan" masquerade\n  }\n}\n'
+                    "table inet lx_filter {\n"
+                    "  chain lx_forward {\n    type filter hook forward priority 0; policy drop;\n"
                     "    ct state established,related accept\n"
-                    '    iifname "rl-br0" accept\n  }\n}\n')
+                    '    iifname "lx-br0" accept\n  }\n}\n')
         _run("nft", "-f", nft, ns=R)
         os.makedirs("/etc/netns/%s" % R, exist_ok=True)
         with open("/etc/netns/%s/resolv.conf" % R, "w") as f:
@@ -153,12 +153,12 @@ class Router:
         self.leases = os.path.join(self.tmp, "dnsmasq.leases")
         conf = os.path.join(self.tmp, "dnsmasq.conf")
         with open(conf, "w") as f:
-            f.write("interface=rl-br0\nbind-interfaces\nexcept-interface=lo\n"
+            f.write("interface=lx-br0\nbind-interfaces\nexcept-interface=lo\n"
                     "dhcp-range=192.168.77.100,192.168.77.150,255.255.255.0,12h\n"
                     "dhcp-host=02:00:00:00:77:99,192.168.77.99\n"
                     "dhcp-leasefile=%s\nno-resolv\nserver=203.0.113.1\ndomain=lan.test\n"
                     "dhcp-authoritative\nenable-ra\ndhcp-range=fd77::100,fd77::1ff,64,12h\n"
-                    "ra-param=rl-br0,high,60,1200\n" % self.leases)
+                    "ra-param=lx-br0,high,60,1200\n" % self.leases)
         p = subprocess.Popen(["ip", "netns", "exec", R, "dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
                               "--pid-file=" + os.path.join(self.tmp, "dnsmasq.pid"), "--user=root",
                               "--group=root"],
@@ -170,12 +170,12 @@ class Router:
                     'echo "$1 $ip" >>"%s/udhcpc.log"\n' % self.tmp)
         os.chmod(script, 0o755)
         _run("ip", "link", "set", "lo", "up", ns=C)
-        _run("ip", "link", "set", "rl-c1", "address", "02:00:00:00:77:c1", ns=C)
-        _run("ip", "link", "set", "rl-c1", "up", ns=C)
+        _run("ip", "link", "set", "lx-c1", "address", "02:00:00:00:77:c1", ns=C)
+        _run("ip", "link", "set", "lx-c1", "up", ns=C)
         self.client_mac = "02:00:00:00:77:c1"
         deadline = time.time() + 15
         while True:
-            r = _run("busybox", "udhcpc", "-i", "rl-c1", "-n", "-q", "-f", "-t", "3", "-T", "1",
+            r = _run("busybox", "udhcpc", "-i", "lx-c1", "-n", "-q", "-f", "-t", "3", "-T", "1",
                      "-s", script, "-x", "hostname:rlclient", ns=C, check=False)
             if r.returncode == 0 or time.time() > deadline:
                 break
@@ -185,7 +185,7 @@ class Router:
             raise RuntimeError("udhcpc got no lease: %s" % r.stderr[-300:])
         with open(self.leases) as f:
             self.lease_ip = f.read().split()[2]
-        # the client talks to the router: a real neighbour entry on rl-br0
+        # the client talks to the router: a real neighbour entry on lx-br0
         _run("ping", "-c", "1", "-W", "2", "192.168.77.1", ns=C, check=False)
         return self
 
@@ -197,14 +197,14 @@ class Router:
             self.dhclient = self.dhclient6 = "dhclient (isc-dhcp-client) is not installed"
             return
         R, U = self.rtr, self.up
-        _run("ip", "link", "add", "rl-isp", "type", "veth", "peer", "name", "rl-ispu", "netns", U, ns=R)
-        _run("sysctl", "-q", "-w", "net.ipv6.conf.rl-isp.accept_dad=0", ns=R)
-        _run("ip", "link", "set", "rl-isp", "up", ns=R)
-        _run("ip", "link", "set", "rl-ispu", "up", ns=U)
-        _run("ip", "addr", "add", "100.64.77.1/24", "dev", "rl-ispu", ns=U)
-        _run("ip", "addr", "add", "2001:db8:64::1/64", "dev", "rl-ispu", "nodad", ns=U)
+        _run("ip", "link", "add", "lx-isp", "type", "veth", "peer", "name", "lx-ispu", "netns", U, ns=R)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-isp.accept_dad=0", ns=R)
+        _run("ip", "link", "set", "lx-isp", "up", ns=R)
+        _run("ip", "link", "set", "lx-ispu", "up", ns=U)
+        _run("ip", "addr", "add", "100.64.77.1/24", "dev", "lx-ispu", ns=U)
+        _run("ip", "addr", "add", "2001:db8:64::1/64", "dev", "lx-ispu", "nodad", ns=U)
         p = subprocess.Popen(["ip", "netns", "exec", U, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                              "--port=0", "--interface=rl-ispu", "--bind-interfaces", "--user=root", "--group=root",
+                              "--port=0", "--interface=lx-ispu", "--bind-interfaces", "--user=root", "--group=root",
                               "--dhcp-range=100.64.77.100,100.64.77.150,255.255.255.0,1h",
                               "--dhcp-option=option:dns-server,100.64.77.53",
                               "--dhcp-range=2001:db8:64::100,2001:db8:64::1ff,64,1h",
@@ -213,10 +213,10 @@ class Router:
                               "--pid-file=" + os.path.join(self.tmp, "isp.pid")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(p)
-        self.dhclient_leases = os.path.join(self.tmp, "dhclient.rl-isp.leases")
+        self.dhclient_leases = os.path.join(self.tmp, "dhclient.lx-isp.leases")
         conf = os.path.join(self.tmp, "dhclient.conf")
         with open(conf, "w") as f:
-            f.write("send host-name \"rl-router\";\n"
+            f.write("send host-name \"lx-router\";\n"
                     "request subnet-mask, routers, domain-name-servers, dhcp-lease-time, "
                     "dhcp6.name-servers, dhcp6.domain-search;\n")
         script = os.path.join(self.tmp, "dhclient.script")
@@ -225,12 +225,12 @@ class Router:
                     '  ip addr add "$new_ip_address/24" dev "$interface" ;; esac\nexit 0\n')
         os.chmod(script, 0o755)
         d = subprocess.Popen(["ip", "netns", "exec", R, "dhclient", "-4", "-d", "-lf", self.dhclient_leases,
-                              "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient.pid"), "-sf", script, "rl-isp"],
+                              "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient.pid"), "-sf", script, "lx-isp"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(d)
-        self.dhclient6_leases = os.path.join(self.tmp, "dhclient6.rl-isp.leases")
+        self.dhclient6_leases = os.path.join(self.tmp, "dhclient6.lx-isp.leases")
         d6 = subprocess.Popen(["ip", "netns", "exec", R, "dhclient", "-6", "-d", "-lf", self.dhclient6_leases,
-                               "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient6.pid"), "-sf", script, "rl-isp"],
+                               "-cf", conf, "-pf", os.path.join(self.tmp, "dhclient6.pid"), "-sf", script, "lx-isp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(d6)
         self.dhclient6 = "dhclient -6 got no lease in 20 s"

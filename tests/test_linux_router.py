@@ -83,12 +83,12 @@ def test_interfaces_addresses_and_stack(router, tree):
     kernel = json.loads(router.run("ip", "-j", "addr", "show").stdout)
     names = {i["ifname"] for i in kernel}
     ip_names = {v(tree, p + "Name") for p in find(tree, r"Device\.IP\.Interface\.\d+\.")}
-    assert ip_names == names - {"rl-p1", "rl-p2"}  # bridge ports carry no IP layer
-    br = by_name(tree, "Device.IP.Interface.", "rl-br0")
+    assert ip_names == names - {"lx-p1", "lx-p2"}  # bridge ports carry no IP layer
+    br = by_name(tree, "Device.IP.Interface.", "lx-br0")
     assert v(tree, br + "Status") == "Up" and v(tree, br + "Enable") == "true"
     a4 = find(tree, re.escape(br) + r"IPv4Address\.\d+\.", IPAddress="192.168.77.1")
     assert len(a4) == 1 and v(tree, a4[0] + "SubnetMask") == "255.255.255.0"
-    kv6 = {a["local"] for i in kernel if i["ifname"] == "rl-br0" for a in i["addr_info"] if a["family"] == "inet6"}
+    kv6 = {a["local"] for i in kernel if i["ifname"] == "lx-br0" for a in i["addr_info"] if a["family"] == "inet6"}
     served6 = {v(tree, p + "IPAddress") for p in find(tree, re.escape(br) + r"IPv6Address\.\d+\.")}
     assert served6 == kv6 and "fd77::1" in kv6
     pfx = find(tree, re.escape(br) + r"IPv6Prefix\.\d+\.", Prefix="fd77::/64")
@@ -97,23 +97,23 @@ def test_interfaces_addresses_and_stack(router, tree):
     assert v(tree, ula + "Prefix") == pfx[0][:-1]
     # the layer stack, with keys turned into numbers that resolve
     link = v(tree, br + "LowerLayers")
-    assert re.fullmatch(r"Device\.Ethernet\.Link\.\d+", link) and v(tree, link + ".Name") == "rl-br0"
+    assert re.fullmatch(r"Device\.Ethernet\.Link\.\d+", link) and v(tree, link + ".Name") == "lx-br0"
     mgmt = v(tree, link + ".LowerLayers")
     assert v(tree, mgmt + ".ManagementPort") == "true"
     ports = v(tree, mgmt + ".LowerLayers").split(",")
-    assert sorted(v(tree, p + ".Name") for p in ports) == ["rl-p1", "rl-p2"]
-    p1 = [p for p in ports if v(tree, p + ".Name") == "rl-p1"][0]
+    assert sorted(v(tree, p + ".Name") for p in ports) == ["lx-p1", "lx-p2"]
+    p1 = [p for p in ports if v(tree, p + ".Name") == "lx-p1"][0]
     eth = v(tree, p1 + ".LowerLayers")
-    assert v(tree, eth + ".Name") == "rl-p1" and v(tree, eth + ".Status") == "Up"
-    kmac = [i["address"] for i in kernel if i["ifname"] == "rl-p1"][0]
+    assert v(tree, eth + ".Name") == "lx-p1" and v(tree, eth + ".Status") == "Up"
+    kmac = [i["address"] for i in kernel if i["ifname"] == "lx-p1"][0]
     assert v(tree, eth + ".MACAddress") == kmac
-    p2 = [p for p in ports if v(tree, p + ".Name") == "rl-p2"][0]
+    p2 = [p for p in ports if v(tree, p + ".Name") == "lx-p2"][0]
     assert v(tree, p2 + ".Status") == "LowerLayerDown"
-    wan = by_name(tree, "Device.Ethernet.Interface.", "rl-wan")
+    wan = by_name(tree, "Device.Ethernet.Interface.", "lx-wan")
     assert v(tree, wan + "Upstream") == "true" and v(tree, eth + ".Upstream") == "false"
     with open("/proc/net/dev"):
         pass
-    stats = router.run("cat", "/sys/class/net/rl-wan/statistics/rx_packets").stdout.strip()
+    stats = router.run("cat", "/sys/class/net/lx-wan/statistics/rx_packets").stdout.strip()
     assert int(v(tree, wan + "Stats.PacketsReceived")) >= int(stats)
     assert v(tree, "Device.IP.InterfaceNumberOfEntries") == str(len(ip_names))
     # the agent's InterfaceStack: one row per LowerLayers link, across packs
@@ -126,10 +126,10 @@ def test_interfaces_addresses_and_stack(router, tree):
 def test_vlan_termination(router, tree):
     if router.vlan:
         pytest.skip(router.vlan)
-    vt = by_name(tree, "Device.Ethernet.VLANTermination.", "rl-wan.7")
+    vt = by_name(tree, "Device.Ethernet.VLANTermination.", "lx-wan.7")
     assert v(tree, vt + "VLANID") == "7"
-    assert v(tree, v(tree, vt + "LowerLayers") + ".Name") == "rl-wan"
-    ipif = by_name(tree, "Device.IP.Interface.", "rl-wan.7")
+    assert v(tree, v(tree, vt + "LowerLayers") + ".Name") == "lx-wan"
+    ipif = by_name(tree, "Device.IP.Interface.", "lx-wan.7")
     assert v(tree, ipif + "LowerLayers") == vt[:-1]
 
 
@@ -146,7 +146,7 @@ def test_routes(router, tree):
     r4 = "Device.Routing.Router.1.IPv4Forwarding."
     default = find(tree, re.escape(r4) + r"\d+\.", DestIPAddress="", GatewayIPAddress="203.0.113.1")
     assert len(default) == 1
-    assert v(tree, v(tree, default[0] + "Interface") + ".Name") == "rl-wan"
+    assert v(tree, v(tree, default[0] + "Interface") + ".Name") == "lx-wan"
     static = find(tree, re.escape(r4) + r"\d+\.", DestIPAddress="198.51.100.0")
     assert len(static) == 1
     s = static[0]
@@ -168,7 +168,7 @@ def test_dhcp_lease_hosts_and_dns(router, tree):
     p = pool[0]
     assert (v(tree, p + "MinAddress"), v(tree, p + "MaxAddress"), v(tree, p + "LeaseTime")) == \
         ("192.168.77.100", "192.168.77.150", "43200")
-    assert v(tree, v(tree, p + "Interface") + ".Name") == "rl-br0"
+    assert v(tree, v(tree, p + "Interface") + ".Name") == "lx-br0"
     client = find(tree, re.escape(p) + r"Client\.\d+\.", Chaddr=mac)
     assert len(client) == 1
     addr = find(tree, re.escape(client[0]) + r"IPv4Address\.\d+\.", IPAddress=ip)
@@ -178,7 +178,7 @@ def test_dhcp_lease_hosts_and_dns(router, tree):
     h = h[0]
     assert (v(tree, h + "IPAddress"), v(tree, h + "AddressSource"), v(tree, h + "HostName")) == (ip, "DHCP", host)
     assert v(tree, h + "DHCPClient") == client[0][:-1]
-    assert v(tree, v(tree, h + "Layer3Interface") + ".Name") == "rl-br0"
+    assert v(tree, v(tree, h + "Layer3Interface") + ".Name") == "lx-br0"
     static = find(tree, r"Device\.Hosts\.Host\.\d+\.", PhysAddress="02:00:00:00:77:60")
     assert v(tree, static[0] + "Active") == "true" and v(tree, static[0] + "AddressSource") == "Static"
     assert [v(tree, x + "IPAddress") for x in find(tree, re.escape(static[0]) + r"IPv6Address\.\d+\.")] == \
@@ -207,13 +207,13 @@ def test_dhcp_client(router, tree):
             v(tree, c + "DHCPServer"), v(tree, c + "DHCPStatus")) == (
         ip, "255.255.255.0", "100.64.77.1", "100.64.77.53", "100.64.77.1", "Bound")
     assert 3000 < int(v(tree, c + "LeaseTimeRemaining")) <= 3600
-    assert v(tree, v(tree, c + "Interface") + ".Name") == "rl-isp"
+    assert v(tree, v(tree, c + "Interface") + ".Name") == "lx-isp"
     req = {v(tree, x + "Tag"): x for x in find(tree, re.escape(c) + r"ReqOption\.\d+\.")}
     assert sorted(req, key=int) == ["1", "3", "6", "51"]
     assert v(tree, req["3"] + "Value") == "64404d01" and v(tree, req["51"] + "Value") == "00000e10"
     assert v(tree, req["1"] + "Order") == "1"
     sent = find(tree, re.escape(c) + r"SentOption\.\d+\.", Tag="12")
-    assert v(tree, sent[0] + "Value") == "rl-router".encode().hex()
+    assert v(tree, sent[0] + "Value") == "lx-router".encode().hex()
 
 
 def test_dhcpv6_client(router, tree):
@@ -228,7 +228,7 @@ def test_dhcpv6_client(router, tree):
     assert v(tree, c + "DUID") == "".join("%02x" % int(b, 16) for b in duid.split(":"))
     assert (v(tree, c + "RequestAddresses"), v(tree, c + "RequestPrefixes"), v(tree, c + "RequestedOptions")) == \
         ("true", "false", "23,24")
-    assert v(tree, v(tree, c + "Interface") + ".Name") == "rl-isp"
+    assert v(tree, v(tree, c + "Interface") + ".Name") == "lx-isp"
     dns = find(tree, re.escape(c) + r"ReceivedOption\.\d+\.", Tag="23")
     assert v(tree, dns[0] + "Value") == "20010db8006400000000000000000053"
     assert v(tree, v(tree, dns[0] + "Server") + ".DUID")
@@ -238,7 +238,7 @@ def test_ipv6_dhcp_and_router_advertisements(router, tree):
     ra = find(tree, r"Device\.RouterAdvertisement\.InterfaceSetting\.\d+\.")
     assert len(ra) == 1
     r = ra[0]
-    assert v(tree, v(tree, r + "Interface") + ".Name") == "rl-br0"
+    assert v(tree, v(tree, r + "Interface") + ".Name") == "lx-br0"
     assert v(tree, v(tree, r + "Prefixes") + ".Prefix") == "fd77::/64"
     assert (v(tree, r + "AdvManagedFlag"), v(tree, r + "AdvOtherConfigFlag"), v(tree, r + "AdvPreferredRouterFlag"),
             v(tree, r + "MaxRtrAdvInterval"), v(tree, r + "AdvDefaultLifetime")) == ("true", "true", "High", "60",
@@ -255,9 +255,9 @@ def test_nat_and_firewall(router, tree):
     assert (v(tree, p + "InternalClient"), v(tree, p + "InternalPort"), v(tree, p + "Protocol"),
             v(tree, p + "Description"), v(tree, p + "AllInterfaces")) == \
         ("192.168.77.10", "80", "TCP", "web server", "false")
-    assert v(tree, v(tree, p + "Interface") + ".Name") == "rl-wan"
+    assert v(tree, v(tree, p + "Interface") + ".Name") == "lx-wan"
     ifs = find(tree, r"Device\.NAT\.InterfaceSetting\.\d+\.")
-    assert [v(tree, v(tree, x + "Interface") + ".Name") for x in ifs] == ["rl-wan"]
+    assert [v(tree, v(tree, x + "Interface") + ".Name") for x in ifs] == ["lx-wan"]
     assert v(tree, "Device.Firewall.Enable") == "true" and v(tree, "Device.Firewall.Type") == "Stateful"
 
 
