@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -266,12 +267,28 @@ def test_router_tree_is_valid_tr181(tree):
     assert_valid(tree)
 
 
-def test_numbers_stable_across_sessions(router, acs, make_agent, tmp_path):
+def test_numbers_stable_and_last_change(router, acs, make_agent, tmp_path):
+    """Instance numbers hold across sessions; LastChange counts from the
+    first read of a state and restarts when the link flaps between reads
+    (the kernel's carrier_changes moved) even if Status reads the same."""
     install_pack(tmp_path, *LINUX, wrap=["ip", "netns", "exec", router.rtr])
     first = served_tree(acs, make_agent)
+    flaps = router.run("cat", "/sys/class/net/lx-p2/carrier_changes").stdout
+    time.sleep(2.1)
+    router.run("ip", "link", "set", "lx-x2", "up")  # lx-p2 gains and loses its carrier
+    router.run("ip", "link", "set", "lx-x2", "down")
+    assert router.run("cat", "/sys/class/net/lx-p2/carrier_changes").stdout != flaps
     second = served_tree(acs, make_agent)
     names = lambda t: {p: x[2] for p, x in t.items() if p.endswith(".Name")}  # noqa: E731
     assert names(first) == names(second)
+    changes = {p: int(x[2]) for p, x in second.items() if p.endswith(".LastChange")}
+    assert {re.sub(r"\.\d+\.", ".{i}.", p) for p in changes} >= {
+        "Device.Ethernet.Interface.{i}.LastChange", "Device.Ethernet.Link.{i}.LastChange",
+        "Device.IP.Interface.{i}.LastChange", "Device.Bridging.Bridge.{i}.Port.{i}.LastChange"}
+    wan = by_name(second, "Device.Ethernet.Interface.", "lx-wan") + "LastChange"
+    assert changes[wan] >= 2 + int(v(first, wan))
+    p2 = by_name(second, "Device.Ethernet.Interface.", "lx-p2") + "LastChange"
+    assert v(second, p2.replace("LastChange", "Status")) == "LowerLayerDown" and changes[p2] <= 1
 
 
 def test_busybox_path_agrees(router, tmp_path):
