@@ -21,11 +21,13 @@ def install(agent):
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
     ctl.install(agent)  # the local control socket
     from rocket.connreq import httpcr as connreq
-    connreq.install(agent)
+    from rocket.connreq.gate import Gate
+    gate = Gate(agent)  # one admission gate for every kind of connection request
+    connreq.install(agent, gate)
     from rocket.connreq import udpcr
-    udpcr.install(agent)  # UDP connection requests and STUN (TR-069 Annex G)
+    udpcr.install(agent, gate)  # UDP connection requests and STUN (TR-069 Annex G)
     from rocket.connreq import xmpp
-    xmpp.install(agent)  # XMPP connection requests (TR-069 Annex K)
+    xmpp.install(agent, gate)  # XMPP connection requests (TR-069 Annex K)
     from rocket.ops import transfer
     transfer.install(agent)
     from rocket.ops import dhcpacs, lwnotif

@@ -133,7 +133,7 @@ def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, 
     agent.stop()
     crs = records(agent, "connection_request")
     assert [(c["channel"], c["result"]) for c in crs] == [("udp", "accepted"), ("udp", "refused")]
-    assert crs[1]["reason"] == "remote management is off"
+    assert crs[1]["reason"] == "remote management is off (owner policy)"  # the same words for every kind
     assert len(acs.sessions) == 2
 
 

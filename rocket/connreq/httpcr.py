@@ -20,14 +20,13 @@ Answers:
 - no or bad credentials: 401 with a fresh Digest challenge
   (``rocket.digestserver``); no credentials configured at all: 403, unless
   ``allow_unauthenticated`` is set;
-- authenticated, but more than ``max_per_minute`` accepted in the last
-  minute: 503 without Retry-After, and no session;
+- authenticated, but refused by the admission gate (``rocket.connreq.gate``:
+  remote management off by the owner, or ``max_per_minute`` reached): 503
+  without Retry-After, and no session;
 - authenticated: 200 with an empty body, sent before anything else happens;
-  then "6 CONNECTION REQUEST" is queued and a session requested. The agent
-  coalesces requests: a burst before the session starts gives one session.
-  A request during a session gives exactly one follow-up session, which
-  carries "6 CONNECTION REQUEST" (queued when the current session is over,
-  so the running session's InformResponse cannot swallow it).
+  then the gate queues "6 CONNECTION REQUEST" (coalesced: a burst gives one
+  session, requests during a session exactly one follow-up session).
+Refusals are logged and audited by the gate (rate-limited).
 
 Credentials are read live from ManagementServer.ConnectionRequestUsername and
 ConnectionRequestPassword, so a SetParameterValues takes effect at once.
@@ -46,23 +45,13 @@ forceDefaultEnabled).
 import collections
 import socket
 
-from rocket.cwmp import events as ev
+from rocket.connreq.gate import same
 from rocket.net import netaddr
 from rocket.net.digestserver import DigestServer
 from rocket.net.httpparse import HttpError, RequestParser, response
 from rocket.base.log import log
 
 MAX_HEADER = 8192
-RATE_WINDOW = 60.0
-_LOG_BURST = 20  # refusal lines per minute before they are only counted
-
-
-def remote_on(agent):
-    """False when the owner policy has turned remote management off."""
-    policy = agent.policy
-    return policy is None or policy.remote
-
-
 _SCAN = 8  # connections read at the cap before one is evicted
 
 
@@ -80,8 +69,9 @@ class _Conn:
 class ConnectionRequests:
     """The listener service (``start``/``stop``) and the URL tracker."""
 
-    def __init__(self, agent):
+    def __init__(self, agent, gate):
         self.agent = agent
+        self.gate = gate
         self.loop = agent.loop
         self.saved = agent.state.load("connreq", {})
         if not isinstance(self.saved, dict):
@@ -91,19 +81,15 @@ class ConnectionRequests:
         self.listeners = []
         self.bound_port = None
         self.conns = collections.OrderedDict()  # socket -> _Conn, oldest first
-        self.accepted = collections.deque()  # loop.clock() of accepted requests
-        self.followup = False  # a request arrived during a session
         self.stats = collections.Counter()
         self._acs_ip = {}  # ACS host name -> resolved address
         self._sweep_timer = None
         self._check_timer = None
         self._pause_timer = None
         self._hold_timer = None  # at the cap: accepting resumes when a slot frees
-        self._log_window = (0.0, 0, 0)  # (start, lines logged, lines suppressed)
         self._url_param = agent.model.ms("ConnectionRequestURL")
         self._url = None  # the last URL computed and published
         agent.model.on_set.append(self._on_set)
-        agent.after_session.append(self._after_session)
         agent.on_reload.append(self.reload)
         agent.before_session.append(self._before_session)
 
@@ -116,7 +102,6 @@ class ConnectionRequests:
         self.bind = cfg.get(sec, "bind").replace(",", " ").split()
         self.timeout = cfg.int(sec, "request_timeout", 1, 300)
         self.max_conns = cfg.int(sec, "max_connections", 1, 4096)
-        self.max_per_minute = cfg.int(sec, "max_per_minute", 0)
         self.allow_unauthenticated = cfg.bool(sec, "allow_unauthenticated")
         self.check_interval = cfg.int(sec, "url_check_interval", 1)
         algs = cfg.get(sec, "digest_algorithms").replace(",", " ").split()
@@ -242,7 +227,7 @@ class ConnectionRequests:
             except OSError as e:
                 # Out of file descriptors or similar: stop accepting for a
                 # moment rather than spin on a listener that stays readable.
-                self._log_refusal("connreq: accept failed: %s; pausing the listener 1 s", e)
+                self.gate.warn("connreq: accept failed: %s; pausing the listener 1 s", e)
                 self._pause()
                 return
             sock.setblocking(False)
@@ -330,7 +315,7 @@ class ConnectionRequests:
             self._handle(sock, c, req)
 
     def _handle(self, sock, c, req):
-        if not _same(req.path(), self.path):
+        if not same(req.path(), self.path):
             self._refuse(sock, c, 404, "wrong path")
             return
         if req.method != "GET":
@@ -357,50 +342,18 @@ class ConnectionRequests:
                 self._refuse(sock, c, 401, v.reason, hdrs)
                 return
             how = v.reason
-        if not remote_on(self.agent):
-            self._refuse(sock, c, 503, "remote management is off (owner policy)")
-            return
-        if not self.allow():
-            self._refuse(sock, c, 503, "rate limit (%d a minute)" % self.max_per_minute)
+        why = self.gate.admit("http", c.peer)
+        if why is not None:
+            self._refuse(sock, c, 503, why)
             return
         self._send(sock, 200)
         self.stats["accepted"] += 1
-        log.info("connreq: accepted from %s (%s)%s", c.peer, how,
-                 ": session follows the current one" if self.agent.in_session else "")
-        self.agent.audit.record("connection_request", channel="http", result="accepted", peer=c.peer,
-                                auth=how)
-        self.trigger()
-
-    def allow(self):
-        """Rate limit: count one authenticated request; False if it is one
-        too many for the last minute (answer 503, start nothing).
-
-        Public so that other connection-request channels (UDP, XMPP) can
-        share the same budget."""
-        now = self.loop.clock()
-        while self.accepted and self.accepted[0] <= now - RATE_WINDOW:
-            self.accepted.popleft()
-        if self.max_per_minute and len(self.accepted) >= self.max_per_minute:
-            return False
-        self.accepted.append(now)
-        return True
-
-    def trigger(self):
-        """Queue "6 CONNECTION REQUEST" and a session: now if idle (requests
-        are coalesced), else exactly one follow-up session."""
-        agent = self.agent
-        if agent.in_session:
-            self.followup = True
-            agent.request_session()  # sets the agent's follow-up flag
-        else:
-            agent.add_event(ev.CONNECTION_REQUEST)
+        self.gate.accepted("http", c.peer, how)
 
     def _refuse(self, sock, c, status, reason, headers=()):
         self.stats[status] += 1
         self._send(sock, status, headers)
-        if self._log_refusal("connreq: refused %d from %s: %s", status, c.peer, reason):
-            self.agent.audit.record("connection_request", channel="http", result="refused",
-                                    status=status, peer=c.peer, reason=reason)
+        self.gate.refused("http", c.peer, reason, status)
 
     def _send(self, sock, status, headers=()):
         try:
@@ -441,33 +394,7 @@ class ConnectionRequests:
             self._arm_sweep()
         self._sweep_timer = self.loop.call_at(first.deadline, sweep, "connreq-sweep")
 
-    def _log_refusal(self, fmt, *args):
-        """One line per refusal, but at most _LOG_BURST a minute (then a count).
-        True if this one was logged (the audit records the same ones)."""
-        now = self.loop.clock()
-        start, logged, dropped = self._log_window
-        if now - start >= 60:
-            if dropped:
-                log.warning("connreq: %d more refusals in the last minute not logged", dropped)
-                self.agent.audit.record("connection_request", channel="http", result="refused",
-                                        count=dropped, reason="more refusals, not detailed")
-            start, logged, dropped = now, 0, 0
-        shown = logged < _LOG_BURST
-        if shown:
-            log.warning(fmt, *args)
-            logged += 1
-        else:
-            dropped += 1
-        self._log_window = (start, logged, dropped)
-        return shown
-
     # -------------------------------------------------------- agent hooks
-    def _after_session(self, ok):
-        if self.followup:
-            self.followup = False
-            self.agent.events.add(ev.CONNECTION_REQUEST)
-            self.agent.request_session()
-
     def _before_session(self):
         self.check_url(resolve=True)
 
@@ -592,19 +519,13 @@ def _sockname(s):
     return netaddr.url_host(h)
 
 
-def _same(a, b):
-    """Constant-time string equality (the random path is a secret of sorts)."""
-    import hmac
-    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
-
-
 def _bound(fn, arg):
     return lambda: fn(arg)
 
 
-def install(agent):
+def install(agent, gate):
     """Plug the HTTP connection-request listener into ``agent``."""
-    svc = ConnectionRequests(agent)
+    svc = ConnectionRequests(agent, gate)
     agent.services.append(svc)
     agent.connreq = svc
     return svc

@@ -17,8 +17,10 @@ ts + id + un + cn, in hex. A request is accepted only if it is well formed,
 case-insensitive), ``ts`` is newer than the last accepted one (persisted in
 the state directory) and within ``max_clock_skew`` of our clock, and ``id``
 was not seen before. Anything else is dropped without a reply, counted and
-logged at debug level; an accepted one starts a "6 CONNECTION REQUEST"
-session (coalesced like an HTTP connection request).
+logged at debug level (datagrams are cheap to forge: no warning, no audit).
+A request that passes goes through the admission gate
+(``rocket.connreq.gate``: owner policy, rate limit, log, audit, the
+"6 CONNECTION REQUEST" session, coalesced like every connection request).
 
 ``StunBinding`` (sans-I/O) keeps the binding: when to send the next
 request, retransmissions (RFC 5389 §7.2.1: RTO 0.5 s doubling, 7 tries),
@@ -34,9 +36,10 @@ import os
 import socket
 
 from rocket.connreq import stun
+from rocket.connreq.gate import same
 from rocket.base.log import log
 from rocket.net.resolver import default_resolver, numeric
-from rocket.cwmp.events import CONNECTION_REQUEST, VALUE_CHANGE
+from rocket.cwmp.events import VALUE_CHANGE
 
 MAX_DATAGRAM = 2048
 _FIELDS = ("ts", "id", "un", "cn", "sig")
@@ -107,16 +110,15 @@ class UdpRequestChecker:
         self.dropped = collections.Counter()
 
     def check(self, data, now, username, password):
-        import hmac
         args = parse_request(data)
         if args is None:
             return self._drop("malformed")
         if not username or not password:
             return self._drop("no credentials configured")
-        if not hmac.compare_digest(args["un"].encode("utf-8"), username.encode("utf-8")):
+        if not same(args["un"], username):
             return self._drop("wrong username")
         want = signature(password, args["ts"], args["id"], args["un"], args["cn"])
-        if not hmac.compare_digest(want, args["sig"].lower()):
+        if not same(want, args["sig"].lower()):
             return self._drop("bad signature")
         ts = int(args["ts"])
         if ts <= self.last_ts:
@@ -234,7 +236,8 @@ def _host_of(url):
 class UdpConnReq:
     """The service: socket, timers and the agent's parameters."""
 
-    def __init__(self):
+    def __init__(self, gate):
+        self.gate = gate
         self.agent = None
         self.sock = None
         self.checker = None
@@ -245,7 +248,6 @@ class UdpConnReq:
         self.local = None  # (ip, port) our source address towards the STUN server
         self.server = None
         self._bind_spec = None
-        self._recent = collections.deque()
 
     def status_lines(self):
         """For ``rocket.pyz ctl status``."""
@@ -550,38 +552,26 @@ class UdpConnReq:
                 self._on_request(data, addr)
 
     def _on_request(self, data, addr):
-        import time
         agent = self.agent
+        peer = _authority(*addr[:2])
         ok, info = self.checker.check(data, int(agent.wallclock()),
                                       self._ms("ConnectionRequestUsername"),
                                       self._secret("ConnectionRequestPassword"))
         if not ok:
-            log.debug("udpcr: dropped a datagram from %s: %s", _authority(*addr[:2]), info)
+            log.debug("udpcr: dropped a datagram from %s: %s", peer, info)
             return
-        policy = agent.policy
-        if policy is not None and not policy.remote:
-            log.warning("udpcr: connection request from %s refused: remote management is off "
-                        "(owner policy)", _authority(*addr[:2]))
-            agent.audit.record("connection_request", channel="udp", result="refused",
-                               peer=_authority(*addr[:2]), reason="remote management is off")
+        why = self.gate.admit("udp", peer)
+        if why is not None:
+            self.checker.dropped[why] += 1
+            self.gate.refused("udp", peer, why)
             return
-        limit = agent.cfg.int("connection_request", "max_per_minute", 0)
-        now = time.monotonic()
-        while self._recent and self._recent[0] < now - 60:
-            self._recent.popleft()
-        if limit and len(self._recent) >= limit:
-            self.checker.dropped["rate limited"] += 1
-            log.debug("udpcr: rate limit reached, request from %s dropped", _authority(*addr[:2]))
-            return
-        self._recent.append(now)
         self._save()
         self.accepted += 1
-        log.info("udpcr: connection request from %s accepted", _authority(*addr[:2]))
-        agent.audit.record("connection_request", channel="udp", result="accepted",
-                           peer=_authority(*addr[:2]))
-        agent.add_event(CONNECTION_REQUEST)
+        self.gate.accepted("udp", peer)
 
 
-def install(agent):
+def install(agent, gate):
     """Add the UDP connection request / STUN service to ``agent``."""
-    agent.services.append(UdpConnReq())
+    svc = UdpConnReq(gate)
+    agent.services.append(svc)
+    return svc

@@ -14,8 +14,10 @@ It is accepted only from a JID in ManagementServer.ConnReqAllowedJabberIDs
 with ConnectionRequestUsername/Password. The answer is an IQ result, or an
 IQ error: ``service-unavailable`` for a sender that is not allowed,
 ``not-authorized`` for wrong credentials, ``resource-constraint`` over
-``[connection_request] max_per_minute``. An accepted one starts a
-"6 CONNECTION REQUEST" session (coalesced like every connection request).
+``[connection_request] max_per_minute``. Past the allow list and the
+credentials, the admission gate decides (``rocket.connreq.gate``: owner
+policy, rate limit, log, audit, the "6 CONNECTION REQUEST" session,
+coalesced like every connection request).
 
 Three layers, from the bottom:
 
@@ -36,12 +38,12 @@ from ``[xmpp] allowed_jids`` like the other file-backed parameters).
 """
 
 import base64
-import collections
 import socket
 
 from rocket.base.log import log
+from rocket.connreq.gate import same
 from rocket.cwmp.soap import esc
-from rocket.cwmp.events import CONNECTION_REQUEST, VALUE_CHANGE
+from rocket.cwmp.events import VALUE_CHANGE
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_CLIENT = "jabber:client"
@@ -382,7 +384,8 @@ class XmppService:
 
     POLL = 0.05  # seconds between checks while a connect or a send waits
 
-    def __init__(self):
+    def __init__(self, gate):
+        self.gate = gate
         self.agent = None
         self.sock = None
         self.proto = None
@@ -394,7 +397,6 @@ class XmppService:
         self._wbuf = b""
         self._handshaking = False
         self._mirror = False  # Device.XMPP.Connection.1.* built and kept up to date here
-        self._recent = collections.deque()  # times of accepted requests (rate limit)
 
     def status_lines(self):
         """For ``rocket.pyz ctl status``."""
@@ -678,15 +680,10 @@ class XmppService:
         elif isinstance(e, ConnectionRequest):
             if e.accepted:
                 self.accepted += 1
-                log.info("xmpp: connection request from %s accepted", e.sender)
-                self.agent.audit.record("connection_request", channel="xmpp", result="accepted",
-                                        peer=e.sender)
-                self.agent.add_event(CONNECTION_REQUEST)
+                self.gate.accepted("xmpp", e.sender)
             else:
                 self.refused += 1
-                log.info("xmpp: connection request from %s refused: %s", e.sender, e.reason)
-                self.agent.audit.record("connection_request", channel="xmpp", result="refused",
-                                        peer=e.sender, reason=e.reason)
+                self.gate.refused("xmpp", e.sender, e.reason)
         elif isinstance(e, Closed):
             self._fail(e.reason)
 
@@ -746,7 +743,6 @@ class XmppService:
     # --------------------------------------------------------- the check
     def _check(self, sender, username, password):
         """None to accept a connection request, else the refusal reason."""
-        import hmac
         agent = self.agent
         allowed = [j for j in (agent.ms("ConnReqAllowedJabberIDs") or "").split(",") if j.strip()]
         if not jid_allowed(sender, allowed):
@@ -755,21 +751,10 @@ class XmppService:
         want_pw = agent.model.store.get(agent.model.ms("ConnectionRequestPassword")).value or ""
         if not want_user or not want_pw:
             return "no connection request credentials configured"
-        ok_user = hmac.compare_digest(username.encode("utf-8"), want_user.encode("utf-8"))
-        ok_pw = hmac.compare_digest(password.encode("utf-8"), want_pw.encode("utf-8"))
-        if not (ok_user and ok_pw):
+        ok_user = same(username, want_user)
+        if not (same(password, want_pw) and ok_user):
             return "wrong credentials"
-        policy = agent.policy
-        if policy is not None and not policy.remote:
-            return "remote management is off (owner policy)"
-        limit = agent.cfg.int("connection_request", "max_per_minute", 0)
-        now = agent.loop.clock()
-        while self._recent and self._recent[0] < now - 60:
-            self._recent.popleft()
-        if limit and len(self._recent) >= limit:
-            return "rate limited"
-        self._recent.append(now)
-        return None
+        return self.gate.admit("xmpp", sender)
 
 
 def _tcp_keepalive(sock, interval):
@@ -786,7 +771,9 @@ def _tcp_keepalive(sock, interval):
                 pass
 
 
-def install(agent):
+def install(agent, gate):
     """Add the XMPP connection request client to ``agent`` (idle unless
     ``[xmpp] enable`` is true)."""
-    agent.services.append(XmppService())
+    svc = XmppService(gate)
+    agent.services.append(svc)
+    return svc
