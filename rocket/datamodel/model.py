@@ -108,7 +108,8 @@ _MS = (
     # TR-069 Annex M: lightweight notifications over UDP (rocket.ops.lwnotif)
     ("LightweightNotificationProtocolsSupported", "string", False, 0, None, "UDP"),
     ("LightweightNotificationProtocolsUsed", "string", True, 0, ("", "UDP"), ""),
-    ("LightweightNotificationTriggerInterval", "unsignedInt", True, 0, None, "0"),
+    ("LightweightNotificationTriggerInterval", "unsignedInt", True, 0, None, "0"),  # TR-181 only
+    ("LightweightNotificationTriggerTime", "dateTime", True, 0, None, values.UNKNOWN_TIME),  # TR-181 only
     ("UDPLightweightNotificationHost", "string", True, 0, 256, ""),
     ("UDPLightweightNotificationPort", "unsignedInt", True, 0, (0, 65535), "7547"),
     # which autonomous transfers are reported (rocket.ops.transfer applies it)
@@ -197,7 +198,7 @@ class DataModel:
         for o in _MS_OBJECTS[r != "Device.":]:  # TR-181 only: TR-098 has no HeartbeatPolicy
             s.add_object(self.ms(o))
         for name, ptype, writable, flags, limit, default in _MS:
-            if name.startswith("HeartbeatPolicy.") and r != "Device.":
+            if r != "Device." and name.startswith(("HeartbeatPolicy.", "LightweightNotificationTrigger")):
                 continue
             if name in FILE_BACKED:
                 sec, key = FILE_BACKED[name]
