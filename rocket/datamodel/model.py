@@ -81,8 +81,11 @@ _MS = (
     ("CWMPRetryMinimumWaitInterval", "unsignedInt", True, 0, (1, 65535), None),
     ("CWMPRetryIntervalMultiplier", "unsignedInt", True, 0, (1000, 65535), None),
     ("HTTPConnectionRequestEnable", "boolean", True, 0, None, None),
-    ("AliasBasedAddressing", "boolean", False, FORCED_INFORM, None, "false"),
-    ("InstanceWildcardsSupported", "boolean", False, 0, None, "false"),
+    # TR-069 §3.6.1 and Amendment 6 instance wildcards (rocket.datamodel.paths)
+    ("AliasBasedAddressing", "boolean", False, FORCED_INFORM, None, "true"),
+    ("InstanceMode", "string", True, 0, ("InstanceNumber", "InstanceAlias"), "InstanceNumber"),
+    ("AutoCreateInstances", "boolean", True, 0, None, "false"),
+    ("InstanceWildcardsSupported", "boolean", False, 0, None, "true"),
     ("SupportedConnReqMethods", "string", False, 0, None, "HTTP"),
     ("HTTPCompressionSupported", "string", False, 0, None, "GZIP"),
     ("HTTPCompression", "string", True, 0, ("Disabled", "GZIP"), None),
@@ -362,13 +365,19 @@ class DataModel:
         self._remember_override(path, value)
 
     # -------------------------------------------------------------- paths
-    def _resolve(self, name):
-        """Parameters named by ``name`` ('' = root, 'X.' = subtree)."""
+    def _resolve(self, name, stars=True):
+        """Parameters named by ``name`` ('' = root, 'X.' = subtree; instance
+        aliases, and wildcards when ``stars``)."""
         path = name.strip()
         if path == "":
             path = self.root
         if not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        if "[" in path or "*" in path:
+            out = []
+            for c in self._concrete(path, stars):
+                out.extend(self._resolve(c))
+            return out
         self.touch(path)
         node = self.store.get(path)
         if node is None:
@@ -376,6 +385,37 @@ class DataModel:
         if path.endswith("."):
             return list(self.store.params_under(path))
         return [(path, node)]
+
+    def _concrete(self, path, stars, missing=None):
+        """The concrete paths a path with instance aliases or wildcards names
+        (rocket.datamodel.paths); 9005 for a malformed one, a wildcard where
+        none is allowed, or an alias that names no instance (unless
+        ``missing``, a list, is given to collect those)."""
+        from rocket.datamodel import paths
+        bad = "Invalid parameter name: %s" % path[:256]
+        cut = min(i for i in (path.find("["), path.find("*")) if i >= 0)
+        self.touch(path[:path.rfind(".", 0, cut) + 1])
+        try:
+            if "*" in paths.split(path) and not stars:
+                raise CwmpFault(9005, "instance wildcards not allowed here: %s" % path[:256])
+            found, gone = paths.expand(self.store, path)
+        except paths.PathError as e:
+            raise CwmpFault(9005, "%s (%s)" % (bad, e)) from None
+        if gone and missing is None:
+            raise CwmpFault(9005, "%s (no instance with alias %s)" % (bad, gone[0][1]))
+        if missing is not None:
+            missing.extend(gone)
+        elif not found and "*" not in path:
+            raise CwmpFault(9005, bad)
+        return found
+
+    def aliased(self, rows):
+        """Rows whose first item is a path, in the alias form when the ACS
+        chose InstanceMode = InstanceAlias (TR-069 §3.6.1)."""
+        if self.value(self.ms("InstanceMode")) != "InstanceAlias":
+            return rows
+        from rocket.datamodel.paths import aliased
+        return aliased(self.store, rows)
 
     def read(self, path, p):
         """The value of ``p`` as the ACS may see it (GPV, Inform).
@@ -416,7 +456,7 @@ class DataModel:
                 out.append((path, p.type, self.read(path, p)))
                 if len(out) > self.max_result:
                     raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
-        return out
+        return self.aliased(out)
 
     def get_names(self, path, next_level):
         """GetParameterNames -> [(name, writable)]."""
@@ -429,6 +469,14 @@ class DataModel:
             path = self.root
         if not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid parameter name: %s" % path[:256])
+        if "[" in path or "*" in path:
+            out = []
+            for c in self._concrete(path, True):
+                out.extend(self._names(c, next_level))
+            return self.aliased(list(dict.fromkeys(out)))
+        return self.aliased(self._names(path, next_level))
+
+    def _names(self, path, next_level):
         self.touch(path, deep=not next_level)
         node = self.store.get(path)
         if node is None:
@@ -453,8 +501,73 @@ class DataModel:
     def set_values(self, items, parameter_key):
         """SetParameterValues, all or nothing. items: [(name, value, xsi_type)].
 
-        Returns the Status (0 applied, 1 applied on commit/reboot).
+        Returns the Status (0 applied, 1 applied on commit/reboot). A name
+        with an instance alias that names no instance creates it when
+        AutoCreateInstances is true (TR-069 A.3.2.1); such instances are
+        removed again when the request fails.
         """
+        if not any("[" in n or "*" in n for n, _, _ in items):
+            return self._set_values(items, parameter_key)
+        created = []
+        auto = self.value(self.ms("AutoCreateInstances")) == "true"
+        out = []
+        try:
+            for name, value, sent in items:
+                if "[" in name or "*" in name:
+                    try:
+                        for _ in range(name.count("[") + 1):
+                            missing = []
+                            found = self._concrete(name, False, missing)
+                            if not (missing and auto):
+                                break
+                            created.append(self._create(missing[0][0], missing[0][1], out))
+                        if len(found) == 1 and not missing:
+                            name = found[0]
+                    except CwmpFault as e:
+                        if created and e.code != 9005:
+                            raise
+                out.append((name, value, sent))
+            status = self._set_values(out, parameter_key)
+        except CwmpFault:
+            for inst in reversed(created):
+                self._drop(inst)
+            raise
+        for inst in created:
+            for cb in self.on_change:
+                cb(Change("add", inst))
+        return status
+
+    def _create(self, table, alias, items):
+        """A new instance of ``table`` whose Alias will be ``alias`` (the
+        write is appended to ``items``); 9005 where that cannot be."""
+        node = self.store.get(table)
+        if not isinstance(node, Obj) or not node.table or not node.writable:
+            raise CwmpFault(9005, "Not a table the ACS may add to: %s" % table[:256])
+        if node.owner is not None:
+            b = self._backend(node.owner)
+            number = b.add(table, self.store)[0]
+            self._touched.add(b.name)
+        else:
+            number = self._add_local(table)
+        inst = "%s%d." % (table, number)
+        p = self.store.get(inst + "Alias")
+        if not isinstance(p, Param):
+            self._drop(inst)
+            raise CwmpFault(9005, "%s has no Alias parameter" % table[:256])
+        p.value = alias  # later names of the same request find it
+        items.append((inst + "Alias", alias, None))
+        return inst
+
+    def _drop(self, inst):
+        node = self.store.get(inst)
+        if node is not None and node.owner is not None:
+            try:
+                self._backend(node.owner).delete(inst, self.store)
+            except CwmpFault as e:
+                log.error("cannot remove %s again: %s", inst, e)
+        self.store.delete(inst)
+
+    def _set_values(self, items, parameter_key):
         names = [n for n, _, _ in items]
         if len(set(names)) != len(names):
             raise CwmpFault(9003, "the same parameter appears twice")
@@ -484,6 +597,11 @@ class DataModel:
             except values.BadValue as e:
                 faults.append((name, 9007, "Invalid parameter value: %s" % e))
                 continue
+            if name.endswith(".Alias"):
+                why = self._alias_problem(name, v)
+                if why:
+                    faults.append((name, 9007, why))
+                    continue
             if name.startswith(self.ms("InformParameter.")) and name.endswith(".ParameterName"):
                 target = self.store.get(v)
                 if isinstance(target, Param) and target.flags & FORCED_INFORM:
@@ -514,6 +632,17 @@ class DataModel:
             self._save_inform_params()
         self._set_key(parameter_key)
         return status
+
+    def _alias_problem(self, name, v):
+        """Why ``v`` cannot be the Alias ``name`` (TR-181 Alias rules), or None."""
+        from rocket.datamodel import paths
+        inst = name[:-5]
+        if not paths.valid_alias(v):
+            return "an Alias starts with a letter and holds no '.', '[' or ']'"
+        n = paths.find_alias(self.store, parent_of(inst), v)
+        if n is not None and parent_of(inst) + n + "." != inst:
+            return "Alias %s is taken in this table" % v
+        return None
 
     def _backend_validate(self, staged):
         by_owner = {}
@@ -637,7 +766,7 @@ class DataModel:
                         out.append((path, p.notification, p.access))
                     if len(out) > self.max_result:
                         raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
-        return out
+        return self.aliased(out)
 
     def set_attributes(self, items):
         """items: [(name, notification or None, access list or None)]."""
@@ -650,7 +779,7 @@ class DataModel:
             if access is not None and any(a != "Subscriber" for a in access):
                 raise CwmpFault(9003, "AccessList entries other than Subscriber")
             explicit = not name.endswith(".") and name != ""
-            for path, p in self._resolve(name):
+            for path, p in self._resolve(name, stars=False):
                 if notif is not None:
                     forced = p.flags & ACTIVE_FORCED and notif != 2
                     denied = notif == 2 and p.flags & CAN_DENY and p.flags & VOLATILE
@@ -677,6 +806,9 @@ class DataModel:
             c("add", [path])
         if not path.endswith(".") or not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
+        if path.endswith("]."):
+            return self._add_alias(path, parameter_key)
+        path = self._one(path)
         self.touch(path)
         node = self.store.get(path)
         if not isinstance(node, Obj) or not node.table or not node.writable:
@@ -690,7 +822,41 @@ class DataModel:
         for cb in self.on_change:
             cb(Change("add", "%s%d." % (path, number)))
         self._set_key(parameter_key)
+        alias = self.store.get("%s%d.Alias" % (path, number))
+        if isinstance(alias, Param) and not alias.value:  # CPE-assigned: "cpe-" (TR-181 Alias)
+            try:
+                self._set_values([("%s%d.Alias" % (path, number), "cpe-%d" % number, None)], parameter_key)
+            except CwmpFault as e:
+                log.warning("no Alias for %s%d.: %s", path, number, e)
         return number, status
+
+    def _one(self, path):
+        """``path`` with its instance aliases resolved (no wildcards): one object."""
+        if "[" not in path and "*" not in path:
+            return path
+        found = self._concrete(path, False)
+        if len(found) != 1:
+            raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
+        return found[0]
+
+    def _add_alias(self, path, parameter_key):
+        """AddObject of 'Table.[alias].': a new instance with that Alias."""
+        from rocket.datamodel.paths import find_alias, valid_alias
+        cut = path.rfind("[")
+        table, alias = self._one(path[:cut]), path[cut + 1:-2]
+        self.touch(table)
+        if not valid_alias(alias) or find_alias(self.store, table, alias) is not None:
+            raise CwmpFault(9005, "Invalid object name (alias bad or taken): %s" % path[:256])
+        items = []
+        inst = self._create(table, alias, items)
+        try:
+            status = self._set_values(items, parameter_key)
+        except CwmpFault:
+            self._drop(inst)
+            raise
+        for cb in self.on_change:
+            cb(Change("add", inst))
+        return int(inst[len(table):-1]), status
 
     def _add_local(self, table):
         existing = self.store.instances(table)
@@ -742,6 +908,7 @@ class DataModel:
             c("delete", [path])
         if not path.endswith(".") or not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
+        path = self._one(path)
         self.touch(path)
         node = self.store.get(path)
         parent = self.store.get(parent_of(path))
@@ -817,7 +984,7 @@ class DataModel:
                     out.append((path, p.type, self.read(path, p)))
         for cb in self.on_inform:
             cb(out)
-        return out
+        return self.aliased(out)
 
     def _inform_matches(self, name):
         """Parameters an InformParameter's ParameterName names: one path, a
