@@ -12,6 +12,8 @@ from conftest import DEVICES
 from rocket.datamodel import paths
 from rocket.datamodel.store import Obj, Param, Store
 from rocket.devacs import build_rpc, parse_values
+from test_backends import session as run
+from test_openwrt_sessions import cfg, owrt  # noqa: F401  (owrt: the replayed Archer C7)
 from transfer_util import fault_codes
 
 EX220 = os.path.join(DEVICES, "device-1C61B4-EX220-2226469000523.csv")
@@ -168,3 +170,32 @@ def test_expand_and_aliased_agree(aliases):
             assert list(aliases.values()).count(aliases[n]) == 1
     assert paths.expand(s, "Device.T.[zz-none].X") == ([], [("Device.T.", "zz-none", "X")])
     assert isinstance(s.get("Device.T."), Obj)
+
+
+def test_openwrt_replay_tables_by_alias(acs, make_agent, owrt):
+    """The openwrt pack names its instances "cpe-<key>" (unique per table):
+    the ACS can address them by alias and read every path in alias form;
+    its Alias parameters are read-only, so nothing is created by alias."""
+    answers, agent = run(acs, make_agent, [
+        build_rpc("GetParameterValues", ["Device.IP.Interface.[cpe-lan].Name", "Device.WiFi.SSID.*.SSID"]),
+        build_rpc("SetParameterValues", ["Device.ManagementServer.InstanceMode=InstanceAlias",
+                                         "Device.ManagementServer.AutoCreateInstances=true:boolean"]),
+        build_rpc("GetParameterNames", ["Device.IP.Interface.", "1"]),
+        build_rpc("GetParameterValues", ["Device.WiFi.SSID.*.SSID"]),
+        build_rpc("AddObject", ["Device.NAT.PortMapping.[pm9]."]),
+        build_rpc("SetParameterValues", ["Device.IP.Interface.[cpe-new].Enable=true:boolean"]),
+        build_rpc("GetParameterNames", ["Device.NAT.PortMapping.", "1"])], **cfg())
+    v = parse_values(answers[0])
+    assert v.pop("Device.IP.Interface.%s.Name" % re.search(
+        r"Device\.IP\.Interface\.(\d+)\.Name", answers[0].decode()).group(1)) == "lan"
+    assert "C7-Guest" in v.values() and all(re.match(r"Device\.WiFi\.SSID\.\d+\.SSID$", k) for k in v)
+    listed = names(answers[2].decode())
+    assert "Device.IP.Interface.[cpe-lan]." in listed and not any(re.search(r"\.\d+\.$", n) for n in listed)
+    got = parse_values(answers[3])
+    assert got and all(re.match(r"Device\.WiFi\.SSID\.\[cpe-[^\]]+\]\.SSID$", k) for k in got)
+    assert "C7-Guest" in got.values()
+    assert fault_codes(answers[4].decode()) == [9005]
+    assert fault_codes(answers[5].decode()) == [9003, 9005]
+    assert names(answers[6].decode()) == [n for n in names(answers[6].decode()) if "pm9" not in n]
+    assert owrt.services() == []  # nothing was written
+

@@ -543,6 +543,12 @@ class DataModel:
         node = self.store.get(table)
         if not isinstance(node, Obj) or not node.table or not node.writable:
             raise CwmpFault(9005, "Not a table the ACS may add to: %s" % table[:256])
+        man = getattr(self._backend(node.owner), "manifest", None) if node.owner is not None else None
+        spec = man.spec(table + "1.Alias") if man is not None else None
+        olds = [self.store.get("%s%d.Alias" % (table, n)) for n in self.store.instances(table)]
+        if (man is not None and not getattr(spec, "writable", False)) or (
+                olds and not any(getattr(p, "writable", False) for p in olds)):
+            raise CwmpFault(9005, "%s has no writable Alias" % table[:256])  # before any change
         if node.owner is not None:
             b = self._backend(node.owner)
             number = b.add(table, self.store)[0]
@@ -551,9 +557,9 @@ class DataModel:
             number = self._add_local(table)
         inst = "%s%d." % (table, number)
         p = self.store.get(inst + "Alias")
-        if not isinstance(p, Param):
+        if not isinstance(p, Param) or not p.writable:
             self._drop(inst)
-            raise CwmpFault(9005, "%s has no Alias parameter" % table[:256])
+            raise CwmpFault(9005, "%s has no writable Alias" % table[:256])
         p.value = alias  # later names of the same request find it
         items.append((inst + "Alias", alias, None))
         return inst
@@ -851,9 +857,10 @@ class DataModel:
         inst = self._create(table, alias, items)
         try:
             status = self._set_values(items, parameter_key)
-        except CwmpFault:
+        except CwmpFault as e:
             self._drop(inst)
-            raise
+            why = "; ".join("%s: %s" % (f[1], f[2] or "") for f in e.param_faults) or e.string
+            raise CwmpFault(9005 if e.param_faults else e.code, "%s: %s" % (path[:256], why)) from None
         for cb in self.on_change:
             cb(Change("add", inst))
         return int(inst[len(table):-1]), status
