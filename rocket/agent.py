@@ -17,12 +17,12 @@ Only one session runs at a time. A request for a session while one runs
 sets ``followup`` and exactly one more session starts when it is over.
 """
 
-import math
 import random
 import time
 
 from rocket.cwmp import events as ev
 from rocket.cwmp import soap
+from rocket.cwmp.schedule import next_periodic, retry_wait
 from rocket.base.config import Config
 from rocket.cwmp.events import EventQueue
 from rocket.base.log import log
@@ -44,27 +44,6 @@ from rocket.base.statedir import StateDir
 from rocket.base.timefmt import iso_now, parse_datetime  # noqa: F401 (iso_now: used by callers of rocket.agent)
 
 _VERSION_STEPS = ("1.4", "1.1", "1.0")  # one per namespace, newest first
-
-
-def retry_wait(n, m=5, k=2000, rng=random):
-    """Seconds to wait before retry number ``n`` (1-based), TR-069 §3.2.1.1."""
-    n = max(1, min(n, 10))
-    f = k / 1000.0
-    lo = m * f ** (n - 1)
-    hi = m * f ** n
-    return rng.uniform(lo, hi)
-
-
-def next_periodic(now, interval, phase):
-    """Seconds from wall-clock ``now`` to the next periodic Inform.
-
-    ``phase`` is PeriodicInformTime as epoch seconds, or None for Unknown
-    Time. Informs happen at phase + N * interval, strictly after now.
-    """
-    if phase is None:
-        return float(interval)
-    n = math.floor((now - phase) / interval) + 1
-    return phase + n * interval - now
 
 
 class Agent:

@@ -1,5 +1,6 @@
 """Command line: ``rocket.pyz [options]`` runs the agent, ``rocket.pyz ctl ...``
-talks to a running one over its control socket.
+talks to a running one over its control socket, ``rocket.pyz sim ...`` runs
+a fleet of simulated CPEs (rocket.sim).
 
 Exit codes: 0 success; 1 the ``--once`` session failed; 2 bad usage or
 configuration.
@@ -106,6 +107,9 @@ def main(argv=None):
     if argv and argv[0] == "ctl":
         from rocket.owner import ctl
         return ctl.main(argv[1:])
+    if argv and argv[0] == "sim":
+        from rocket.sim import main as sim
+        return sim.main(argv[1:])
     args = _fast_parse(argv) or _parser().parse_args(argv)
     from rocket.base.config import Config, ConfigError
     try:

@@ -11,7 +11,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 # Lowest first. A room may import rooms of a strictly lower rank and itself.
 RANK = {"base": 0, "cwmp": 1, "datamodel": 2, "net": 2, "connreq": 3, "owner": 3,
-        "ops": 4, "diag": 4, "swmod": 4, "sim": 6}
+        "ops": 4, "diag": 4, "swmod": 4, "sim": 4}
 TOP = 5  # rocket/*.py: agent, cli, plugins, devacs wire the rooms together
 PURE_BANNED = {"socket", "selectors", "select", "ssl", "subprocess", "http"}
 

@@ -1,0 +1,242 @@
+"""The fleet simulator (rocket.sim) against the in-repo ACS over loopback:
+50 devices, each with its own DeviceId, state, connection-request path and
+credentials, on one shared tree."""
+
+import random
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import DEVICES
+from fileserver import FileServer
+from rocket.base.config import Config
+from rocket.devacs import Acs
+from rocket.net.loop import Loop
+from rocket.sim.fleet import Fleet
+from rocket.sim.report import Stats
+from rocket.sim.tree import Template
+
+N = 50
+
+
+def gpv(*names):
+    items = "".join("<string>%s</string>" % n for n in names)
+    return ('<cwmp:GetParameterValues><ParameterNames soap-enc:arrayType="xsd:string[%d]">%s</ParameterNames>'
+            '</cwmp:GetParameterValues>' % (len(names), items))
+
+
+def spv(name, value, key):
+    return ('<cwmp:SetParameterValues><ParameterList soap-enc:arrayType="cwmp:ParameterValueStruct[1]">'
+            '<ParameterValueStruct><Name>%s</Name><Value xsi:type="xsd:string">%s</Value></ParameterValueStruct>'
+            '</ParameterList><ParameterKey>%s</ParameterKey></cwmp:SetParameterValues>' % (name, value, key))
+
+
+def values(reply):
+    return dict(re.findall(rb"<Name>([^<]*)</Name><Value[^>]*>([^<]*)</Value>", reply))
+
+
+class Harness:
+    """A devacs ACS with a queue of RPCs per serial number, and a fleet run
+    by the test's thread while an operator thread plays the ACS team."""
+
+    def __init__(self, cfg_extra=(), model=None, count=N, **kw):
+        self.acs = Acs().start()
+        self.plan = {}  # serial -> [rpc]
+        self.acs.hook = self._hook
+        cfg = Config()
+        cfg.set("acs", "url", self.acs.url)
+        cfg.set("acs", "username", "cpe")
+        cfg.set("acs", "password", "secret")
+        cfg.set("connection_request", "password", "cr-{serial}")
+        for sec, k, v in cfg_extra:
+            cfg.set(sec, k, v)
+        self.acs.auth = ("digest", "cpe", "secret")
+        self.loop = Loop()
+        self.stats = Stats(self.loop)
+        self.fleet = Fleet(cfg, [Template(cfg, model)], count, self.loop, rng=random.Random(7), stats=self.stats,
+                           **kw)
+
+    def _hook(self, acs, h, body):
+        if b"<cwmp:Inform>" in body and h.headers.get("Authorization"):  # past the challenge
+            s = re.search(rb"<SerialNumber>([^<]*)<", body).group(1).decode()
+            acs.queue = self.plan.pop(s, [])
+        return False
+
+    def informs(self, serial):
+        return [s for s in list(self.acs.sessions) if "<SerialNumber>%s<" % serial in s.inform]
+
+    def run(self, operator, timeout=15.0):
+        """Run the loop until ``operator()`` (in a thread) returns."""
+        err = []
+        done = threading.Event()
+
+        def body():
+            try:
+                operator()
+            except BaseException as e:  # reported in the test's thread
+                err.append(e)
+            finally:
+                done.set()
+        threading.Thread(target=body, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not done.is_set() and time.monotonic() < deadline:
+            self.loop.run_once(0.05)
+        if err:
+            raise err[0]
+        assert done.is_set(), "operator did not finish in %s s" % timeout
+
+    def wait(self, cond, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            assert time.monotonic() < deadline, "condition not met in %s s" % timeout
+            time.sleep(0.01)
+
+    def close(self):
+        self.fleet.stop()
+        self.acs.stop()
+
+
+def cr(url, user, password):
+    mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    mgr.add_password(None, url, user, password)
+    opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(mgr))
+    try:
+        return opener.open(url, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.fixture
+def fleet():
+    h = Harness(reboot_time=0.3)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def test_fleet_of_50(fleet):
+    h = fleet
+    h.fleet.start()
+    serials = [h.fleet.serial(d) for d in h.fleet.devices]
+    assert len(set(serials)) == N and serials[0] == "SIM000001"
+    h.loop.run(until=lambda: h.stats.all_served is not None or h.loop.clock() > h.stats.t0 + 15)
+    assert h.stats.all_served is not None
+    # every device registered once, with its own DeviceId and a BOOTSTRAP + BOOT
+    for s in serials:
+        (sess,) = h.informs(s)
+        assert re.findall(r"<EventCode>([^<]*)<", sess.inform) == ["0 BOOTSTRAP", "1 BOOT"]
+        assert "/%s</Value>" % s in sess.inform  # its own ConnectionRequestURL
+    urls = {s: re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", h.informs(s)[0].inform).group(1)
+            for s in serials}
+    ssid = "Device.WiFi.SSID.1.SSID"
+    stats = "Device.Ethernet.Interface.1.Stats.BytesSent"
+
+    def operator():
+        for i, s in enumerate(serials):
+            h.plan[s] = [gpv("Device.DeviceInfo.SerialNumber", ssid, stats, "Device.ManagementServer.ParameterKey"),
+                         spv(ssid, "net-" + s, "key-%d" % i), gpv(ssid, "Device.ManagementServer.ParameterKey")]
+            other = serials[(i + 1) % N]
+            assert cr(urls[s], other, "cr-" + other) == 401  # another device's credentials
+            assert cr(urls[s], s, "cr-" + s) == 200
+            h.wait(lambda: len(h.informs(s)) == 2 and h.informs(s)[1].ended)
+            sess = h.informs(s)[1]
+            assert re.findall(r"<EventCode>([^<]*)<", sess.inform) == ["6 CONNECTION REQUEST"]
+            (_, a1), (_, a2), (_, a3) = sess.answers
+            v1 = values(a1)
+            assert v1[b"Device.DeviceInfo.SerialNumber"] == s.encode()
+            assert v1[ssid.encode()] == b"rocket-1"  # the shared default, not a neighbour's write
+            assert b"<Status>0</Status>" in a2
+            assert values(a3) == {ssid.encode(): ("net-" + s).encode(),
+                                  b"Device.ManagementServer.ParameterKey": b"key-%d" % i}
+        # a wrong path, and a path of nobody
+        base = urls[serials[0]].rsplit("/", 1)[0]
+        assert cr(base + "/nobody", "x", "y") == 404
+        # reboot five devices, factory-reset one: gone, then back with the right events
+        for s in serials[:5]:
+            h.plan[s] = ['<cwmp:Reboot><CommandKey>rb-%s</CommandKey></cwmp:Reboot>' % s]
+            assert cr(urls[s], s, "cr-" + s) == 200
+        h.plan[serials[5]] = ["<cwmp:FactoryReset></cwmp:FactoryReset>"]
+        assert cr(urls[serials[5]], serials[5], "cr-" + serials[5]) == 200
+        for s in serials[:6]:
+            h.wait(lambda: len(h.informs(s)) == 4 and h.informs(s)[3].ended)
+        for s in serials[:5]:
+            assert re.findall(r"<EventCode>([^<]*)</EventCode><CommandKey>([^<]*)<", h.informs(s)[3].inform) == [
+                ("1 BOOT", ""), ("M Reboot", "rb-" + s)]
+        assert re.findall(r"<EventCode>([^<]*)<", h.informs(serials[5])[3].inform) == ["0 BOOTSTRAP", "1 BOOT"]
+        # the reset device forgot the ACS's write; a rebooted one kept it
+        for s, want in ((serials[5], "rocket-1"), (serials[0], "net-" + serials[0])):
+            h.plan[s] = [gpv(ssid)]
+            assert cr(urls[s], s, "cr-" + s) == 200
+            h.wait(lambda: len(h.informs(s)) == 5 and h.informs(s)[4].ended)
+            assert values(h.informs(s)[4].answers[0][1])[ssid.encode()] == want.encode()
+
+    h.run(operator, timeout=25)
+    summary = h.fleet.stop()
+    assert summary["failed"] == 0 and summary["counts"]["reboots"] == 6
+    assert summary["counts"]["connection_requests_refused"] >= N  # urllib tries again after a 401
+
+
+def test_values_move_and_transfers_complete():
+    files = FileServer().start()
+    files.files["/fw.bin"] = 100000
+    h = Harness(count=3, time_scale=1000.0)
+    try:
+        h.fleet.start()
+        h.loop.run(until=lambda: h.stats.all_served is not None or h.loop.clock() > h.stats.t0 + 10)
+        s = h.fleet.serial(h.fleet.devices[1])
+        url = re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", h.informs(s)[0].inform).group(1)
+        up = "Device.DeviceInfo.UpTime"
+        ctr = "Device.Ethernet.Interface.2.Stats.PacketsReceived"
+
+        def operator():
+            h.plan[s] = [gpv(up, ctr),
+                         '<cwmp:Download><CommandKey>dl1</CommandKey><FileType>1 Firmware Upgrade Image</FileType>'
+                         '<URL>%s</URL><Username></Username><Password></Password><FileSize>0</FileSize>'
+                         '<TargetFileName></TargetFileName><DelaySeconds>0</DelaySeconds><SuccessURL></SuccessURL>'
+                         '<FailureURL></FailureURL></cwmp:Download>' % files.url("/fw.bin"),
+                         '<cwmp:Upload><CommandKey>ul1</CommandKey><FileType>3 Vendor Configuration File</FileType>'
+                         '<URL>%s</URL><Username></Username><Password></Password><DelaySeconds>0</DelaySeconds>'
+                         '</cwmp:Upload>' % files.url("/up/" + s),
+                         '<cwmp:AddObject><ObjectName>Device.Ethernet.Interface.</ObjectName>'
+                         '<ParameterKey>a</ParameterKey></cwmp:AddObject>']
+            assert cr(url, s, "cr-" + s) == 200
+            # two TransferCompletes, one per transfer, each with its events until acknowledged
+            h.wait(lambda: sum(len(x.cpe_requests) for x in h.informs(s)) >= 2)
+            tcs = [r for x in h.informs(s) for r in x.cpe_requests]
+            assert all("<FaultCode>0</FaultCode>" in t for t in tcs)
+            assert sorted(re.search(r"<CommandKey>([^<]*)<", t).group(1) for t in tcs) == ["dl1", "ul1"]
+            assert files.uploads["/up/" + s].startswith(b"simulated upload from " + s.encode())
+            events = " ".join(x.inform for x in h.informs(s)[2:])
+            assert "7 TRANSFER COMPLETE" in events and "M Download" in events and "M Upload" in events
+            time.sleep(0.05)
+            h.plan[s] = [gpv(up, ctr, "Device.Ethernet.Interface.5.Stats.PacketsReceived"),
+                         '<cwmp:GetParameterNames><ParameterPath>Device.Ethernet.Interface.</ParameterPath>'
+                         '<NextLevel>true</NextLevel></cwmp:GetParameterNames>']
+            n = len(h.informs(s))
+            assert cr(url, s, "cr-" + s) == 200
+            h.wait(lambda: len(h.informs(s)) > n and h.informs(s)[-1].ended)
+            first = values(h.informs(s)[1].answers[0][1])
+            later = h.informs(s)[-1].answers
+            second = values(later[0][1])
+            assert int(second[up.encode()]) > int(first[up.encode()])  # uptime grows
+            assert int(second[ctr.encode()]) > int(first[ctr.encode()])  # counters advance
+            assert second[b"Device.Ethernet.Interface.5.Stats.PacketsReceived"] == b"0"  # the added instance
+            names = re.findall(rb"<Name>([^<]*)</Name>", later[1][1])
+            assert b"Device.Ethernet.Interface.5." in names and len(names) == 5
+
+        h.run(operator, timeout=15)
+    finally:
+        h.close()
+        files.stop()
+
+
+def test_model_from_a_device_dump():
+    model = DEVICES + "/data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+    t = Template(Config(), model)
+    assert t.device_id[2] == "BM632w" and t.root == "InternetGatewayDevice."
+    assert len(t.store) > 900
