@@ -180,3 +180,59 @@ def test_whole_tree_is_valid_tr181(acs, make_agent, tmp_path, monkeypatch, devic
     tree = served_tree(acs, make_agent, **cfg())
     assert sum(1 for k in tree if not k.endswith(".")) > 800
     assert_valid(tree)
+
+
+def test_dhcp_pools_added_configured_and_deleted(acs, make_agent, owrt):
+    """AddObject DHCPv4.Server.Pool. makes a disabled dnsmasq `dhcp` section;
+    the ACS sets its interface, range, lease time and enables it; a static
+    lease can be switched off (the host's `enable` option); a disabled pool
+    stays in the tree; DeleteObject removes the pool with its static leases."""
+    # a guest network without DHCP yet, and a reservation in its subnet
+    with open(str(owrt.conf / "network"), "a") as f:
+        f.write("\nconfig interface 'guest'\n\toption proto 'static'\n\toption ipaddr '192.168.3.1'\n"
+                "\toption netmask '255.255.255.0'\n")
+    with open(str(owrt.conf / "dhcp"), "a") as f:
+        f.write("\nconfig host 'camera'\n\toption mac '00:0e:c6:11:22:33'\n\toption ip '192.168.3.7'\n")
+    answers, agent = session(acs, make_agent, [gpv("Device.IP.Interface.", "Device.DHCPv4.Server.")],
+                             **cfg())
+    v = parse_values(answers[0])
+    lan = number(v, "Device.IP.Interface.#.Name", "lan")
+    guest = number(v, "Device.IP.Interface.#.Name", "guest")
+    pool = number(v, "Device.DHCPv4.Server.Pool.#.Interface", "Device.IP.Interface.%s." % lan)
+    printer = number(v, "Device.DHCPv4.Server.Pool.%s.StaticAddress.#.Yiaddr" % pool, "192.168.1.20")
+    count = int(v["Device.DHCPv4.Server.PoolNumberOfEntries"])
+    answers, agent = session(acs, make_agent, [build_rpc("AddObject", ["Device.DHCPv4.Server.Pool."])], **cfg())
+    new = re.search(rb"<InstanceNumber>(\d+)<", answers[0]).group(1).decode()
+    assert owrt.uci("dhcp.rk_pool1") == "dhcp" and owrt.uci("dhcp.rk_pool1.ignore") == "1"
+    p = "Device.DHCPv4.Server.Pool.%s." % new
+    sa = "Device.DHCPv4.Server.Pool.%s.StaticAddress.%s." % (pool, printer)
+    answers, agent = session(acs, make_agent, [
+        spv((p + "Interface", "Device.IP.Interface.%s." % guest), (p + "MinAddress", "192.168.3.100"),
+            (p + "MaxAddress", "192.168.3.149"), (p + "LeaseTime", "3600:int"), (p + "Enable", "true:boolean"),
+            (sa + "Enable", "false:boolean"), key="pools"),
+        build_rpc("AddObject", [p + "StaticAddress."])], **cfg())
+    assert b"<Status>1</Status>" in answers[0], param_faults(answers[0])
+    assert [owrt.uci("dhcp.rk_pool1." + o) for o in ("interface", "start", "limit", "leasetime", "ignore")] == \
+        ["guest", "100", "50", "3600", "0"]
+    assert owrt.uci("dhcp.printer.enable") == "0" and owrt.uci("dhcp.rk_rk_pool1_h1") == "host"
+    assert owrt.services() == ["dnsmasq reload"] * 2  # once at the end of each session
+    # the next session reads it back
+    answers, agent = session(acs, make_agent, [gpv(p, sa + "Enable")], **cfg())
+    v = parse_values(answers[0])
+    assert (v[p + "Status"], v[p + "MinAddress"], v[p + "MaxAddress"], v[p + "LeaseTime"]) == \
+        ("Enabled", "192.168.3.100", "192.168.3.149", "3600")
+    assert v[sa + "Enable"] == "false"
+    assert v[p + "StaticAddressNumberOfEntries"] == "2"  # camera, and the new one
+    # a disabled pool stays, disabled; DeleteObject takes the pool and its leases
+    answers, agent = session(acs, make_agent, [
+        spv(("Device.DHCPv4.Server.Pool.%s.Enable" % pool, "false:boolean"), key="off"),
+        build_rpc("DeleteObject", [p])], **cfg())
+    assert b"<Status>1</Status>" in answers[1]
+    assert [owrt.uci("dhcp." + s) for s in ("rk_pool1", "rk_rk_pool1_h1", "camera", "printer")] == \
+        [None, None, None, "host"]
+    answers, agent = session(acs, make_agent, [gpv("Device.DHCPv4.Server.")], **cfg())
+    v = parse_values(answers[0])
+    assert int(v["Device.DHCPv4.Server.PoolNumberOfEntries"]) == count
+    assert (v["Device.DHCPv4.Server.Pool.%s.Enable" % pool], v["Device.DHCPv4.Server.Pool.%s.Status" % pool]) == \
+        ("false", "Disabled")
+    assert not any(k.startswith(p) for k in v)

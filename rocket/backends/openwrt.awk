@@ -1668,18 +1668,34 @@ function secsof(t) {
 	if (t ~ /s$/) return substr(t, 1, length(t) - 1)
 	return t == "" ? 43200 : t
 }
-function out_dhcpv4(    i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dns, rt, dom, q, np, nsa, ncl, mac, ip, h, nc, order) {
+function out_dhcpv4(    on, i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dns, rt, dom, q, np, nsa, ncl, mac, ip, h, nc, order) {
 	np = 0
 	order = 0
 	for (i = 1; i <= SECN["dhcp"]; i++) {
 		s = SEC["dhcp", i]
 		if (STYPE["dhcp", s] != "dhcp") continue
 		ifc = u("dhcp", s, "interface", s)
-		if (u("dhcp", s, "ignore", "0") == "1" || u("dhcp", s, "dhcpv4", "server") == "disabled") continue
-		if (IFADDR[ifc] == "") continue
+		if (u("dhcp", s, "dhcpv4", "server") == "disabled") continue
 		np++
 		order++
 		p = "Device.DHCPv4.Server.Pool." key(s) "."
+		# dnsmasq serves a pool only on a static interface with an address
+		# (ignore 1: configured, not served)
+		on = u("dhcp", s, "ignore", "0") != "1"
+		if (IFADDR[ifc] == "" || IFPROTO[ifc] != "static") {
+			emit(p "Enable", bool(on))
+			emit(p "Status", on ? "Error_Misconfigured" : "Disabled")
+			emit(p "Order", order)
+			emit(p "Interface", STYPE["network", ifc] == "interface" ? "Device.IP.Interface." key(ifc) "." : "")
+			emit(p "LeaseTime", secsof(u("dhcp", s, "leasetime", "12h")))
+			# no subnet: no range, router or server to name
+			split("MinAddress MaxAddress SubnetMask ReservedAddresses DNSServers IPRouters DomainName", a, " ")
+			for (j = 1; j <= 7; j++) emit(p a[j], "")
+			split("StaticAddress Option Client", a, " ")
+			for (j = 1; j <= 3; j++) emit(p a[j] "NumberOfEntries", 0)
+			obj(p "StaticAddress.")
+			continue
+		}
 		POOL[ifc] = p
 		msk = IFMASK[ifc]
 		net = ip2n(IFADDR[ifc]) - ip2n(IFADDR[ifc]) % p2(32 - mask2bits(msk))
@@ -1687,8 +1703,8 @@ function out_dhcpv4(    i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dns, r
 		POOLBITS[ifc] = mask2bits(msk)
 		st = u("dhcp", s, "start", "100")
 		lim = u("dhcp", s, "limit", "150")
-		emit(p "Enable", "true")
-		emit(p "Status", "Enabled")
+		emit(p "Enable", bool(on))
+		emit(p "Status", on ? "Enabled" : "Disabled")
 		emit(p "Order", order)
 		emit(p "Interface", "Device.IP.Interface." key(ifc) ".")
 		emit(p "MinAddress", n2ip(net + st))
@@ -1735,11 +1751,12 @@ function out_dhcpv4(    i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dns, r
 			sub(/ .*/, "", mac)
 			nsa++
 			q = p "StaticAddress." key(h) "."
-			emit(q "Enable", "true")
+			emit(q "Enable", bool(u("dhcp", h, "enable", "1") != "0"))
 			emit(q "Chaddr", tolower(mac))
 			emit(q "Yiaddr", ip)
 		}
 		emit(p "StaticAddressNumberOfEntries", nsa)
+		if (!nsa) obj(p "StaticAddress.")
 		# clients: the dnsmasq lease file
 		ncl = 0
 		for (j = 1; j <= NL; j++) {
