@@ -7,6 +7,7 @@ real-state tests and bench/coverage.py): everything is named lx-*.
     lx-rtr-N  lx-wan (203.0.113.2/24, 2001:db8:77::2/64) == lx-up (lx-up-N ns: .1)
               lx-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
               lx-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in lx-up-N
+              lx-lan2 (fd78::1/64) == lx-c2 (lx-cli-N): radvd advertises there, when installed
 
 ``Router().start()`` builds it (raises Unavailable with a reason when the
 machine cannot: not root, no netns, no veth/bridge), ``stop()`` removes
@@ -65,6 +66,7 @@ class Router:
         self.vlan = None  # reason when 802.1Q devices are unavailable
         self.bridge_vlan = None  # reason when the bridge cannot filter VLANs
         self.lease_ip = self.client_mac = None
+        self.radvd = None  # reason when radvd does not run
 
     # --------------------------------------------------------------- build
     def start(self):
@@ -130,6 +132,8 @@ class Router:
         _run("ip", "addr", "add", "203.0.113.1/24", "dev", "lx-up", ns=U)
         _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "lx-up", "nodad", ns=U)
         self._isp()
+        # a finite router solicitation count (the kernel's default, -1, has no TR-181 value)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-wan.router_solicitations=3", ns=R)
         ipr("route", "add", "default", "via", "203.0.113.1", "dev", "lx-wan")
         ipr("-6", "route", "add", "default", "via", "2001:db8:77::1", "dev", "lx-wan")
         ipr("route", "add", "198.51.100.0/24", "via", "192.168.77.50", "dev", "lx-br0", "metric", "5")
@@ -158,7 +162,9 @@ class Router:
                     "dhcp-host=02:00:00:00:77:99,192.168.77.99\n"
                     "dhcp-leasefile=%s\nno-resolv\nserver=203.0.113.1\ndomain=lan.test\n"
                     "dhcp-authoritative\nenable-ra\ndhcp-range=fd77::100,fd77::1ff,64,12h\n"
-                    "ra-param=lx-br0,high,60,1200\n" % self.leases)
+                    "ra-param=lx-br0,high,60,1200\n"
+                    "dhcp-option=option6:dns-server,[fd77::1],[fd77::53]\n"
+                    "dhcp-option=option6:domain-search,lan.test\n" % self.leases)
         p = subprocess.Popen(["ip", "netns", "exec", R, "dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
                               "--pid-file=" + os.path.join(self.tmp, "dnsmasq.pid"), "--user=root",
                               "--group=root"],
@@ -187,7 +193,32 @@ class Router:
             self.lease_ip = f.read().split()[2]
         # the client talks to the router: a real neighbour entry on lx-br0
         _run("ping", "-c", "1", "-W", "2", "192.168.77.1", ns=C, check=False)
+        self._radvd()
         return self
+
+    RADVD_CONF = ("interface lx-lan2 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 4;\n  MaxRtrAdvInterval 10;\n"
+                  "  AdvOtherConfigFlag on;\n  AdvLinkMTU 1400;\n  AdvDefaultPreference low;\n"
+                  "  prefix ::/64 { AdvValidLifetime 3600; AdvPreferredLifetime 1800; };\n"
+                  "  RDNSS fd78::53 fd78::54 { };\n  DNSSL lan2.test example.org { AdvDNSSLLifetime 15; };\n};\n")
+
+    def _radvd(self):
+        """A second LAN whose router advertisements come from radvd
+        (defaults for what RADVD_CONF leaves out)."""
+        if shutil.which("radvd") is None:
+            self.radvd = "radvd is not installed"
+            return
+        R, C = self.rtr, self.cli
+        _run("ip", "link", "add", "lx-lan2", "type", "veth", "peer", "name", "lx-c2", "netns", C, ns=R)
+        _run("ip", "addr", "add", "fd78::1/64", "dev", "lx-lan2", "nodad", ns=R)
+        _run("ip", "link", "set", "lx-lan2", "up", ns=R)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-c2.accept_dad=0", ns=C)
+        _run("ip", "link", "set", "lx-c2", "up", ns=C)
+        conf = os.path.join(self.tmp, "radvd.conf")
+        with open(conf, "w") as f:
+            f.write(self.RADVD_CONF)
+        self.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", R, "radvd", "-n", "-C", conf, "-p", os.path.join(self.tmp, "radvd.pid"),
+             "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def _isp(self):
         """A second uplink whose address comes from DHCP: dhclient (ISC) on
@@ -241,6 +272,36 @@ class Router:
             if os.path.exists(self.dhclient6_leases) and "iaaddr" in open(self.dhclient6_leases).read():
                 self.dhclient6 = None
             time.sleep(0.2)
+
+    _RS = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lx-c2")
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+idx = socket.if_nametoindex("lx-c2")
+end = time.time() + 8
+s.settimeout(1)
+while time.time() < end:
+    s.sendto(bytes([133, 0, 0, 0, 0, 0, 0, 0]), ("ff02::2", 0, 0, idx))
+    try:
+        while True:
+            data = s.recv(2048)
+            if data[:1] == bytes([134]):
+                sys.stdout.write(data.hex())
+                sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+"""
+
+    def router_advertisement(self):
+        """The ICMPv6 message (bytes) of a Router Advertisement that radvd
+        sent on lx-lan2 in answer to a Router Solicitation from lx-c2."""
+        import sys
+        r = _run("ip", "netns", "exec", self.cli, sys.executable, "-I", "-S", "-c", self._RS, check=False)
+        if r.returncode != 0:
+            raise RuntimeError("no router advertisement on lx-c2: %s" % r.stderr[-300:])
+        return bytes.fromhex(r.stdout)
 
     def run(self, *args, **kw):
         return _run(*args, ns=self.rtr, **kw)

@@ -2,6 +2,7 @@
 with busybox applets only (a missing tool leaves its parameters out, never
 an error), and their file parsers (dhclient leases, iptables-save)."""
 
+import calendar
 import os
 import re
 import shutil
@@ -119,6 +120,11 @@ def test_dhclient_lease_and_iptables(tmp_path):
     assert v["Device.NAT.InterfaceSetting.{wan0}.Interface"] == "Device.IP.Interface.{wan0}"
     assert v["Device.NAT.PortMappingNumberOfEntries"] == "2"
     assert (v["Device.Firewall.Enable"], v["Device.Firewall.Type"]) == ("true", "Stateful")
+    # Firewall.LastChange: when the pack first saw this rule set (counters apart)
+    seen = calendar.timegm(time.strptime(v["Device.Firewall.LastChange"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(seen - now) < 30
+    kept = (tmp_path / "firewall").read_text()
+    assert kept.split("\n")[0] == str(seen) and "MASQUERADE" in kept and ":0]" not in kept
 
 
 @pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")

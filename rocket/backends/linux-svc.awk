@@ -13,17 +13,19 @@
 	jreset()
 	if (sec == "DM") { NDM++; NARG = 0 }
 	if (sec == "DHC") { NDP++; DHCPREV = "" }
+	if (sec == "RD") NRDP++
 	next
 }
 sec == "DM" { if ($0 != "") DMARG[NDM, ++NARG] = $0; DMN[NDM] = NARG; next }
 sec == "DHC" { dhc_arg(); next }
+sec == "RD" { if ($0 != "") RDARG[++NRDARG] = $0; next }
 sec == "CONFD" { CONFD[++NCONFD] = $0; next }
 sec == "NEIGH" { neigh(); next }
 sec == "ADDR" { addr(); next }
 sec == "FDB" { if ($3 == "dev" && $1 ~ /:/ && $0 !~ / self/ && $0 !~ /permanent/) FDB[tolower($1)] = $4; next }
 sec == "DHCLIENT" { DHC[++NDHC] = $0; next }
-sec == "NFT" { jfeed($0, "N"); next }
-sec == "IPT" { IPT[++NIPT] = $0; next }
+sec == "NFT" { jfeed($0, "N"); fw_text(); next }
+sec == "IPT" { IPT[++NIPT] = $0; if ($0 !~ /^#/) fw_text(); next }
 
 function neigh(   ip, dev, mac, st, i) {
 	ip = $1; dev = ""; mac = ""; st = $NF
@@ -345,6 +347,7 @@ function dhcp6(port,   i, n, parts, j, k, iface, start, len, mode, pfx, np6, p, 
 	}
 	np6 = 0
 	nra = 0
+	dm_opt6()
 	for (i = 1; i <= NOPT; i++) {
 		if (OPTS[i] != "dhcp-range") continue
 		n = split(OVAL[i], parts, ",")
@@ -382,7 +385,16 @@ function dhcp6(port,   i, n, parts, j, k, iface, start, len, mode, pfx, np6, p, 
 			emit(p "IANAEnable", bool(m))
 			emit(p "IANAPrefixes", m ? refs : "")
 			emit(p "IAPDEnable", "false")  # dnsmasq does not delegate prefixes
-			emit(p "OptionNumberOfEntries", 0)
+			k = 0
+			for (c in D6OPT) {
+				k++
+				q = p "Option.{" c "}."
+				emit(q "Enable", "true")
+				emit(q "Alias", "cpe-option" c)
+				emit(q "Tag", c)
+				emit(q "Value", D6OPT[c])
+			}
+			emit(p "OptionNumberOfEntries", k)
 		}
 		if (!ra && !index(mode, " ra-only ") && !index(mode, " slaac ") && !index(mode, " ra-stateless ") && !index(mode, " ra-names ")) continue
 		nra++
@@ -404,11 +416,157 @@ function dhcp6(port,   i, n, parts, j, k, iface, start, len, mode, pfx, np6, p, 
 		if (key in RALIFE && RALIFE[key] <= 65535) emit(q "AdvDefaultLifetime", RALIFE[key])
 		if (key in RAMTU) emit(q "AdvLinkMTU", RAMTU[key])
 		emit(q "OptionNumberOfEntries", 0)
+		RADONE[iface] = 1
 	}
 	emit("Device.DHCPv6.Server.Enable", bool(np6))
 	emit("Device.DHCPv6.Server.PoolNumberOfEntries", np6)
-	emit("Device.RouterAdvertisement.Enable", bool(nra))
-	emit("Device.RouterAdvertisement.InterfaceSettingNumberOfEntries", nra)
+	NRA = nra
+}
+
+# DNS names on the wire (RFC 1035 labels): DHCPv6 option 24, RA DNSSL
+function dnsnames(list,   a, n, i, l, c, j, out) {
+	n = split(list, a, /[ ,]+/)
+	out = ""
+	for (i = 1; i <= n; i++) {
+		sub(/\.$/, "", a[i])
+		if (a[i] == "") continue
+		c = split(a[i], l, ".")
+		for (j = 1; j <= c; j++) out = out sprintf("%02x", length(l[j])) strhex(l[j])
+		out = out "00"
+	}
+	return out
+}
+
+# dnsmasq's untagged DHCPv6 options 23 (dns-server) and 24 (domain-search)
+# into D6OPT[tag] = hex; "[::]" (dnsmasq's own address, which one it does
+# not say) leaves the option out
+function dm_opt6(   i, n, a, t, j, hx, ok) {
+	for (i = 1; i <= NOPT; i++) {
+		if ((OPTS[i] != "dhcp-option" && OPTS[i] != "dhcp-option-force") || OVAL[i] !~ /^option6:/) continue
+		n = split(substr(OVAL[i], 9), a, ",")
+		t = a[1] == "dns-server" ? 23 : a[1] == "domain-search" ? 24 : a[1] ~ /^2[34]$/ ? a[1] + 0 : 0
+		if (!t || (t in D6OPT)) continue
+		hx = ""
+		ok = n > 1
+		for (j = 2; j <= n; j++) {
+			if (t == 24) hx = hx dnsnames(a[j])
+			else if (a[j] ~ /^\[[0-9a-fA-F:]+\]$/ && a[j] != "[::]") hx = hx v6hex(substr(a[j], 2, length(a[j]) - 2))
+			else ok = 0
+		}
+		if (ok) D6OPT[t] = hx
+	}
+}
+
+# radvd: the configuration of each running radvd (-C FILE, --config=FILE,
+# else /etc/radvd.conf); interfaces with AdvSendAdvert on, values absent
+# from the file take radvd.conf(5)'s defaults
+function radvd(   i, f, l, a, n, j, nt, T, d, w, nw, ifn, blk, first, pre) {
+	f = "/etc/radvd.conf"
+	for (i = 1; i <= NRDARG; i++) {
+		if (RDARG[i] == "-C" || RDARG[i] == "--config") f = RDARG[i + 1]
+		else if (RDARG[i] ~ /^--config=/) f = substr(RDARG[i], 10)
+		else if (RDARG[i] ~ /^-C./) f = substr(RDARG[i], 3)
+	}
+	nt = 0
+	while ((getline l < f) > 0) {
+		sub(/#.*/, "", l)
+		gsub(/[{};]/, " & ", l)
+		n = split(l, a, /[ \t]+/)
+		for (j = 1; j <= n; j++) if (a[j] != "") T[++nt] = a[j]
+	}
+	close(f)
+	d = nw = 0
+	for (i = 1; i <= nt; i++) {
+		if (T[i] == "{") {
+			d++
+			if (d == 1 && w[1] == "interface") { ifn = w[2]; RDN++; RDIF[RDN] = ifn }
+			blk = d == 2 ? w[1] : blk
+			if (d == 2 && w[1] == "prefix") RDPFX[ifn] = RDPFX[ifn] " " w[2]
+			first = d == 2 && (w[1] == "RDNSS" || w[1] == "DNSSL") && !((ifn, w[1]) in RDOPT)
+			if (first) {
+				RDOPT[ifn, w[1]] = ""
+				for (j = 2; j <= nw; j++) RDOPT[ifn, w[1]] = RDOPT[ifn, w[1]] " " w[j]
+			}
+			nw = 0
+		} else if (T[i] == "}") { d--; nw = 0 }
+		else if (T[i] == ";") {
+			if (d == 1 && nw >= 2) RDV[ifn, w[1]] = w[2]
+			if (d == 2 && first && w[1] ~ /^Adv(RDNSS|DNSSL)Lifetime$/) RDLT[ifn, blk] = w[2]
+			nw = 0
+		} else w[++nw] = T[i]
+	}
+	for (i = 1; i <= RDN; i++) {
+		ifn = RDIF[i]
+		if (RDV[ifn, "AdvSendAdvert"] != "on" || (ifn in RADONE)) continue
+		RADONE[ifn] = 1
+		NRA++
+		pre = "Device.RouterAdvertisement.InterfaceSetting.{" ifn "}."
+		emit(pre "Enable", "true")
+		emit(pre "Status", "Enabled")
+		emit(pre "Alias", "cpe-" ifn)
+		emit(pre "Interface", "Device.IP.Interface.{" ifn "}")
+		l = ""
+		n = split(RDPFX[ifn], a, " ")
+		for (j = 1; j <= n; j++)
+			if (a[j] == "::/64" || index(A6IF[ifn] " ", " " a[j] " ")) l = l " " (a[j] == "::/64" ? substr(A6IF[ifn], 2) : a[j])
+		n = split(l, a, " ")
+		l = ""
+		for (j = 1; j <= n; j++) l = l (j > 1 ? "," : "") "Device.IP.Interface.{" ifn "}.IPv6Prefix.{" a[j] "}"
+		emit(pre "ManualPrefixes", l)
+		emit(pre "Prefixes", l)
+		rd_num(pre, "MaxRtrAdvInterval", rdv(ifn, "MaxRtrAdvInterval", 600))
+		rd_num(pre, "MinRtrAdvInterval", rdv(ifn, "MinRtrAdvInterval", 0.33 * MAXI))
+		rd_num(pre, "AdvDefaultLifetime", rdv(ifn, "AdvDefaultLifetime", MAXI * 3 < 1 ? 1 : MAXI * 3))
+		emit(pre "AdvManagedFlag", bool(rdv(ifn, "AdvManagedFlag", "off") == "on"))
+		emit(pre "AdvOtherConfigFlag", bool(rdv(ifn, "AdvOtherConfigFlag", "off") == "on"))
+		emit(pre "AdvMobileAgentFlag", bool(rdv(ifn, "AdvHomeAgentFlag", "off") == "on"))
+		emit(pre "AdvNDProxyFlag", "false")  # radvd has no setting for it
+		l = rdv(ifn, "AdvDefaultPreference", "medium")
+		emit(pre "AdvPreferredRouterFlag", l == "high" ? "High" : l == "low" ? "Low" : "Medium")
+		rd_num(pre, "AdvLinkMTU", rdv(ifn, "AdvLinkMTU", 0))
+		rd_num(pre, "AdvReachableTime", rdv(ifn, "AdvReachableTime", 0))
+		rd_num(pre, "AdvRetransTimer", rdv(ifn, "AdvRetransTimer", 0))
+		rd_num(pre, "AdvCurHopLimit", rdv(ifn, "AdvCurHopLimit", 64))
+		n = 0
+		if ((ifn, "RDNSS") in RDOPT) n += rd_opt(pre, 25, ifn, "RDNSS")
+		if ((ifn, "DNSSL") in RDOPT) n += rd_opt(pre, 31, ifn, "DNSSL")
+		emit(pre "OptionNumberOfEntries", n)
+	}
+}
+
+function rdv(ifn, k, dflt,   v) {
+	v = ((ifn, k) in RDV) ? RDV[ifn, k] : dflt
+	if (k == "MaxRtrAdvInterval") MAXI = v + 0
+	return v
+}
+
+# whole numbers only (radvd accepts decimal intervals; TR-181 does not)
+function rd_num(pre, k, v) {
+	if (v ~ /^[0-9]+$/ || (v + 0 == int(v + 0) && v + 0 >= 0)) emit(pre k, int(v + 0))
+}
+
+# RDNSS (25) or DNSSL (31), the first block of each: the option's data
+# after type and length (RFC 8106): reserved, lifetime, addresses or names
+# padded to 8 octets. Lifetime default: MaxRtrAdvInterval (radvd's code
+# and what it sends; its manual says twice that)
+function rd_opt(pre, tag, ifn, kind,   lt, hx, n, a, j, q) {
+	lt = ((ifn, kind) in RDLT) ? RDLT[ifn, kind] : MAXI
+	if (lt == "infinity") lt = 4294967295
+	if (lt !~ /^[0-9.]+$/ || lt + 0 != int(lt + 0)) return 0
+	hx = sprintf("0000%08x", lt + 0)
+	if (tag == 25) {
+		n = split(RDOPT[ifn, kind], a, " ")
+		for (j = 1; j <= n; j++) hx = hx v6hex(a[j])
+	} else {
+		hx = hx dnsnames(RDOPT[ifn, kind])
+		while ((length(hx) / 2 + 2) % 8) hx = hx "00"
+	}
+	q = pre "Option.{" tag "}."
+	emit(q "Enable", "true")
+	emit(q "Alias", "cpe-option" tag)
+	emit(q "Tag", tag)
+	emit(q "Value", hx)
+	return 1
 }
 
 function dhcp6_clients(   iface, p, i, k, q, n, a, c) {
@@ -934,6 +1092,8 @@ function nat(   ifs, i, q) {
 	emit("Device.NAT.PortMappingNumberOfEntries", NPM + 0)
 	emit("Device.Firewall.Enable", bool(FWON))
 	emit("Device.Firewall.Config", FWON ? "Advanced" : "Off")
+	emit("Device.Firewall.Version", "")  # a rule set carries no version
+	fw_change()
 	if (FWON) emit("Device.Firewall.Type", CTSTATE ? "Stateful" : "Stateless")
 }
 
@@ -948,6 +1108,41 @@ END {
 	dhclient()
 	dhclient6()
 	emit("Device.DHCPv4.ClientNumberOfEntries", NCLIENT + 0)
+	if (NRDP) radvd()
+	if (NDM || NRDP) {
+		emit("Device.RouterAdvertisement.Enable", bool(NRA))
+		emit("Device.RouterAdvertisement.InterfaceSettingNumberOfEntries", NRA + 0)
+	}
 	hosts()
 	nat()
+}
+
+# the rule set less what changes without a change of settings: handles,
+# counters, set element timeouts
+function fw_text(   l) {
+	l = $0
+	gsub(/"(handle|packets|bytes|expires)": [0-9]+/, "", l)
+	gsub(/\[[0-9]+:[0-9]+\]/, "", l)
+	FWTEXT = FWTEXT l "\n"
+}
+
+# Firewall.LastChange: when this pack first saw the current rule set
+# (rundir/firewall: that time, then the rule set)
+function fw_change(   f, l, t, old, n) {
+	if (rundir == "") return
+	f = rundir "/firewall"
+	old = ""
+	n = 0
+	while ((getline l < f) > 0) {
+		if (++n == 1) t = l
+		else old = old l "\n"
+	}
+	close(f)
+	if (n == 0 || old != FWTEXT) {
+		t = now
+		printf "%s\n%s", now, FWTEXT > (f ".new")
+		close(f ".new")
+		system("mv -f '" f ".new' '" f "'")
+	}
+	emit("Device.Firewall.LastChange", isotime(t))
 }
