@@ -478,6 +478,12 @@ class Agent:
             self.request_session()
         return ok
 
+    def forget_acs(self):
+        """Factory reset: no ACS was ever bootstrapped, no version remembered (saved)."""
+        self.bootstrapped_url = None
+        self.versions = {}
+        self._save_session_state()
+
     def _save_session_state(self):
         self.state.save("session", {"bootstrapped_url": self.bootstrapped_url,
                                     "versions": self.versions})

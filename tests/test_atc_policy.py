@@ -4,14 +4,14 @@ only the autonomous transfers its filters let through are reported."""
 import os
 
 from rocket.devacs import build_rpc
-from rocket.ops import transfer
+from rocket.ops import autonomous
 from transfer_util import assert_idle, drive, ended, events_of, tc_requests
 
 P = "Device.ManagementServer.AutonomousTransferCompletePolicy."
 
 
 def spool(tmp_path, down, ftype, fault=0):
-    transfer.write_autonomous(str(tmp_path / "state" / "spool"), down, ftype, "http://vendor.example/f",
+    autonomous.write_autonomous(str(tmp_path / "state" / "spool"), down, ftype, "http://vendor.example/f",
                               10, "", fault, "bad" if fault else "", "", "")
 
 

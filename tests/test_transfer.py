@@ -6,7 +6,8 @@ import os
 import pytest
 
 from fileserver import FileServer, generated
-from rocket.ops import transfer
+from rocket.ops import autonomous
+from rocket.cwmp.transfer import Transfer
 from rocket.ops.journal import Journal
 from rocket.base.statedir import StateDir
 from transfer_util import (download_rpc, drive, ended, events_of, fault_codes, hook, settle,
@@ -287,7 +288,7 @@ def test_queued_listing_and_cancel(acs, files, make_agent, tx):
             "<FileType>2 Vendor Log File</FileType>") in ans[4]
     assert "<TargetFileName>w.html</TargetFileName>" in ans[4]
     assert "CancelTransferResponse" in ans[5]
-    keys = [t["key"] for t in Journal(StateDir(a.state.path)).transfers]
+    keys = [t.key for t in Journal(StateDir(a.state.path)).transfers]
     assert keys == ["later2", "up-later"]
 
 
@@ -297,7 +298,7 @@ def test_cancel_in_progress_is_9021(acs, files, make_agent, tx):
     acs.queue = [download_rpc(files.url("/slow"), "3 Vendor Configuration File", "busy")]
     a = mk(make_agent, acs, tx, transfer={"timeout": "20"})
     run_until_sessions(a, acs, 1)
-    drive(a, lambda: any(t["state"] == "running" for t in Journal(StateDir(a.state.path)).transfers),
+    drive(a, lambda: any(t.state == "running" for t in Journal(StateDir(a.state.path)).transfers),
           start=False)
     acs.queue = [simple_rpc("CancelTransfer", CommandKey="busy"), simple_rpc("GetQueuedTransfers")]
     a.request_session()  # a session while the body is still coming
@@ -351,7 +352,7 @@ def test_reboot_waits_for_a_clean_session(acs, make_agent, tx, tmp_path):
 def test_autonomous_transfer_complete_from_spool(acs, make_agent, tx, tmp_path):
     a = mk(make_agent, acs, tx, transfer={"spool_interval": "1"})
     run_until_sessions(a, acs, 1)
-    transfer.write_autonomous(str(tmp_path / "state" / "spool"), True, "1 Firmware Upgrade Image",
+    autonomous.write_autonomous(str(tmp_path / "state" / "spool"), True, "1 Firmware Upgrade Image",
                               "http://example.invalid/fw.bin", 1234, "", 0, "",
                               "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z")
     run_until_sessions(a, acs, 2, start=False)
@@ -366,8 +367,7 @@ def test_autonomous_transfer_complete_from_spool(acs, make_agent, tx, tmp_path):
 def test_corrupt_journal_never_loads_half_state(tmp_path):
     st = StateDir(str(tmp_path))
     j = Journal(st)
-    j.transfers.append({"id": 1, "state": "done", "key": "k"})
-    j.save()
+    j.add(Transfer(id=1, state="done", key="k"))
     raw = open(st.file("transfers"), "rb").read()
     for cut in (1, len(raw) // 2, len(raw) - 1):
         with open(st.file("transfers"), "wb") as f:
@@ -464,3 +464,28 @@ def test_incomplete_downloads_are_9017(acs, files, make_agent, tx, case):
     run_until_sessions(a, acs, 2)
     assert fault_codes(tc_requests(acs)[0]) == [9017]
     assert not [f for f in os.listdir(a.cfg.get("transfer", "download_dir")) if f.endswith(".part")]
+
+
+def test_upload_streams_from_the_loop_while_a_session_runs(acs, make_agent, tx, tmp_path):
+    """An upload whose server stops reading leaves the loop free: a whole
+    session runs while the body waits; closing the server then fails it."""
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)  # never accepted, never read: the body stops once the buffers are full
+    big = hook(tmp_path / "hooks" / "big", 'head -c 67108864 /dev/zero > "$ROCKET_OUTPUT"')
+    acs.queue = [upload_rpc("http://127.0.0.1:%d/u" % srv.getsockname()[1], "2 Vendor Log File", "big")]
+    a = mk(make_agent, acs, tx, transfer={"upload_hook": big, "timeout": "25"})
+    try:
+        run_until_sessions(a, acs, 1)
+        drive(a, lambda: any(t.state == "running" for t in Journal(StateDir(a.state.path)).transfers),
+              start=False)
+        a.request_session()
+        run_until_sessions(a, acs, 2, start=False)
+        assert [t.state for t in Journal(StateDir(a.state.path)).transfers] == ["running"]
+        assert tc_requests(acs) == []
+    finally:
+        srv.close()
+    run_until_sessions(a, acs, 3, start=False)
+    tcs = tc_requests(acs)
+    assert len(tcs) == 1 and fault_codes(tcs[0])[0] in (9011, 9015) and "<CommandKey>big</CommandKey>" in tcs[0]

@@ -115,7 +115,7 @@ _MS = (
     ("LightweightNotificationTriggerTime", "dateTime", True, 0, None, values.UNKNOWN_TIME),  # TR-181 only
     ("UDPLightweightNotificationHost", "string", True, 0, 256, ""),
     ("UDPLightweightNotificationPort", "unsignedInt", True, 0, (0, 65535), "7547"),
-    # which autonomous transfers are reported (rocket.ops.transfer applies it)
+    # which autonomous transfers are reported (rocket.ops.autonomous applies it)
     ("AutonomousTransferCompletePolicy.Enable", "boolean", True, 0, None, "true"),
     ("AutonomousTransferCompletePolicy.TransferTypeFilter", "string", True, 0, ("Upload", "Download", "Both"),
      "Both"),
@@ -252,6 +252,17 @@ class DataModel:
     def save(self):
         if self.state is not None:
             self.state.save("params", {"key": self.parameter_key, "attrs": self.attrs})
+
+    def factory_reset(self):
+        """Forget what the ACS set here: ParameterKey, attributes, overrides (saved)."""
+        self.parameter_key = ""
+        p = self.store.get(self.ms("ParameterKey"))
+        if p is not None:
+            p.value = ""
+        self.attrs = {}
+        self.overrides = {}
+        self.save()
+        self._save_overrides()
 
     def add_backend(self, backend):
         self.backends.append(backend)

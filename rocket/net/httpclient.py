@@ -255,6 +255,7 @@ class Client:
         self.tls_version = None
         self._key = None
         self._ctx = None
+        self._redirects = self._auth_tries = 0
 
     def close(self):
         if self.conn is not None:
@@ -328,6 +329,19 @@ class Client:
             e.partial = True
             raise
 
+    def send_head(self, method, length, headers=()):
+        """Connect and send only the head of a request whose body (``length``
+        bytes, or None for none) the caller streams itself; returns the
+        Connection (``self.deadline`` is the deadline of these steps)."""
+        self.deadline = deadline = self.loop.clock() + self.timeout
+        conn, _ = self._connection(deadline)
+        try:
+            self._write(conn, method, lambda: (length, ()), headers, deadline)
+        except Failure:
+            self.close()
+            raise
+        return conn
+
     def _exchange(self, method, body_source, headers):
         """One request and the head of its answer; a kept-alive connection
         the server dropped is reopened once."""
@@ -379,55 +393,71 @@ class Client:
         ``body_source`` is None or a callable returning (length, bytes or an
         iterator of bytes), called again for every resend. A 401 that
         cannot be answered and a redirect without Location are returned."""
-        redirects = auth_tries = 0
+        self.begin()
         while True:
-            if allowed is not None and not allowed(self.url):
-                raise Failure("policy", "%s refused by the owner policy" % clean_url(self.url))
+            self.check(allowed)
             head = self._exchange(method, body_source, headers)
-            self._keep_cookies(head)
-            status = head.status
-            if status == 401 and self.auth is not None:
-                auth_tries += 1
-                if auth_tries > 1:
-                    self.close()
-                    raise Failure("auth", "authentication failed (second 401 for the same message)")
-                self.auth.allow_basic = self.allow_basic_http or self.url.startswith("https:")
-                try:
-                    self.auth.challenge(head.get("www-authenticate"))
-                except AuthError as e:
-                    self.close()
-                    raise Failure("auth", str(e)) from None
-                self._done_with(head)
-                continue
-            loc = head.get("location")
-            if status in redirect_codes and loc:
-                self._done_with(head)
-                if not may_redirect:
-                    raise Failure("redirect", "HTTP %d redirect in the middle of a session (only the "
-                                  "Inform may be redirected)" % status)
-                redirects += 1
-                if redirects > MAX_REDIRECTS:
-                    raise Failure("redirect", "more than %d redirects" % MAX_REDIRECTS)
-                new = redirect_target(self.url, loc)
-                if new is None:
-                    raise Failure("redirect", "malformed redirect Location %r" % loc[:80])
-                if self.url.startswith("https:") and not new.startswith("https:"):
-                    raise Failure("redirect", "refusing redirect from https to %s"
-                                  % urlsplit(new).scheme)
-                if self.log_prefix:
-                    log.info("%s: redirected to %s", self.log_prefix, clean_url(new))
-                if _origin(new) != _origin(self.url) and self.auth is not None:
-                    if self.same_origin_credentials:
-                        self.auth = None  # credentials go to the server they were given for only
-                    else:
-                        self.auth.reset()  # sent to another server only when it asks
-                self.url = new
-                self.redirected = True
-                auth_tries = 0
-                if status == 303:
-                    method, body_source = "GET", None
-                continue
-            return head
+            again = self.follow(head, may_redirect, redirect_codes)
+            if again is None:
+                return head
+            if again == "GET":
+                method, body_source = "GET", None
+
+    def begin(self):
+        """A new request: its counts of redirects and 401s start at 0."""
+        self._redirects = self._auth_tries = 0
+
+    def check(self, allowed):
+        """Ask the owner policy (``allowed``) about the URL before it is contacted."""
+        if allowed is not None and not allowed(self.url):
+            raise Failure("policy", "%s refused by the owner policy" % clean_url(self.url))
+
+    def follow(self, head, may_redirect=True, redirect_codes=(301, 302, 303, 307, 308)):
+        """What the answer ``head`` to a request asks for: None when it is
+        the final one; "again" (a 401 answered, or a redirect: ``self.url``
+        is the new target) or "GET" (a 303) to send the request again;
+        raises Failure. The answer's body is dropped unless it is final."""
+        self._keep_cookies(head)
+        status = head.status
+        if status == 401 and self.auth is not None:
+            self._auth_tries += 1
+            if self._auth_tries > 1:
+                self.close()
+                raise Failure("auth", "authentication failed (second 401 for the same message)")
+            self.auth.allow_basic = self.allow_basic_http or self.url.startswith("https:")
+            try:
+                self.auth.challenge(head.get("www-authenticate"))
+            except AuthError as e:
+                self.close()
+                raise Failure("auth", str(e)) from None
+            self._done_with(head)
+            return "again"
+        loc = head.get("location")
+        if status not in redirect_codes or not loc:
+            return None
+        self._done_with(head)
+        if not may_redirect:
+            raise Failure("redirect", "HTTP %d redirect in the middle of a session (only the "
+                          "Inform may be redirected)" % status)
+        self._redirects += 1
+        if self._redirects > MAX_REDIRECTS:
+            raise Failure("redirect", "more than %d redirects" % MAX_REDIRECTS)
+        new = redirect_target(self.url, loc)
+        if new is None:
+            raise Failure("redirect", "malformed redirect Location %r" % loc[:80])
+        if self.url.startswith("https:") and not new.startswith("https:"):
+            raise Failure("redirect", "refusing redirect from https to %s" % urlsplit(new).scheme)
+        if self.log_prefix:
+            log.info("%s: redirected to %s", self.log_prefix, clean_url(new))
+        if _origin(new) != _origin(self.url) and self.auth is not None:
+            if self.same_origin_credentials:
+                self.auth = None  # credentials go to the server they were given for only
+            else:
+                self.auth.reset()  # sent to another server only when it asks
+        self.url = new
+        self.redirected = True
+        self._auth_tries = 0
+        return "GET" if status == 303 else "again"
 
     def _keep_cookies(self, head):
         for sc in head.getall("set-cookie"):

@@ -16,7 +16,7 @@ Rules, as TR-181 words them:
 - A pending delayed reboot survives an agent restart (its due time is kept
   in ``reboots.json``); a device reboot clears it.
 
-Not here: the Reboot RPC itself (rocket.ops.transfer, whose hook runner this
+Not here: the Reboot RPC itself (rocket.ops.deviceops, whose reboot this
 uses).
 """
 

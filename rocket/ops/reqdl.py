@@ -15,7 +15,7 @@ Rules:
   acknowledge it, it is dropped with a log line, so a request an ACS does not
   support cannot ride along for ever.
 
-Not here: what the ACS then does (a Download RPC, rocket.ops.transfer).
+Not here: what the ACS then does (a Download RPC, rocket.ops.transfer_rpcs).
 """
 
 import re

@@ -33,9 +33,9 @@ Requests (fields are separated by one space; see ``set`` for values):
                         SetParameterValues and applied by the backends. It
                         is not the ACS's write: a notifying parameter it
                         changes notifies. ParameterKey is left alone.
-    transfers           (rocket.ops.transfer) the journal: one line per transfer
+    transfers           (rocket.ops.service) the journal: one line per transfer
     autonomous FIELD=VALUE[<TAB>FIELD=VALUE...]
-                        (rocket.ops.transfer) a transfer the device did on its
+                        (rocket.ops.autonomous) a transfer the device did on its
                         own, reported with AutonomousTransferComplete
     request-download FILETYPE[<TAB>NAME=VALUE...]
                         (rocket.ops.reqdl) ask the ACS for a file

@@ -97,7 +97,6 @@ class SoftwareModules:
         self.active = None
         self._timer = None
         self._poll = None
-        self._tls = None
 
     def _c(self, key):
         return self.agent.cfg.get("software", key)
@@ -446,12 +445,8 @@ class SoftwareModules:
         return pol.download_allowed(url) and (ok is None or ok(url))
 
     def _tls_context(self):
-        c = self.agent.cfg
-        if self._tls is None or self._tls[0] is not c:
-            from rocket.net.acsclient import tls_context
-            self._tls = (c, tls_context(c.get("acs", "ca_file"), c.get("acs", "client_cert"),
-                                        c.get("acs", "client_key"), c.bool("acs", "insecure")))
-        return self._tls[1]
+        from rocket.net.fileclient import config_tls
+        return config_tls(self.agent.cfg)
 
     def _downloaded(self, op, code, reason):
         path = op.get("file")
