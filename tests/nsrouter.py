@@ -8,6 +8,7 @@ real-state tests and bench/coverage.py): everything is named lx-*.
               lx-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
               lx-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in lx-up-N
               lx-lan2 (fd78::1/64) == lx-c2 (lx-cli-N): radvd advertises there, when installed
+              a radvd in lx-up-N advertises a route (RFC 4191) to lx-wan: 2001:db8:99::/48, high
 
 ``Router().start()`` builds it (raises Unavailable with a reason when the
 machine cannot: not root, no netns, no veth/bridge), ``stop()`` removes
@@ -67,6 +68,7 @@ class Router:
         self.bridge_vlan = None  # reason when the bridge cannot filter VLANs
         self.lease_ip = self.client_mac = None
         self.radvd = None  # reason when radvd does not run
+        self.route_info = "radvd is not installed"  # reason when lx-wan has no RFC 4191 route
 
     # --------------------------------------------------------------- build
     def start(self):
@@ -128,6 +130,7 @@ class Router:
         except RuntimeError as e:
             self.vlan = "802.1Q VLAN devices are not available here: %s" % e
         _run("ip", "link", "set", "lo", "up", ns=U)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-up.accept_dad=0", ns=U)  # radvd sends at once
         _run("ip", "link", "set", "lx-up", "up", ns=U)
         _run("ip", "addr", "add", "203.0.113.1/24", "dev", "lx-up", ns=U)
         _run("ip", "addr", "add", "2001:db8:77::1/64", "dev", "lx-up", "nodad", ns=U)
@@ -219,6 +222,26 @@ class Router:
         self.procs.append(subprocess.Popen(
             ["ip", "netns", "exec", R, "radvd", "-n", "-C", conf, "-p", os.path.join(self.tmp, "radvd.pid"),
              "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        # upstream: route information only (not a default router, no prefix)
+        if not os.path.exists("/proc/sys/net/ipv6/conf/default/accept_ra_rt_info_max_plen"):
+            self.route_info = "the kernel does not accept RA route information (no CONFIG_IPV6_ROUTE_INFO)"
+            return
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-wan.accept_ra_rt_info_max_plen=64", ns=R)
+        conf = os.path.join(self.tmp, "radvd-up.conf")
+        with open(conf, "w") as f:
+            f.write("interface lx-up {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 4;\n  AdvDefaultLifetime 0;\n"
+                    "  route 2001:db8:99::/48 { AdvRoutePreference high; AdvRouteLifetime 1800; };\n};\n")
+        self.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", self.up, "radvd", "-n", "-C", conf, "-p",
+             os.path.join(self.tmp, "radvd-up.pid"), "-m", "stderr"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 8
+        self.route_info = "no route information from the upstream radvd in 8 s"
+        while time.time() < deadline:
+            if "2001:db8:99::/48" in _run("ip", "-6", "route", "show", "proto", "ra", ns=R).stdout:
+                self.route_info = None
+                break
+            time.sleep(0.1)
 
     def _isp(self):
         """A second uplink whose address comes from DHCP: dhclient (ISC) on

@@ -5,6 +5,7 @@ busybox udhcpc client, and nftables NAT. The agent runs the backends
 inside the router's namespace; what it serves is checked against what the
 kernel and the lease file say, and against TR-181."""
 
+import calendar
 import ipaddress
 import json
 import os
@@ -160,6 +161,24 @@ def test_routes(router, tree):
     r6 = "Device.Routing.Router.1.IPv6Forwarding."
     d6 = find(tree, re.escape(r6) + r"\d+\.", DestIPPrefix="::/0")
     assert len(d6) == 1 and v(tree, d6[0] + "NextHop") == "2001:db8:77::1"
+
+
+def test_route_information(router, tree):
+    """An RFC 4191 route that the upstream radvd advertises, as the kernel
+    installed it."""
+    if router.route_info:
+        pytest.skip(router.route_info)
+    ra = [r for r in json.loads(router.run("ip", "-j", "-6", "route", "show", "proto", "ra").stdout)
+          if r.get("gateway") and r["dst"] != "default"]
+    assert [r["dst"] for r in ra] == ["2001:db8:99::/48"]
+    ri = find(tree, r"Device\.Routing\.RouteInformation\.InterfaceSetting\.\d+\.")
+    assert len(ri) == 1 and v(tree, "Device.Routing.RouteInformation.Enable") == "true"
+    r = ri[0]
+    assert (v(tree, v(tree, r + "Interface") + ".Name"), v(tree, r + "SourceRouter"), v(tree, r + "Prefix"),
+            v(tree, r + "PreferredRouteFlag"), v(tree, r + "Status")) == (
+        ra[0]["dev"], ra[0]["gateway"], ra[0]["dst"], "High", "ForwardingEntryCreated")
+    life = calendar.timegm(time.strptime(v(tree, r + "RouteLifetime"), "%Y-%m-%dT%H:%M:%SZ"))
+    assert ra[0]["expires"] <= 1800 and abs(life - time.time() - ra[0]["expires"]) <= 2
 
 
 def test_dhcp_lease_hosts_and_dns(router, tree):

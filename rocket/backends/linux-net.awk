@@ -127,6 +127,7 @@ function json_routes(s, fam,   i, p, dst, type) {
 		else if (index(dst, "/") == 0) dst = dst (fam == 4 ? "/32" : "/128")
 		addroute(fam, dst, J[p ".gateway"], J[p ".dev"], J[p ".metric"] == "" ? 0 : J[p ".metric"],
 			J[p ".protocol"] == "" ? "boot" : J[p ".protocol"], J[p ".expires"])
+		RPREF[NR] = J[p ".pref"]
 	}
 }
 
@@ -309,6 +310,36 @@ function lc_save(   k) {
 	for (k in LCST) printf "%s\t%s\t%s\n", k, LCST[k], LCT[k] > (LCF ".new")
 	close(LCF ".new")
 	system("mv -f '" LCF ".new' '" LCF "'")
+}
+
+# Routing.RouteInformation (RFC 4191 route information options): the
+# kernel installs each as a route of protocol "ra" through the advertising
+# router (prefix routes of RAs have no gateway; the default route is not
+# an RIO). One entry per interface (TR-181's key): its first such route.
+# Only `ip -j` says the preference and lifetime: the busybox path has none.
+function route_info(   i, n, d, q, on, k, a) {
+	if (!(JN["A"] > 0)) return
+	for (i = 1; i <= NIF; i++) {
+		d = "/proc/sys/net/ipv6/conf/" IFN[i] "/"
+		a = readfile(d "accept_ra")
+		if ((a == "2" || (a == "1" && readfile(d "forwarding") == "0")) && readfile(d "accept_ra_rtr_pref") == "1" && readfile(d "accept_ra_rt_info_max_plen") + 0 > 0) on = 1
+	}
+	emit("Device.Routing.RouteInformation.Enable", bool(on))
+	k = 0
+	for (i = 1; i <= NR; i++) {
+		n = RDEV[i]
+		if (RF[i] != 6 || RPRO[i] != "ra" || RGW[i] == "" || RDST[i] == "::/0" || !(n in IPIF) || (n in RIDONE)) continue
+		RIDONE[n] = 1
+		k++
+		q = "Device.Routing.RouteInformation.InterfaceSetting.{" n "}."
+		emit(q "Status", "ForwardingEntryCreated")
+		emit(q "Interface", "Device.IP.Interface.{" n "}")
+		emit(q "SourceRouter", RGW[i])
+		if (RPREF[i] ~ /^(high|medium|low)$/) emit(q "PreferredRouteFlag", toupper(substr(RPREF[i], 1, 1)) substr(RPREF[i], 2))
+		emit(q "Prefix", RDST[i])
+		emit(q "RouteLifetime", REXP[i] != "" ? isotime(NOW + REXP[i]) : "9999-12-31T23:59:59Z")
+	}
+	emit("Device.Routing.RouteInformation.InterfaceSettingNumberOfEntries", k)
 }
 
 function is_eth(n) { return LT[n] == "ether" && (KIND[n] == "" || KIND[n] == "veth") }
@@ -581,6 +612,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 	}
 	emit(p "IPv4ForwardingNumberOfEntries", n4)
 	emit(p "IPv6ForwardingNumberOfEntries", n6)
+	route_info()
 
 	# NeighborDiscovery: the kernel's per-interface IPv6 settings
 	c = readfile("/proc/sys/net/ipv6/conf/all/disable_ipv6")
