@@ -221,6 +221,14 @@ def test_read_the_recorded_router(tree):
     assert v["Device.DHCPv6.Client.{wan6}.ReceivedOption.{17}.Value"] == "00000de9000100026f6b"
     assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{23}.Value"] == "fd4c9a1e72b300000000000000000001"
     assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{24}.Value"] == "036c616e00"
+    # odhcpd's RA DNS options from the dns and domain lists: reserved, lifetime
+    # (3 x ra_maxinterval 600), the address; the name padded as odhcpd pads it
+    ra = "Device.RouterAdvertisement.InterfaceSetting.{lan}."
+    assert v[ra + "OptionNumberOfEntries"] == "2"
+    assert v[ra + "Option.{25}.Value"] == "0000" "00000708" "fd4c9a1e72b300000000000000000001"
+    assert v[ra + "Option.{31}.Value"] == "0000" "00000708" "036c616e00" + "00" * 11
+    # odhcp6c runs on pppoe-wan, which has no MAC address: its DUID is not known
+    assert "Device.DHCPv6.Client.{wan6}.DUID" not in v
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v["Device.Firewall.LastChange"])
 
 
@@ -253,6 +261,8 @@ def test_read_a_dsa_router_without_luci(tmp_path):
     assert v["Device.Hosts.Host.{f0:d4:e2:a1:b3:c5}.IPv6Address.{2001:db8:77:100::2bd}.IPAddress"] == \
         "2001:db8:77:100::2bd"  # its DUID-LL names its MAC address
     assert "Device.NeighborDiscovery.InterfaceSetting.{wan6}.MaxRtrSolicitations" not in v  # -1: no limit
+    # no clientid: odhcp6c's DUID-LL of the wan port's MAC address
+    assert v["Device.DHCPv6.Client.{wan6}.DUID"] == "00030001" "9483c4a1072e"
     assert "ubus: " not in tree.stderr
 
 

@@ -1868,6 +1868,16 @@ function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a
 		emit(p "RequestPrefixes", bool(u("network", s, "reqprefix", "auto") != "no"))
 		emit(p "RapidCommit", "false")
 		emit(p "Renew", "false")
+		# DUID: the clientid option (netifd passes it as odhcp6c -c), else the
+		# DUID-LL (type 3, Ethernet) odhcp6c makes of its device's MAC address
+		# (a device without one, as PPP: odhcp6c takes another's; left out)
+		v = tolower(u("network", s, "clientid", ""))
+		dev = DUMP[s] != "" ? jget(DUMP[s] "/l3_device") : ""
+		if (v == "" && dev != "" && (m = devmac(dev)) ~ /^[0-9a-fA-F:]+$/ && m !~ /^[0:]*$/) {
+			v = "00030001" tolower(m)
+			gsub(/:/, "", v)
+		}
+		if (v ~ /^([0-9a-f][0-9a-f])+$/ && length(v) <= 260) emitt(p "DUID", v, "hexBinary")
 		emit(p "SuggestedT1", -1)
 		emit(p "SuggestedT2", -1)
 		m = ulist("network", s, "reqopts", a)
@@ -2039,10 +2049,50 @@ function out_ra(    i, s, n, p, ifc, fl, a, m, j, man, oth) {
 		emit(p "AdvReachableTime", u("dhcp", s, "ra_reachabletime", "0"))
 		emit(p "AdvRetransTimer", u("dhcp", s, "ra_retranstime", "0"))
 		emit(p "AdvCurHopLimit", u("dhcp", s, "ra_hoplimit", "0"))
-		emit(p "OptionNumberOfEntries", 0)
+		emit(p "OptionNumberOfEntries", raopts(p, s))
 	}
 	emit("Device.RouterAdvertisement.Enable", bool(n > 0))
 	emit("Device.RouterAdvertisement.InterfaceSettingNumberOfEntries", n)
+}
+# The DNS options odhcpd puts in its RAs (server mode, ra_dns on) from the
+# configured `dns` and `domain` lists: RDNSS (25) and DNSSL (31), their
+# data after type and length (reserved, lifetime, then addresses or
+# wire-format names padded as odhcpd pads them). Their lifetime is the RA
+# lifetime: ra_lifetime, or 3 x MaxRtrAdvInterval (at most 1800) when unset.
+# With neither list odhcpd picks an address or search domain of its own:
+# left out then.
+function raopts(p, s,    n, a, j, mx, lt, h, k) {
+	if (u("dhcp", s, "ra", "") != "server" || u("dhcp", s, "ra_dns", "1") == "0") return 0
+	mx = u("dhcp", s, "ra_maxinterval", "600") + 0
+	if (mx > 1800) mx = 1800
+	if (mx < 4) mx = 4
+	lt = uhas("dhcp", s, "ra_lifetime") ? u("dhcp", s, "ra_lifetime", "") + 0 : 3 * mx
+	if (uhas("dhcp", s, "ra_lifetime") && lt > 0 && lt < mx) lt = mx
+	if (lt > 9000 && uhas("dhcp", s, "ra_lifetime")) lt = 9000
+	lt = sprintf("0000%08x", lt)
+	k = 0
+	h = ""
+	n = ulist("dhcp", s, "dns", a)
+	for (j = 1; j <= n; j++) if (ip6hex(a[j]) != "") h = h ip6hex(a[j])
+	if (h != "") {
+		k++
+		emit(p "Option." key(25) ".Enable", "true")
+		emit(p "Option." key(25) ".Tag", 25)
+		emitt(p "Option." key(25) ".Value", lt h, "hexBinary")
+	}
+	h = ""
+	n = ulist("dhcp", s, "domain", a)
+	for (j = 1; j <= n; j++) h = h dnsname(a[j])
+	if (h != "") {
+		# (search_len rounded up to 8, plus 8) bytes after the lifetime
+		n = (int((length(h) / 2 + 7) / 8) * 8 + 8) * 2
+		while (length(h) < n) h = h "00"
+		k++
+		emit(p "Option." key(31) ".Enable", "true")
+		emit(p "Option." key(31) ".Tag", 31)
+		emitt(p "Option." key(31) ".Value", lt h, "hexBinary")
+	}
+	return k
 }
 function out_nd(    i, s, dev, n, p, v) {
 	n = 0
