@@ -13,32 +13,19 @@ import sys
 
 def _parser():
     import argparse
-    p = argparse.ArgumentParser(prog="rocket sim", description="a fleet of simulated CPEs in one process")
-    a = p.add_argument
-    a("-c", "--config", help="INI configuration file: [acs] url and credentials, [cpe], [connection_request]")
-    a("--count", type=int, default=1, help="number of devices (default 1)")
-    a("--model", action="append", default=[], metavar="FILE.csv",
-      help="device dump to simulate (repeat: devices take the models in turn); default: a small built-in tree")
-    a("--serial-prefix", default="SIM", help="serial numbers are PREFIX + a 6-digit number (default SIM)")
-    a("--serial-start", type=int, default=1, help="number of the first device (default 1)")
-    a("--boot-within", type=float, default=0.0, metavar="SECONDS",
-      help="devices power on at random within this time (power restore; default 0: all at once)")
-    a("--time-scale", type=float, default=1.0, metavar="X", help="device clocks run X times faster (default 1)")
-    a("--periodic-interval", type=int, metavar="SECONDS", help="PeriodicInformInterval of every device")
-    a("--reboot-time", type=float, default=30.0, metavar="SECONDS",
-      help="how long a Reboot or FactoryReset takes (default 30)")
-    a("--max-sessions", type=int, default=200, help="sessions in flight at most (default 200)")
-    a("--wrong-password", type=float, default=0.0, metavar="SHARE",
-      help="share (0-1) of devices using a wrong ACS password")
-    a("--slow", type=float, default=0.0, metavar="SHARE", help="share of devices answering ACS requests slowly")
-    a("--slow-delay", type=float, default=5.0, metavar="SECONDS", help="how slowly (default 5)")
-    a("--drop", type=float, default=0.0, metavar="SHARE",
-      help="share of sessions whose connection the device drops after the InformResponse")
-    a("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
-    a("--until-served", action="store_true", help="stop once every device had a good session")
-    a("--stats-interval", type=float, default=5.0, metavar="SECONDS", help="live figures on stderr (0: none)")
-    a("--report", metavar="FILE", help="write the figures as JSON lines to FILE")
-    a("--seed", type=int, help="random seed (boot times, phases, retry waits)")
+    p = argparse.ArgumentParser(prog="rocket sim", description="simulated CPEs (README.md: Fleet simulator)")
+    for opt, kind, default in (("-c", str, None), ("--count", int, 1), ("--model", "append", []),
+                               ("--serial-prefix", str, "SIM"), ("--serial-start", int, 1),
+                               ("--boot-within", float, 0.0), ("--time-scale", float, 1.0),
+                               ("--periodic-interval", int, None), ("--reboot-time", float, 30.0),
+                               ("--max-sessions", int, 200), ("--wrong-password", float, 0.0),
+                               ("--slow", float, 0.0), ("--slow-delay", float, 5.0), ("--drop", float, 0.0),
+                               ("--duration", float, None), ("--until-served", "store_true", False),
+                               ("--stats-interval", float, 5.0), ("--report", str, None), ("--seed", int, None)):
+        if isinstance(kind, str):
+            p.add_argument(opt, action=kind, default=default)
+        else:
+            p.add_argument(opt, type=kind, default=default)
     return p
 
 
@@ -48,7 +35,7 @@ def main(argv):
     from rocket.base.log import log
     log.configure("stderr", "warning")
     try:
-        cfg = Config.load(args.config)
+        cfg = Config.load(args.c)
         cfg.validate()
         if args.periodic_interval:
             cfg.set("acs", "periodic_inform_interval", str(args.periodic_interval))
