@@ -240,3 +240,43 @@ def test_model_from_a_device_dump():
     t = Template(Config(), model)
     assert t.device_id[2] == "BM632w" and t.root == "InternetGatewayDevice."
     assert len(t.store) > 900
+
+
+def test_command_line_wrong_passwords_retry_and_report(tmp_path):
+    """`rocket sim` with a share of wrong ACS passwords: those devices retry
+    with a growing RetryCount and never get in; the others are served; the
+    figures land in the JSON-lines report."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    from rocket.sim.fleet import _pick
+    acs = Acs().start()
+    acs.auth = ("digest", "cpe", "secret")
+    try:
+        conf = tmp_path / "sim.conf"
+        conf.write_text("[acs]\nurl = %s\nusername = cpe\npassword = secret\n[connection_request]\nport = 0\n"
+                        % acs.url)
+        report = tmp_path / "run.jsonl"
+        r = subprocess.run([sys.executable, "-m", "rocket", "sim", "-c", str(conf), "--count", "20",
+                            "--wrong-password", "0.2", "--time-scale", "100", "--duration", "3",
+                            "--stats-interval", "0.5", "--report", str(report), "--serial-prefix", "T"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, PYTHONPATH=ROOT))
+        assert r.returncode == 0, r.stderr
+        wrong = [n for n in range(20) if _pick(n, 0.2, 1)]
+        assert 0 < len(wrong) < 20
+        rows = [json.loads(x) for x in report.read_text().splitlines()]
+        summary = rows[-1]
+        assert summary["kind"] == "summary" and all(x["kind"] == "interval" for x in rows[:-1]) and len(rows) >= 5
+        assert summary["served"] == 20 - len(wrong)
+        assert summary["failed"] >= 3 * len(wrong)  # each tried again and again
+        assert list(summary["failures"]) == ["authentication failed (second 401 for the same message)"]
+        assert "sim: summary: 20 devices, %d served" % (20 - len(wrong)) in r.stderr
+        bad = "T%06d" % (wrong[0] + 1)
+        counts = [int(m) for q in acs.requests if ("<SerialNumber>%s<" % bad).encode() in q.body
+                  for m in re.findall(rb"<RetryCount>(\d+)<", q.body)]
+        assert max(counts) >= 3 and counts == sorted(counts)
+    finally:
+        acs.stop()
