@@ -227,42 +227,116 @@ def _guard(python):
             "%%d.%%d (%%s): run it with python%s, or build it for this one\\n' %% (sys.version_info[:2] + "
             "(sys.executable,)))\n"
             "    sys.exit(2)\n" % (major, minor, version, version))
+# The default build's __main__.py: an importer (_Bundle) of rocket and
+# defusedxml from bundle.z, one solid zlib stream of {module: source}. A
+# child process, forked at the first import and ended by release() (the
+# agent calls it when idle), decompresses the sources and compiles each
+# module asked for (framed messages on two pipes, _io); the agent's process
+# only loads the marshalled code, as from a .pyc. So the sources and the
+# garbage of parsing and compiling (megabytes, which would stay scattered
+# over the heap for good) never touch the agent's memory. The child keeps
+# none of the parent's file descriptors (a socket it held would not close).
+# Without a child (no fork, or it failed) a module is compiled in process.
 BOOT = '''import sys
 import marshal
+import os
 import zlib
+def _io(fd, data=None):
+    if data is not None:
+        data = len(data).to_bytes(4, "big") + data
+        while data:
+            data = data[os.write(fd, data):]
+        return None
+    out, n = b"", 4
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            raise OSError("pipe closed")
+        out += chunk
+        if n == 4 and len(out) == 4:
+            out, n = b"", int.from_bytes(out, "big")
+    return out
 class _Bundle:
-    """Imports rocket and defusedxml from bundle.z, one solid zlib stream of
-    {module: (is_package, source)}. Sources are decompressed on the first
-    import and dropped as their modules are executed; release() drops the
-    rest (the agent calls it when idle): a later import decompresses again."""
     def __init__(self, loader, names):
         self.loader = loader
         self.names = names
         self.src = None
+        self.cc = None
     def _sources(self):
         if self.src is None:
             self.src = marshal.loads(zlib.decompress(self.loader.get_data("bundle.z")))
         return self.src
+    def _origin(self, name):
+        return self.loader.archive + "/" + name.replace(".", "/") + ("/__init__.py" if self.names[name] else ".py")
     def release(self):
         self.src = None
+        if self.cc is not None:
+            pid, w, r = self.cc
+            self.cc = None
+            os.close(w)
+            os.close(r)
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    def _compiler(self):
+        a, b = os.pipe(), os.pipe()
+        try:
+            pid = os.fork()
+        except (OSError, AttributeError):
+            for fd in a + b:
+                os.close(fd)
+            raise OSError("no fork")
+        if pid:
+            os.close(a[0])
+            os.close(b[1])
+            self.cc = (pid, a[1], b[0])
+            return
+        try:
+            r, w = a[0], b[1]
+            lo, hi = sorted((r, w))
+            os.closerange(3, lo)
+            os.closerange(lo + 1, hi)
+            os.closerange(hi + 1, 65536)
+            import gc
+            gc.disable()  # a collection would touch, and so copy, every page of the parent's heap
+            sig = sys.modules.get("signal")
+            if sig is not None:
+                sig.set_wakeup_fd(-1)
+                for n in ("SIGTERM", "SIGINT", "SIGHUP"):
+                    sig.signal(getattr(sig, n), sig.SIG_DFL)
+            while True:
+                name = _io(r).decode()
+                try:
+                    out = marshal.dumps(compile(self._sources()[name], self._origin(name), "exec"))
+                except Exception:
+                    out = b""
+                _io(w, out)
+        finally:
+            os._exit(0)
+    def _code(self, name, origin):
+        try:
+            if self.cc is None:
+                self._compiler()
+            _io(self.cc[1], name.encode())
+            out = _io(self.cc[2])
+            if out:
+                return marshal.loads(out)
+        except OSError:
+            self.release()
+        return compile(self._sources()[name], origin, "exec")
     def find_spec(self, name, path=None, target=None):
         if name not in self.names:
             return None
-        spec = sys.modules["_frozen_importlib"].ModuleSpec(
-            name, self, origin=self.loader.archive + "/" + name.replace(".", "/")
-            + ("/__init__.py" if self.names[name] else ".py"), is_package=self.names[name])
+        spec = sys.modules["_frozen_importlib"].ModuleSpec(name, self, origin=self._origin(name),
+                                                           is_package=self.names[name])
         spec.has_location = True
         return spec
     def create_module(self, spec):
         return None
     def exec_module(self, module):
-        name = module.__spec__.name
-        src = self._sources().pop(name, None)
-        if src is None:
-            self.src = None
-            src = self._sources().pop(name)
         module.__file__ = module.__spec__.origin
-        exec(compile(src, module.__file__, "exec"), module.__dict__)
+        exec(self._code(module.__spec__.name, module.__file__), module.__dict__)
     def get_source(self, name):
         if name not in self.names:
             return None
@@ -355,7 +429,8 @@ def bundle(tree, use_minifier=True):
     with open(os.path.join(tree, "bundle.z"), "wb") as f:
         f.write(zlib.compress(marshal.dumps(sources), 9))
     with open(os.path.join(tree, "__main__.py"), "w") as f:
-        f.write(BOOT % (names,))
+        boot = BOOT % (names,)
+        f.write(boot if mod is None else minify(boot, mod))
     for top in ("rocket", "defusedxml"):
         for dirpath, _, filenames in sorted(os.walk(os.path.join(tree, top)), reverse=True):
             if not os.listdir(dirpath):

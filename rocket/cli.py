@@ -161,11 +161,14 @@ def main(argv=None):
 
 
 def _release_sources(agent):
-    """The zipapp's importer (build_zipapp.BOOT) keeps the decompressed
-    sources of modules not imported yet; drop them now and after every
-    session, so an idle agent holds none (a later import decompresses again)."""
+    """The default build's importer (build_zipapp.BOOT) keeps a child process
+    with the modules' sources, which compiles them for this one; end it once
+    the start is over (when a session is due at start, which imports more,
+    after it)
+    and after every session, so an idle agent holds none (a later import
+    starts a new one)."""
     for finder in sys.meta_path:
         release = getattr(finder, "release", None)
         if release is not None:
-            release()
             agent.after_session.append(lambda ok, release=release: release())
+            agent.loop.call_later(0, lambda release=release: agent.session_timer or release(), "release")

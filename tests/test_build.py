@@ -97,30 +97,49 @@ def test_docstring_stripping_keeps_the_code():
     assert "on two lines" not in out
 
 
-def test_bundle_importer_serves_frees_and_shows_sources(pyz):
+def test_bundle_importer_compiles_in_a_child_and_shows_sources(pyz):
     # the importer of __main__.py, without running the agent
     code = r"""
-import sys, zipimport
+import os, sys, zipimport
 z = zipimport.zipimporter(sys.argv[1])
 boot = z.get_data("__main__.py").decode().split("from rocket.cli import main")[0]
 exec(boot, {"__loader__": z, "__name__": "boot"})
 b = sys.meta_path[0]
+keep = open(os.devnull)                                          # an fd of this process
 import rocket.cwmp.soap
 assert rocket.cwmp.soap.__file__.endswith("rocket/cwmp/soap.py"), rocket.cwmp.soap.__file__
-assert b.src is not None and "rocket.cwmp.soap" not in b.src   # executed: its source dropped
+assert b.src is None                                             # the sources stay in the child
+pid = b.cc[0]
+fds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+assert fds[:3] == [0, 1, 2] and len(fds) == 5 and keep.fileno() not in fds, fds  # only its pipes
+b.release()
+assert b.cc is None and b.src is None
+try:
+    os.kill(pid, 0)
+    raise AssertionError("the compiler child lives on")
+except ProcessLookupError:
+    pass                                                         # ended and reaped
+import rocket.owner.audit                                        # a new child on demand
+assert b.cc is not None and b.cc[0] != pid
+b.release()
+def no_fork():
+    raise OSError("no fork here")
+b._compiler = no_fork
+import rocket.base.journal                                       # compiled here instead
+assert b.src is not None and rocket.base.journal.__file__.endswith("journal.py")
 b.release()
 assert b.src is None
-import rocket.owner.audit                                        # decompressed again on demand
-assert "rocket.owner.audit" not in b.src
 import linecache
 line = linecache.getline(rocket.cwmp.soap.__file__, 1, rocket.cwmp.soap.__dict__)
 assert line.strip(), "no source line for tracebacks"
+print("ok")
 import rocket.nonexistent
 """
     r = subprocess.run([sys.executable, "-I", "-S", "-c", code, pyz], capture_output=True, text=True,
                        timeout=60)
     assert "ModuleNotFoundError: No module named 'rocket.nonexistent'" in r.stderr, r.stderr
     assert "AssertionError" not in r.stderr, r.stderr
+    assert r.stdout == "ok\n"
 
 
 @pytest.mark.skipif(PY38 is None, reason="no CPython 3.8 found (python3.8 on PATH, pyenv, or "
