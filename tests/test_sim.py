@@ -44,7 +44,9 @@ class Harness:
     by the test's thread while an operator thread plays the ACS team."""
 
     def __init__(self, cfg_extra=(), model=None, count=N, **kw):
-        self.acs = Acs().start()
+        self.acs = Acs()
+        self.acs.server.socket.listen(128)  # socketserver's 5 would drop the boot's SYNs (1 s retransmits)
+        self.acs.start()
         self.plan = {}  # serial -> [rpc]
         self.acs.hook = self._hook
         cfg = Config()
@@ -184,7 +186,7 @@ def test_fleet_of_50(fleet):
 def test_values_move_and_transfers_complete():
     files = FileServer().start()
     files.files["/fw.bin"] = 100000
-    h = Harness(count=3, time_scale=1000.0)
+    h = Harness(count=3, time_scale=1000.0, cfg_extra=[("notify", "poll_interval", "60")])
     try:
         h.fleet.start()
         h.loop.run(until=lambda: h.stats.all_served is not None or h.loop.clock() > h.stats.t0 + 10)
@@ -228,6 +230,22 @@ def test_values_move_and_transfers_complete():
             assert second[b"Device.Ethernet.Interface.5.Stats.PacketsReceived"] == b"0"  # the added instance
             names = re.findall(rb"<Name>([^<]*)</Name>", later[1][1])
             assert b"Device.Ethernet.Interface.5." in names and len(names) == 5
+
+            # an active notification on a counter: a session of its own with "4 VALUE CHANGE";
+            # UpTime may not be active (9009), as on the agent
+            spa = ('<cwmp:SetParameterAttributes><ParameterList soap-enc:arrayType="cwmp:SetParameterAttributesStruct[1]">'
+                   '<SetParameterAttributesStruct><Name>%s</Name><NotificationChange>1</NotificationChange>'
+                   '<Notification>2</Notification><AccessListChange>0</AccessListChange><AccessList></AccessList>'
+                   '</SetParameterAttributesStruct></ParameterList></cwmp:SetParameterAttributes>')
+            h.plan[s] = [spa % up, spa % ctr]
+            n = len(h.informs(s))
+            assert cr(url, s, "cr-" + s) == 200
+            h.wait(lambda: len(h.informs(s)) > n and h.informs(s)[n].ended)
+            (_, a1), (_, a2) = h.informs(s)[n].answers
+            assert b"<FaultCode>9009</FaultCode>" in a1 and b"SetParameterAttributesResponse" in a2
+            h.wait(lambda: len(h.informs(s)) > n + 1)
+            vc = h.informs(s)[n + 1].inform
+            assert re.findall(r"<EventCode>([^<]*)<", vc) == ["4 VALUE CHANGE"] and ctr in vc
 
         h.run(operator, timeout=15)
     finally:

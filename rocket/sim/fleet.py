@@ -180,6 +180,23 @@ class Fleet:
             if ramp:
                 self.loop.call_at(t0 + ramp[0][0] / self.scale, boot_some, "sim-boot")
         boot_some()
+        self._watch()
+
+    def _watch(self):
+        """Every [notify] poll_interval: parameters under notification whose
+        value moved queue "4 VALUE CHANGE"; an active one asks for a session."""
+        if self.cr.sock is None:
+            return  # stopped
+        for d in self.devices:
+            if d.attrs and d.state == IDLE:
+                changes = self.view(d).changes()
+                for path, _ in changes:
+                    d.events.note_changed(path)
+                if changes:
+                    d.events.add(ev.VALUE_CHANGE, save=False)
+                    if any(n == 2 for _, n in changes):
+                        self.request(d)
+        self.later(self.cfg.int("notify", "poll_interval", 1), self._watch, "sim-notify")
 
     def stop(self):
         """Close the listener; the summary (a dict)."""

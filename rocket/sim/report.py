@@ -81,7 +81,7 @@ class Stats:
                "failed": d["failed"], "retries": d["retries"], "served": c["served"],
                "p50_ms": _ms(percentile(win, 50)), "p90_ms": _ms(percentile(win, 90)),
                "p99_ms": _ms(percentile(win, 99))}
-        self._emit(row, "sim: %(t)6.0fs %(sessions_per_s)7.1f sessions/s  in flight %(in_flight)d  waiting "
+        self._emit(row, "sim: %(t)7.1fs %(sessions_per_s)7.1f sessions/s  in flight %(in_flight)d  waiting "
                         "%(waiting)d  ok %(ok)d  failed %(failed)d  retries %(retries)d  served %(served)d"
                         "  latency p50/p90/p99 %(p50_ms)s/%(p90_ms)s/%(p99_ms)s ms")
         self.loop.call_later(self.interval, self._tick, "sim-stats")
@@ -112,7 +112,7 @@ class Stats:
 
     def _emit(self, row, fmt):
         if self.out is not None:
-            self.out.write(fmt % row + "\n")
+            self.out.write(fmt % {k: "-" if v is None else v for k, v in row.items()} + "\n")
             self.out.flush()
         if self.report is not None:
             self.report.write(json.dumps(row, sort_keys=True) + "\n")
