@@ -28,7 +28,8 @@ def install(agent):
     udpcr.install(agent, gate)  # UDP connection requests and STUN (TR-069 Annex G)
     from rocket.connreq import xmpp
     xmpp.install(agent, gate)  # XMPP connection requests (TR-069 Annex K)
-    from rocket.ops import service as ops
+    from rocket.ops import service as ops, vendorfiles
+    vendorfiles.install(agent)  # DeviceInfo.VendorConfigFile/VendorLogFile from [transfer]
     ops.install(agent)  # transfers and device operations (rocket/ops/)
     from rocket.ops import dhcpacs, lwnotif
     lwnotif.install(agent)  # lightweight notifications (Annex M), fed by notify

@@ -138,6 +138,8 @@ DEFAULTS = {
         "config_hook": "",
         "file_hook": "",
         "upload_hook": "",
+        "vendor_config_files": "",
+        "vendor_log_files": "",
         "reboot_hook": "",
         "factory_reset_hook": "",
         "spool_dir": "",

@@ -81,7 +81,8 @@ _FIELDS = {"id": 0, "kind": "download", "state": STAGED, "key": "", "file_type":
            "username": "", "password": "", "size": 0, "target": "", "not_before": 0,
            "start": UNKNOWN, "complete": UNKNOWN, "attempts": 0, "restarts": 0, "file": None,
            "bytes": None, "fault": None, "sw_before": None, "windows": None, "win": None,
-           "win_tries": 0, "last_error": "", "spool": None, "is_download": True, "announce_url": ""}
+           "win_tries": 0, "last_error": "", "spool": None, "is_download": True, "announce_url": "",
+           "vendor": None}  # vendor: the upload hook's environment naming its file (rocket.ops.vendorfiles)
 _SECRET = ("username", "password", "file", "windows", "sw_before")
 
 

@@ -146,6 +146,8 @@ class TransferRpcs:
         if not self.hooks.argv("upload_hook"):
             raise CwmpFault(9003, "unsupported FileType %r" % t.file_type[:64])
         self.hooks.ready("upload_hook")
+        from rocket.ops import vendorfiles
+        t.vendor = vendorfiles.pick(self.agent.model, *type_number(t.file_type, UPLOAD_TYPES))
         self._accept(t)
         return [soap.rpc("UploadResponse", _STATUS)]
 

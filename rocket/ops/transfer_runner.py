@@ -247,8 +247,10 @@ class Runner:
             pass
         unlink(path)
         num, inst = type_number(t.file_type, UPLOAD_TYPES)
-        rc = self.hooks.run("upload_hook", {"ROCKET_OUTPUT": path, "ROCKET_FILE_TYPE": t.file_type,
-                                            "ROCKET_INSTANCE": inst, "ROCKET_COMMAND_KEY": t.key})
+        env = {"ROCKET_OUTPUT": path, "ROCKET_FILE_TYPE": t.file_type, "ROCKET_INSTANCE": inst,
+               "ROCKET_COMMAND_KEY": t.key}
+        env.update(t.vendor or {})  # the VendorConfigFile/VendorLogFile row (rocket.ops.vendorfiles)
+        rc = self.hooks.run("upload_hook", env)
         if rc or not os.path.exists(path):
             unlink(path)
             self._failed(t, 9011, "upload hook produced no file")
