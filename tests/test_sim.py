@@ -298,3 +298,26 @@ def test_command_line_wrong_passwords_retry_and_report(tmp_path):
         assert max(counts) >= 3 and counts == sorted(counts)
     finally:
         acs.stop()
+
+
+def test_silent_acs_times_out_and_retries():
+    """An ACS that accepts and never answers: each session fails after the
+    session timeout, and the device waits the retry interval."""
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    try:
+        cfg = Config()
+        cfg.set("acs", "url", "http://127.0.0.1:%d/acs" % srv.getsockname()[1])
+        cfg.set("acs", "session_timeout", "1")
+        loop = Loop()
+        f = Fleet(cfg, [Template(cfg)], 2, loop, rng=random.Random(3), time_scale=1000.0)
+        f.start()
+        loop.run(until=lambda: f.stats.counts["failed"] >= 4 or loop.clock() > f.stats.t0 + 10)
+        s = f.stop()
+        assert s["failed"] >= 4 and s["ok"] == 0 and s["retries"] >= 2
+        assert list(s["failures"]) == ["no answer from 127.0.0.1:%d within 1 s" % srv.getsockname()[1]]
+        assert all(d.retry >= 1 for d in f.devices)
+    finally:
+        srv.close()

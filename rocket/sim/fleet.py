@@ -44,7 +44,7 @@ from rocket.cwmp.rpc import Dispatcher, arg, uint
 from rocket.cwmp.schedule import retry_wait
 from rocket.cwmp.session import AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked, Send, Session
 from rocket.sim.tree import View
-from rocket.sim.wire import Http
+from rocket.sim.wire import Deadlines, Http
 
 IDLE, QUEUED, RUNNING, DOWN = range(4)
 _TC_EVENTS = (ev.TRANSFER_COMPLETE, ev.M_DOWNLOAD, ev.M_UPLOAD)
@@ -110,6 +110,7 @@ class Fleet:
         self.stats = stats or Stats(self.loop)
         self.devices = [Device(n, templates[n % len(templates)]) for n in range(count)]
         self.waiting = collections.deque()
+        self.deadlines = Deadlines(self.loop)
         self.in_flight = 0
         self._pumping = False
         self.version = cfg.get("cpe", "cwmp_version")
@@ -408,7 +409,7 @@ class Fleet:
             addr = _address(u.hostname, u.port or 80)
         except (OSError, ValueError) as e:
             return done(None, None, "cannot resolve %s: %s" % (u.hostname, e))
-        h = Http(self.loop, addr, u.netloc.rpartition("@")[2], (u.path or "/") + ("?" + u.query if u.query else ""),
+        h = Http(self.deadlines, addr, u.netloc.rpartition("@")[2], (u.path or "/") + ("?" + u.query if u.query else ""),
                  user, password, self.timeout, 0)
         h.discard = True
         if kind == "Download":
@@ -454,7 +455,7 @@ class Run:
         password = _sub(f.cfg.get("acs", "password"), serial)
         if _pick(d.n, wrong, 1):
             password += "-wrong"
-        self.http = Http(f.loop, f.acs_addr, f.acs_host, f.acs_path, user, password, f.timeout, f.max_body)
+        self.http = Http(f.deadlines, f.acs_addr, f.acs_host, f.acs_path, user, password, f.timeout, f.max_body)
         self.drop = drop > 0 and f.rng.random() < drop
         self.asked = 0.0
 

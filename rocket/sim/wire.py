@@ -25,20 +25,43 @@ from rocket.net.digest import Authenticator, AuthError
 from rocket.net.httpresp import END, HttpError, ResponseReader
 
 
+class Deadlines:
+    """One timer for every exchange of a loop: once a second, those past their
+    deadline fail. (A timer per message would leave thousands of cancelled
+    timers in the loop's heap, each until its own due time.)"""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.live = set()
+        self.timer = None
+
+    def add(self, h):
+        self.live.add(h)
+        if self.timer is None:
+            self.timer = self.loop.call_later(1.0, self._tick, "sim-deadlines")
+
+    def _tick(self):
+        now = self.loop.clock()
+        for h in [h for h in self.live if h.deadline <= now]:
+            h._fail("no answer from %s within %d s" % (h.host, h.timeout))
+        self.timer = self.loop.call_later(1.0, self._tick, "sim-deadlines") if self.live else None
+
+
 class Http:
-    __slots__ = ("loop", "addr", "host", "path", "auth", "cookies", "sock", "reader", "out", "done",
-                 "timer", "timeout", "fresh", "method", "body", "ctype", "tries", "max_body", "head",
+    __slots__ = ("loop", "dl", "addr", "host", "path", "auth", "cookies", "sock", "reader", "out", "done",
+                 "deadline", "timeout", "fresh", "method", "body", "ctype", "tries", "max_body", "head",
                  "pieces", "user_agent", "discard")
 
-    def __init__(self, loop, addr, host, path, username="", password="", timeout=30.0,
+    def __init__(self, deadlines, addr, host, path, username="", password="", timeout=30.0,
                  max_body=4 * 1024 * 1024, user_agent="rocket-sim"):
-        self.loop = loop
+        self.dl = deadlines
+        self.loop = deadlines.loop
         self.addr = addr  # (family, sockaddr)
         self.host = host  # the Host header
         self.path = path
         self.auth = Authenticator(username, password, allow_basic=True) if (username or password) else None
         self.cookies = None
-        self.sock = self.reader = self.timer = self.done = self.head = None
+        self.sock = self.reader = self.done = self.head = None
         self.timeout = timeout
         self.max_body = max_body
         self.user_agent = user_agent
@@ -63,8 +86,8 @@ class Http:
 
     # -------------------------------------------------------------- steps
     def _go(self):
-        self._stop()
-        self.timer = self.loop.call_later(self.timeout, self._timeout, "sim-http")
+        self.deadline = self.loop.clock() + self.timeout
+        self.dl.add(self)
         if self.sock is not None:
             self.fresh = False
             return self._write()
@@ -180,14 +203,8 @@ class Http:
         if done is not None:
             done(head.status, b"".join(self.pieces), None)
 
-    def _timeout(self):
-        self.timer = None
-        self._fail("no answer from %s within %d s" % (self.host, self.timeout))
-
     def _stop(self):
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.dl.live.discard(self)
 
     def _fail(self, reason):
         self._stop()
