@@ -321,3 +321,34 @@ def test_silent_acs_times_out_and_retries():
         assert all(d.retry >= 1 for d in f.devices)
     finally:
         srv.close()
+
+
+def test_https_acs(tmp_path):
+    """HTTPS to the ACS: the CA from [acs] ca_file, Digest inside the TLS
+    connection; a CA that did not sign the ACS's certificate fails every session."""
+    import ssl
+    import trustme
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    acs = Acs(tls_context=ctx).start()
+    acs.auth = ("digest", "cpe", "secret")
+    try:
+        for signer, good in ((ca, True), (trustme.CA(), False)):
+            pem = tmp_path / "ca.pem"
+            signer.cert_pem.write_to_path(str(pem))
+            cfg = Config()
+            for k, v in (("url", acs.url), ("ca_file", str(pem)), ("username", "cpe"), ("password", "secret")):
+                cfg.set("acs", k, v)
+            loop = Loop()
+            f = Fleet(cfg, [Template(cfg)], 5, loop, rng=random.Random(5))
+            f.start()
+            loop.run(until=lambda: f.stats.counts["sessions"] >= 5 or loop.clock() > f.stats.t0 + 10)
+            s = f.stop()
+            if good:
+                assert s["ok"] == 5 and s["served"] == 5
+            else:
+                assert s["failed"] == 5 and "CERTIFICATE_VERIFY_FAILED" in list(s["failures"])[0]
+        assert acs.url.startswith("https://") and len([x for x in acs.sessions if x.inform]) == 5
+    finally:
+        acs.stop()

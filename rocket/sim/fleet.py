@@ -123,9 +123,14 @@ class Fleet:
         self.current = None  # the Run whose ACS request is being answered
         url = cfg.get("acs", "url")
         u = urlsplit(url)
-        if u.scheme != "http" or not u.hostname:
-            raise ValueError("[acs] url: the simulator speaks http:// only, got %r" % url[:80])
-        self.acs_addr = _address(u.hostname, u.port or 80)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError("[acs] url: not an http:// or https:// URL: %r" % url[:80])
+        self.tls = None
+        if u.scheme == "https":
+            from rocket.net.httpclient import tls_context
+            self.tls = tls_context(cfg.get("acs", "ca_file"), cfg.get("acs", "client_cert"),
+                                   cfg.get("acs", "client_key"), cfg.bool("acs", "insecure"))
+        self.acs_addr = _address(u.hostname, u.port or (443 if self.tls else 80))
         self.acs_host = u.netloc.rpartition("@")[2]
         self.acs_path = (u.path or "/") + ("?" + u.query if u.query else "")
 
@@ -455,7 +460,8 @@ class Run:
         password = _sub(f.cfg.get("acs", "password"), serial)
         if _pick(d.n, wrong, 1):
             password += "-wrong"
-        self.http = Http(f.deadlines, f.acs_addr, f.acs_host, f.acs_path, user, password, f.timeout, f.max_body)
+        self.http = Http(f.deadlines, f.acs_addr, f.acs_host, f.acs_path, user, password, f.timeout, f.max_body,
+                         tls=f.tls, allow_basic=f.cfg.bool("acs", "allow_basic_over_http"))
         self.drop = drop > 0 and f.rng.random() < drop
         self.asked = 0.0
 

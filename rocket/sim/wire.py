@@ -5,9 +5,10 @@ once in one loop. The agent's ``rocket.net.httpclient`` waits in nested
 loop calls, one exchange at a time; here each exchange is a small object
 whose steps are the loop's reader and writer callbacks, and which calls
 ``done(status, body, error)`` once: (status, body, None) or (None, None,
-reason). What it is not: TLS, redirects or name resolution (the fleet
-resolves the ACS once at start; ``https`` and redirects fail the session
-with a reason).
+reason). What it is not: redirects or name resolution (the fleet
+resolves the ACS once at start; a redirect fails the session with a
+reason). HTTPS: a non-blocking handshake with the context of the agent's
+``tls_context`` ([acs] ca_file, client_cert, client_key, insecure).
 
 Reused from the agent: ``httpresp.ResponseReader`` (framing and every
 limit), ``digest.Authenticator`` (401 Basic/Digest, nc counting up on the
@@ -22,7 +23,9 @@ import os
 import socket
 
 from rocket.net.digest import Authenticator, AuthError
+from rocket.net.httpclient import tls_name
 from rocket.net.httpresp import END, HttpError, ResponseReader
+from rocket.net.loop import _wants
 
 
 class Deadlines:
@@ -50,22 +53,24 @@ class Deadlines:
 class Http:
     __slots__ = ("loop", "dl", "addr", "host", "path", "auth", "cookies", "sock", "reader", "out", "done",
                  "deadline", "timeout", "fresh", "method", "body", "ctype", "tries", "max_body", "head",
-                 "pieces", "user_agent", "discard")
+                 "pieces", "user_agent", "discard", "tls")
 
     def __init__(self, deadlines, addr, host, path, username="", password="", timeout=30.0,
-                 max_body=4 * 1024 * 1024, user_agent="rocket-sim"):
+                 max_body=4 * 1024 * 1024, user_agent="rocket-sim", tls=None, allow_basic=True):
         self.dl = deadlines
         self.loop = deadlines.loop
         self.addr = addr  # (family, sockaddr)
         self.host = host  # the Host header
         self.path = path
-        self.auth = Authenticator(username, password, allow_basic=True) if (username or password) else None
+        self.auth = (Authenticator(username, password, allow_basic or tls is not None)
+                     if (username or password) else None)
         self.cookies = None
         self.sock = self.reader = self.done = self.head = None
         self.timeout = timeout
         self.max_body = max_body
         self.user_agent = user_agent
         self.discard = False  # a download to nowhere: the body is read, not kept
+        self.tls = tls  # an ssl.SSLContext for https
 
     def request(self, method, body, done, ctype='text/xml; charset="utf-8"'):
         self.method, self.body, self.done, self.ctype = method, body, done, ctype
@@ -106,6 +111,27 @@ class Http:
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             return self._fail("cannot connect to %s: %s" % (self.host, _strerror(err)))
+        if self.tls is None:
+            return self._write()
+        try:
+            self.sock = self.tls.wrap_socket(s, server_hostname=tls_name(self.host.rsplit(":", 1)[0].strip("[]")),
+                                             do_handshake_on_connect=False)
+        except (OSError, ValueError) as e:
+            return self._fail("TLS setup failed: %s" % e)
+        self._handshake()
+
+    def _handshake(self):
+        s = self.sock
+        try:
+            s.do_handshake()
+        except OSError as e:
+            write = _wants(e, False)
+            if write is None:
+                return self._fail("TLS handshake with %s failed: %s" % (self.host, getattr(e, "reason", None) or e))
+            self.loop.remove(s)
+            (self.loop.add_writer if write else self.loop.add_reader)(s, self._handshake)
+            return
+        self.loop.remove(s)
         self._write()
 
     def _write(self):
@@ -133,10 +159,10 @@ class Http:
     def _send(self):
         try:
             n = self.sock.send(self.out)
-        except (BlockingIOError, InterruptedError):
-            n = 0
         except OSError as e:
-            return self._closed("sending to %s failed: %s" % (self.host, e.strerror or e))
+            if _wants(e, True) is None:
+                return self._closed("sending to %s failed: %s" % (self.host, e.strerror or e))
+            n = 0
         self.out = self.out[n:]
         if self.out:
             self.loop.add_writer(self.sock, self._send)
@@ -146,9 +172,11 @@ class Http:
     def _readable(self):
         try:
             data = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
+            while self.tls is not None and data and self.sock.pending():  # decrypted, not signalled
+                data += self.sock.recv(65536)
+        except OSError as e:
+            if _wants(e, False) is not None:
+                return
             data = b""
         r = self.reader
         if not data:
