@@ -199,3 +199,23 @@ def test_openwrt_replay_tables_by_alias(acs, make_agent, owrt):
     assert names(answers[6].decode()) == [n for n in names(answers[6].decode()) if "pm9" not in n]
     assert owrt.services() == []  # nothing was written
 
+
+
+def test_inform_in_alias_mode_and_inform_parameter_by_alias(acs, make_agent):
+    """InstanceMode = InstanceAlias: the Inform's ParameterList uses aliases
+    too; an InformParameter may name its parameter by alias."""
+    IP = "Device.ManagementServer.InformParameter."
+    a = session(acs, make_agent,
+                build_rpc("SetParameterValues", ["Device.IP.Interface.4.Alias=wan"]),
+                build_rpc("AddObject", [IP]))
+    n = re.search(r"<InstanceNumber>(\d+)<", a[1]).group(1)
+    session(acs, make_agent,
+            build_rpc("SetParameterValues", ["%s%s.Enable=true:boolean" % (IP, n),
+                                             "%s%s.ParameterName=Device.IP.Interface.[wan].Name" % (IP, n)]))
+    session(acs, make_agent, build_rpc("SetParameterValues", ["Device.ManagementServer.InstanceMode=InstanceAlias"]),
+            boot=True)
+    assert "<Name>Device.IP.Interface.4.Name</Name>" in acs.sessions[-1].inform  # numbers until then
+    session(acs, make_agent, build_rpc("GetParameterValues", ["Device.IP.Interface.[wan].Name"]), boot=True)
+    inform = acs.sessions[-1].inform
+    assert "<Name>Device.IP.Interface.[wan].Name</Name><Value xsi:type=\"xsd:string\">eth1@0</Value>" in inform
+    assert "Device.IP.Interface.4.Name" not in inform

@@ -54,6 +54,8 @@ def test_tables_and_uploads_of_the_real_files(acs, files, make_agent, device):
                  upload_rpc(files.url("/x"), "4 Vendor Log File 9", "missing"),
                  upload_rpc(files.url("/x"), "3 Vendor Configuration File 4", "missing")]
     a = mk(make_agent, acs, {}, transfer=tx)
+    running = tx["vendor_config_files"].split()[1][len("running="):]
+    os.utime(running, (1700000000, 1700000000))  # after the start: Date is read when asked
     run_until_sessions(a, acs, 5)
     answers = [x[1] for x in acs.sessions[0].answers]
     v = parse_values(answers[0])
@@ -62,7 +64,8 @@ def test_tables_and_uploads_of_the_real_files(acs, files, make_agent, device):
     assert [v[VC + "%d.Name" % i] for i in (1, 2, 3)] == ["kernel", "running", "startup"]
     # only a file uploaded unchanged can be restored: the first path
     assert [v[VC + "%d.UseForBackupRestore" % i] for i in (1, 2, 3)] == ["false", "true", "false"]
-    assert v[VC + "1.Date"] == "0001-01-01T00:00:00Z" and v[VC + "2.Date"] != "0001-01-01T00:00:00Z"
+    from rocket.base.timefmt import iso_now
+    assert v[VC + "1.Date"] == "0001-01-01T00:00:00Z" and v[VC + "2.Date"] == iso_now(1700000000)
     assert v[VC + "2.Alias"] == "cpe-config2" and v[VL + "1.Alias"] == "cpe-log1"
     assert v[VL + "1.Name"] == "app" and v[VL + "1.MaximumSize"] == "0"
     app = os.path.realpath(tx["vendor_log_files"].split()[0][4:])  # a tmpfs path is not persistent
@@ -118,3 +121,12 @@ def test_hook_sources(run, tmp_path):  # noqa: F811
     rc, _ = run("upload-vendor", ROCKET_OUTPUT=str(out), ROCKET_FILE_TYPE="2 Vendor Log File",
                 ROCKET_VENDOR_SOURCE="nonsense")
     assert rc != 0
+
+
+def test_tr098_root_has_no_use_for_backup_restore(acs, make_agent, device):
+    acs.queue = [build_rpc("GetParameterValues", ["InternetGatewayDevice.DeviceInfo.VendorConfigFile."])]
+    agent = make_agent(acs.url, cpe={"data_model": "InternetGatewayDevice"}, transfer=device[1])
+    assert agent.run() == 0
+    v = parse_values(acs.sessions[-1].answers[0][1])
+    assert v["InternetGatewayDevice.DeviceInfo.VendorConfigFile.2.Name"] == "running"
+    assert not any(k.endswith("UseForBackupRestore") for k in v) and len(v) == 3 * 5

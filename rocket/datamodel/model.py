@@ -1006,9 +1006,14 @@ class DataModel:
 
     def _inform_matches(self, name):
         """Parameters an InformParameter's ParameterName names: one path, a
-        partial path, or a pattern with '*' in place of instance numbers."""
+        partial path, or a pattern with '*' or [alias] in place of instance numbers."""
         if not name.startswith(self.root):
             return []
+        if "[" in name:  # instance aliases (rocket.datamodel.paths)
+            try:
+                return [x for c in self._concrete(name, True) for x in self._resolve(c)]
+            except CwmpFault:
+                return []
         star = name.find("*")
         head = name if star < 0 else name[:name.rfind(".", 0, star) + 1]
         try:

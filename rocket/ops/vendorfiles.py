@@ -17,9 +17,12 @@ refused with 9003. "1 Vendor Configuration File" means the instance with
 UseForBackupRestore true, else the lowest-numbered one. "2 Vendor Log File"
 means the lowest-numbered log file. With no table at all, the hook decides
 from the file type alone, as it did before these tables existed.
-UseForBackupRestore is true for the first configured entry whose SOURCE is
-a path: only such a file comes back exactly as it was, so only it can be
-restored. The hook strips secrets from the other sources.
+UseForBackupRestore (TR-181 only) is true for the first configured entry
+whose SOURCE is a path: only such a file comes back exactly as it was, so
+only it can be restored. The hook strips secrets from the other sources.
+Date is the file's modification time, read when asked (a Download of "3
+Vendor Configuration File" that rewrites it moves it on); Unknown Time
+for the other sources.
 """
 
 import os
@@ -76,8 +79,11 @@ class VendorFiles:
                 if alias == "config":
                     p["Version"] = ("string", "")
                     p["Date"] = ("dateTime", _mtime(real))
+                    if real:  # read when asked: a Download of the file changes it
+                        model.getters[inst + "Date"] = lambda real=real: _mtime(real)
                     p["Description"] = ("string", "%s (%s)" % (name, src))
-                    p["UseForBackupRestore"] = ("boolean", "true" if real and restorable else "false")
+                    if model.root == "Device.":  # TR-098 has no UseForBackupRestore
+                        p["UseForBackupRestore"] = ("boolean", "true" if real and restorable else "false")
                     restorable = restorable and not real
                 else:
                     p["MaximumSize"] = ("unsignedInt", "0")  # TR-181: 0 when not known
