@@ -213,6 +213,7 @@ def test_read_the_recorded_router(tree):
     assert v["Device.DNS.Client.Server.{wan_1}.DNSServer"] == "9.9.9.9"
     assert v["Device.Firewall.Config"] == "Low"
     assert v["Device.Time.LocalTimeZone"] == "CET-1CEST,M3.5.0,M10.5.0/3"
+    assert v["Device.Time.Status"] == "Synchronized"  # dnsmasq's ntp hook wrote its file
     assert v["Device.Users.User.{root}.Username"] == "root"
     # Alias: cpe- and the key; RA-learned routes; DHCPv6 options
     assert v["Device.Hosts.Host.{a4:50:46:11:22:33}.Alias"] == "cpe-a4-50-46-11-22-33"
@@ -261,6 +262,7 @@ def test_read_a_dsa_router_without_luci(tmp_path):
     assert v["Device.Hosts.Host.{f0:d4:e2:a1:b3:c5}.IPv6Address.{2001:db8:77:100::2bd}.IPAddress"] == \
         "2001:db8:77:100::2bd"  # its DUID-LL names its MAC address
     assert "Device.NeighborDiscovery.InterfaceSetting.{wan6}.MaxRtrSolicitations" not in v  # -1: no limit
+    assert v["Device.Time.Status"] == "Unsynchronized"  # the hook is there, ntpd has not synchronised
     # no clientid: odhcp6c's DUID-LL of the wan port's MAC address
     assert v["Device.DHCPv6.Client.{wan6}.DUID"] == "00030001" "9483c4a1072e"
     assert "ubus: " not in tree.stderr

@@ -804,7 +804,12 @@ function out_time(    p, s, i, n, a, t) {
 	for (i = 1; i <= SECN["system"]; i++) if (STYPE["system", SEC["system", i]] == "system") { s = SEC["system", i]; break }
 	if (!SECN["system"]) return
 	emit(p "Enable", bool(u("system", "ntp", "enabled", "1") != "0"))
+	# dnsmasq's ntp hotplug hook writes /var/state/dnsmasqsec at busybox
+	# ntpd's first "stratum" event (synchronised since boot); without the
+	# hook nothing says whether ntpd synchronised
 	if (u("system", "ntp", "enabled", "1") == "0") emit(p "Status", "Disabled")
+	else if (line1(R "/etc/hotplug.d/ntp/25-dnsmasqsec") != "")
+		emit(p "Status", line1(R "/var/state/dnsmasqsec") != "" ? "Synchronized" : "Unsynchronized")
 	n = ulist("system", "ntp", "server", a)
 	for (i = 1; i <= 5; i++) emit(p "NTPServer" i, i <= n ? a[i] : "")
 	if (s != "") emit(p "LocalTimeZone", u("system", s, "timezone", "UTC"))
