@@ -291,7 +291,7 @@ def test_command_line_wrong_passwords_retry_and_report(tmp_path):
         assert summary["served"] == 20 - len(wrong)
         assert summary["failed"] >= 3 * len(wrong)  # each tried again and again
         assert list(summary["failures"]) == ["authentication failed (second 401 for the same message)"]
-        assert "sim: summary: 20 devices, %d served" % (20 - len(wrong)) in r.stderr
+        assert "sim: summary elapsed_s=" in r.stderr and " served=%d " % (20 - len(wrong)) in r.stderr
         bad = "T%06d" % (wrong[0] + 1)
         counts = [int(m) for q in acs.requests if ("<SerialNumber>%s<" % bad).encode() in q.body
                   for m in re.findall(rb"<RetryCount>(\d+)<", q.body)]
@@ -350,5 +350,31 @@ def test_https_acs(tmp_path):
             else:
                 assert s["failed"] == 5 and "CERTIFICATE_VERIFY_FAILED" in list(s["failures"])[0]
         assert acs.url.startswith("https://") and len([x for x in acs.sessions if x.inform]) == 5
+    finally:
+        acs.stop()
+
+
+def test_state_dir_keeps_provisioning(tmp_path):
+    """With a state directory, a second run of the same fleet is a reboot of
+    provisioned devices: "1 BOOT" (no BOOTSTRAP), their ParameterKey and values."""
+    acs = Acs().start()
+    try:
+        cfg = Config()
+        cfg.set("acs", "url", acs.url)
+        for run in (1, 2):
+            loop = Loop()
+            f = Fleet(cfg, [Template(cfg)], 3, loop, rng=random.Random(run), state_dir=str(tmp_path))
+            f.start()
+            loop.run(until=lambda: f.stats.all_served is not None or loop.clock() > f.stats.t0 + 10)
+            if run == 1:
+                d = f.devices[0]
+                d.key, d.vals = "k1", {"Device.WiFi.SSID.1.SSID": "kept"}
+            f.stop()
+        second = acs.sessions[3:]
+        assert len(second) == 3
+        assert all(re.findall(r"<EventCode>([^<]*)<", x.inform) == ["1 BOOT"] for x in second)
+        first = [x for x in second if "<SerialNumber>SIM000001<" in x.inform][0]
+        assert re.search(r"ParameterKey</Name><Value[^>]*>k1<", first.inform)
+        assert f.view(f.devices[0]).value("Device.WiFi.SSID.1.SSID") == "kept"
     finally:
         acs.stop()

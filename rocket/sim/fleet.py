@@ -94,7 +94,8 @@ def _pick(n, share, salt):
 class Fleet:
     def __init__(self, cfg, templates, count, loop=None, serial_prefix="SIM", first=1, time_scale=1.0,
                  boot_within=0.0, reboot_time=30.0, max_sessions=200, cr_address="127.0.0.1",
-                 cr_port=0, wrong_password=0.0, slow=0.0, slow_delay=5.0, drop=0.0, rng=None, stats=None):
+                 cr_port=0, wrong_password=0.0, slow=0.0, slow_delay=5.0, drop=0.0, rng=None, stats=None,
+                 state_dir=None):
         from rocket.net.loop import Loop
         from rocket.sim.connreq import Listener
         from rocket.sim.report import Stats
@@ -107,6 +108,7 @@ class Fleet:
         self.boot_within, self.reboot_time = boot_within, reboot_time
         self.max_sessions = max_sessions
         self.faults = (wrong_password, slow, slow_delay, drop)
+        self.state_dir = state_dir
         self.stats = stats or Stats(self.loop)
         self.devices = [Device(n, templates[n % len(templates)]) for n in range(count)]
         self.waiting = collections.deque()
@@ -172,7 +174,47 @@ class Fleet:
         return self.loop.call_later(seconds / self.scale, fn, name)
 
     # ------------------------------------------------------------- start
+    # ------------------------------------------------------- kept state
+    _KEPT = ("vals", "attrs", "key", "added", "deleted", "last", "done")
+
+    def _state_file(self, d):
+        import os
+        return os.path.join(self.state_dir, self.serial(d) + ".json")
+
+    def load(self):
+        """Each device's state from ``state_dir`` (written by ``save``): a
+        device found there powers on with "1 BOOT", not "0 BOOTSTRAP"."""
+        import json
+        for d in self.devices:
+            try:
+                with open(self._state_file(d), encoding="utf-8") as fh:
+                    doc = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            d.events.pending = [tuple(e) for e in doc.get("events") or ()]
+            d.vals, d.key, d.added, d.last, d.done = (doc.get(k) for k in ("vals", "key", "added", "last", "done"))
+            d.key = d.key or ""
+            d.attrs = {k: [a[0], tuple(a[1]), a[2]] for k, a in doc["attrs"].items()} if doc.get("attrs") else None
+            d.deleted = set(doc["deleted"]) if doc.get("deleted") else None
+            d.booted = 1.0  # provisioned before: no BOOTSTRAP
+
+    def save(self):
+        """Each device's state into ``state_dir``, one JSON file per device."""
+        import json
+        import os
+        os.makedirs(self.state_dir, exist_ok=True)
+        for d in self.devices:
+            doc = {k: getattr(d, k) for k in self._KEPT}
+            doc["events"] = d.events.pending
+            doc["deleted"] = sorted(d.deleted or ())
+            path = self._state_file(d)
+            with open(path + ".tmp", "w", encoding="utf-8") as fh:
+                json.dump(doc, fh)
+            os.replace(path + ".tmp", path)
+
     def start(self):
+        if self.state_dir:
+            self.load()
         self.cr.open()
         self.stats.start(self)
         offsets = sorted((self.rng.uniform(0, self.boot_within), n) for n in range(len(self.devices)))
@@ -207,6 +249,8 @@ class Fleet:
     def stop(self):
         """Close the listener; the summary (a dict)."""
         self.cr.close()
+        if self.state_dir:
+            self.save()
         return self.stats.finish()
 
     def power_on(self, d, reset=False):

@@ -21,7 +21,8 @@ def _parser():
                                ("--max-sessions", int, 200), ("--wrong-password", float, 0.0),
                                ("--slow", float, 0.0), ("--slow-delay", float, 5.0), ("--drop", float, 0.0),
                                ("--duration", float, None), ("--until-served", "store_true", False),
-                               ("--stats-interval", float, 5.0), ("--report", str, None), ("--seed", int, None)):
+                               ("--stats-interval", float, 5.0), ("--report", str, None), ("--seed", int, None),
+                               ("--state-dir", str, None)):
         if isinstance(kind, str):
             p.add_argument(opt, action=kind, default=default)
         else:
@@ -57,7 +58,7 @@ def main(argv):
                       args.boot_within, args.reboot_time, args.max_sessions,
                       cfg.get("connection_request", "address") or "127.0.0.1",
                       cfg.int("connection_request", "port"), args.wrong_password, args.slow, args.slow_delay,
-                      args.drop, random.Random(args.seed), stats)
+                      args.drop, random.Random(args.seed), stats, args.state_dir)
         fleet.start()
     except (OSError, ValueError) as e:
         sys.stderr.write("rocket sim: %s\n" % e)

@@ -81,9 +81,7 @@ class Stats:
                "failed": d["failed"], "retries": d["retries"], "served": c["served"],
                "p50_ms": _ms(percentile(win, 50)), "p90_ms": _ms(percentile(win, 90)),
                "p99_ms": _ms(percentile(win, 99))}
-        self._emit(row, "sim: %(t)7.1fs %(sessions_per_s)7.1f sessions/s  in flight %(in_flight)d  waiting "
-                        "%(waiting)d  ok %(ok)d  failed %(failed)d  retries %(retries)d  served %(served)d"
-                        "  latency p50/p90/p99 %(p50_ms)s/%(p90_ms)s/%(p99_ms)s ms")
+        self._emit(row)
         self.loop.call_later(self.interval, self._tick, "sim-stats")
 
     def summary(self):
@@ -104,15 +102,13 @@ class Stats:
 
     def finish(self):
         row = self.summary()
-        self._emit(row, "sim: summary: %(devices)d devices, %(served)d served (all in %(all_served_s)s s), "
-                        "%(sessions)d sessions (%(ok)d ok, %(failed)d failed, %(retries)d retries) in "
-                        "%(elapsed_s)s s = %(sessions_per_s)s/s, %(attempts_per_device)s per device; latency "
-                        "p50/p90/p99 %(p50_ms)s/%(p90_ms)s/%(p99_ms)s ms; failures %(failures)s")
+        self._emit(row)
         return row
 
-    def _emit(self, row, fmt):
-        if self.out is not None:
-            self.out.write(fmt % {k: "-" if v is None else v for k, v in row.items()} + "\n")
+    def _emit(self, row):
+        if self.out is not None:  # one line: "sim: interval t=5.0 sessions_per_s=12.5 ..."
+            self.out.write("sim: %s %s\n" % (row["kind"], " ".join(
+                "%s=%s" % (k, "-" if v is None else v) for k, v in row.items() if k != "kind")))
             self.out.flush()
         if self.report is not None:
             self.report.write(json.dumps(row, sort_keys=True) + "\n")
