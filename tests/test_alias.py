@@ -168,6 +168,9 @@ def test_expand_and_aliased_agree(aliases):
         assert not gone and back == ["Device.T.%d.X" % n]
         if "[" in row[0]:
             assert list(aliases.values()).count(aliases[n]) == 1
+    objs = paths.aliased(s, [("Device.T.%d." % n, True) for n in sorted(aliases)])
+    unique = [n for n in sorted(aliases) if list(aliases.values()).count(aliases[n]) == 1]
+    assert [o for o, _ in objs if "[" in o] == ["Device.T.[%s]." % aliases[n] for n in unique]
     assert paths.expand(s, "Device.T.[zz-none].X") == ([], [("Device.T.", "zz-none", "X")])
     assert isinstance(s.get("Device.T."), Obj)
 

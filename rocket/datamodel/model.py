@@ -137,6 +137,18 @@ def file_value_of(cfg, sec, key, ptype):
     return v
 
 
+def _one_request(fn):
+    """A parameter RPC: the alias index (paths.find_alias) lives as long as it."""
+    def run(self, *args):
+        self._aidx = {}
+        try:
+            return fn(self, *args)
+        finally:
+            self._aidx = None
+    run.__doc__ = fn.__doc__
+    return run
+
+
 class DataModel:
     def __init__(self, root="Device.", state=None):
         self.root = root
@@ -409,7 +421,7 @@ class DataModel:
         try:
             if "*" in paths.split(path) and not stars:
                 raise CwmpFault(9005, "instance wildcards not allowed here: %s" % path[:256])
-            found, gone = paths.expand(self.store, path)
+            found, gone = paths.expand(self.store, path, self._aidx)
         except paths.PathError as e:
             raise CwmpFault(9005, "%s (%s)" % (bad, e)) from None
         if gone and missing is None:
@@ -419,6 +431,8 @@ class DataModel:
         elif not found and "*" not in path:
             raise CwmpFault(9005, bad)
         return found
+
+    _aidx = None  # each table's aliases, read once per request (paths.find_alias)
 
     def aliased(self, rows):
         """Rows whose first item is a path, in the alias form when the ACS
@@ -447,6 +461,7 @@ class DataModel:
         return any(lk(path) for lk in self.locks)
 
     # ------------------------------------------------------------ the RPCs
+    @_one_request
     def get_values(self, names):
         """GetParameterValues -> [(path, type, value)]."""
         if len(names) > self.max_result:  # refused before any work
@@ -469,6 +484,7 @@ class DataModel:
                     raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         return self.aliased(out)
 
+    @_one_request
     def get_names(self, path, next_level):
         """GetParameterNames -> [(name, writable)]."""
         path = path.strip()
@@ -509,6 +525,7 @@ class DataModel:
             raise CwmpFault(9004, "more than %d names" % self.max_result)
         return out
 
+    @_one_request
     def set_values(self, items, parameter_key):
         """SetParameterValues, all or nothing. items: [(name, value, xsi_type)].
 
@@ -572,6 +589,8 @@ class DataModel:
             self._drop(inst)
             raise CwmpFault(9005, "%s has no writable Alias" % table[:256])
         p.value = alias  # later names of the same request find it
+        if self._aidx is not None:
+            self._aidx.pop(table, None)
         items.append((inst + "Alias", alias, None))
         return inst
 
@@ -760,6 +779,7 @@ class DataModel:
                 return b
         raise CwmpFault(9002, "no backend %s" % name)
 
+    @_one_request
     def get_attributes(self, names):
         if len(names) > self.max_result:  # refused before any work
             raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
@@ -785,6 +805,7 @@ class DataModel:
                         raise CwmpFault(9004, "more than %d parameters requested" % self.max_result)
         return self.aliased(out)
 
+    @_one_request
     def set_attributes(self, items):
         """items: [(name, notification or None, access list or None)]."""
         for c in self.checks:
@@ -818,6 +839,7 @@ class DataModel:
                 cb(Change("attributes", path, None, (p.notification, list(p.access))))
         self.save()
 
+    @_one_request
     def add_object(self, path, parameter_key):
         for c in self.checks:
             c("add", [path])
@@ -921,6 +943,7 @@ class DataModel:
         self._last_instance[ip] = max(nums + [int(saved.get("last") or 0)])
         self._count_inform_params()
 
+    @_one_request
     def delete_object(self, path, parameter_key):
         for c in self.checks:
             c("delete", [path])

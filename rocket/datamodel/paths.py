@@ -49,15 +49,22 @@ def split(path):
     return segs
 
 
-def find_alias(store, table, alias):
-    """The instance number (as text) of ``table`` whose Alias is ``alias``."""
-    for n in store.instances(table):
-        if getattr(store.get("%s%d.Alias" % (table, n)), "value", None) == alias:
-            return str(n)
-    return None
+def find_alias(store, table, alias, index=None):
+    """The instance number (as text) of ``table`` whose Alias is ``alias``
+    (the lowest when several share it). ``index``, a dict kept for the
+    length of one request, holds each table's aliases once read: n names by
+    alias cost O(n), not O(n x instances)."""
+    t = None if index is None else index.get(table)
+    if t is None:
+        t = {}
+        for n in sorted(store.instances(table)):
+            t.setdefault(getattr(store.get("%s%d.Alias" % (table, n)), "value", None), str(n))
+        if index is not None:
+            index[table] = t
+    return t.get(alias)
 
 
-def expand(store, path):
+def expand(store, path, index=None):
     """(concrete paths that exist, [(table, alias, rest) of missing aliases])."""
     segs = split(path)
     last = len(segs) - 1
@@ -77,7 +84,7 @@ def expand(store, path):
         elif s[0] == "[":
             nxt = []
             for h in heads:
-                n = find_alias(store, h, s[1:-1])
+                n = find_alias(store, h, s[1:-1], index)
                 if n is None:
                     missing.append((h, s[1:-1], ".".join(segs[i + 1:])))
                 else:
@@ -115,7 +122,14 @@ def aliased(store, rows):
         return ".[%s]" % a if a else m.group(0)
 
     out = []
+    done = {}  # object path -> its alias form (an answer lists many parameters per object)
     for r in rows:
         path = r[0]
-        out.append((_NUM.sub(rep, path),) + tuple(r[1:]))
+        cut = len(path) if path.endswith(".") else path.rfind(".") + 1
+        head = done.get(path[:cut])
+        if head is None:
+            path = path[:cut]
+            head = done[path] = _NUM.sub(rep, path)
+            path = r[0]
+        out.append((head + path[cut:],) + tuple(r[1:]))
     return out
