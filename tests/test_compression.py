@@ -45,6 +45,23 @@ def test_gzip_requests_when_enabled(acs, make_agent):
     assert "content-encoding" not in [r for r in acs.requests if not r.body][0].headers
 
 
+def test_415_resends_uncompressed_for_the_rest_of_the_session(acs, make_agent, caplog):
+    def refuse_gzip(a, h, body):
+        if h.headers.get("Content-Encoding") != "gzip":
+            return False
+        a._reply(h, 415, b"", [("Accept-Encoding", "identity")])
+        return True
+    acs.hook = refuse_gzip
+    acs.queue = [GPV]
+    agent = make_agent(acs.url, acs={"http_compression": "GZIP"})
+    with caplog.at_level(logging.WARNING):
+        assert agent.run() == 0
+    assert [(r.status, r.headers.get("content-encoding")) for r in acs.requests if r.body] == \
+        [(415, "gzip"), (200, None), (204, None)]  # Inform refused, resent; the GPV response goes plain
+    assert sum("refuses compressed requests" in r.getMessage() for r in caplog.records) == 1
+    assert agent.model.value(MS + "HTTPCompression") == "GZIP"  # the next session tries again
+
+
 def test_acs_turns_compression_on_then_off(acs, make_agent):
     acs.queue = [build_rpc("SetParameterValues", [MS + "HTTPCompression=GZIP"])]
     assert make_agent(acs.url).run() == 0

@@ -24,11 +24,13 @@ answer, having dealt on the way with:
   framing; each message (connect, send, answer) has the session timeout.
 - HTTP compression (TR-069 §3.4.7): with ``gzip`` every POST body goes
   gzip-compressed (``Content-Encoding: gzip``) and ``Accept-Encoding: gzip``
-  is sent. A gzip answer is accepted either way (identity too), inflated
-  piece by piece within the same ``max_body`` (a zip bomb is refused).
+  is sent; a 415 answer to a compressed message (RFC 7694) has it resent
+  uncompressed, and the rest of the session goes uncompressed. A gzip
+  answer is accepted either way (identity too), inflated piece by piece
+  within the same ``max_body`` (a zip bomb is refused).
 """
 
-from rocket.base.log import clean_url
+from rocket.base.log import clean_url, log
 from rocket.net.httpclient import Client, Failure, tls_context
 
 __all__ = ["AcsClient", "AcsError", "tls_context", "safe_url"]
@@ -93,16 +95,23 @@ class AcsClient:
         Inform): a redirect anywhere else ends the session (TR-069 §3.4.5).
         """
         headers = [("Content-Type", 'text/xml; charset="utf-8"'), ("SOAPAction", "")] if body else []
+        sent = body
         if self.gzip:
             headers.append(("Accept-Encoding", "gzip"))
             if body:
                 import zlib
                 z = zlib.compressobj(6, zlib.DEFLATED, 31)
-                body = z.compress(body) + z.flush()
+                sent = z.compress(body) + z.flush()
                 headers.append(("Content-Encoding", "gzip"))
         try:
-            head = self.client.request("POST", lambda: (len(body), body), headers, may_redirect,
+            head = self.client.request("POST", lambda: (len(sent), sent), headers, may_redirect,
                                        redirect_codes=(301, 302, 307, 308))
+            if head.status == 415 and sent is not body:  # RFC 7694: no compressed requests here
+                self.client.read_body(65536)
+                log.warning("session: the ACS refuses compressed requests (415): sent uncompressed "
+                            "for the rest of this session")
+                self.gzip = False
+                return self.post(body, may_redirect)
             if head.status == 401:
                 self.close()
                 raise AcsError("ACS demands authentication and no credentials are configured")
