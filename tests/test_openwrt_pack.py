@@ -439,6 +439,24 @@ def test_add_and_delete_instances(bbtree):
     assert tree.uci("dhcp.rk_lan_h1") is None and tree.uci("network.rk_route1") is None
     tree.run("delete", [["Device.NAT.PortMapping.{nope}."]], rc=1)
     tree.run("add", [["Device.WiFi.SSID."]], rc=1)
+    # a DHCP pool on the lan, with a lease of its own; a wrong interface is refused
+    out = tree.run("add", [["Device.DHCPv4.Server.Pool."]])
+    assert out[0] == ["instance", "rk_pool1"] and ["Device.DHCPv4.Server.Pool.{rk_pool1}.Enable", "false"] in out
+    p = "Device.DHCPv4.Server.Pool.{rk_pool1}."
+    out = tree.run("set-commit", [[p + "Interface", "Device.IP.Interface.{nope}.", "string"]])
+    assert out == [["fault", p + "Interface", "9005", "no such instance"]]
+    tree.run("set-commit", [[p + "Interface", "Device.IP.Interface.{lan}.", "string"],
+                            [p + "MinAddress", "192.168.1.240", "string"], [p + "MaxAddress", "192.168.1.250", "string"],
+                            [p + "Enable", "true", "boolean"]])
+    assert [tree.uci("dhcp.rk_pool1." + o) for o in ("interface", "start", "limit", "ignore")] == \
+        ["lan", "240", "11", "0"]
+    assert tree.run("add", [[p + "StaticAddress."]])[0] == ["instance", "rk_rk_pool1_h1"]
+    v = tree.get()
+    consistent(v)
+    assert (v[p + "Status"], v[p + "MinAddress"], v[p + "MaxAddress"]) == ("Enabled", "192.168.1.240", "192.168.1.250")
+    assert tree.run("delete", [[p]]) == [["status", "1"]]
+    assert tree.uci("dhcp.rk_pool1") is None and tree.uci("dhcp.rk_rk_pool1_h1") is None
+    assert tree.uci("dhcp.printer") == "host"  # the lan pool still serves its subnet
     tree.run("apply")
     assert sorted(set(tree.services())) == ["dnsmasq reload", "firewall reload", "network reload"]
 
