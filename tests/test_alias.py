@@ -49,6 +49,7 @@ def test_aliases_wildcards_and_the_faults_of_a_real_tree(acs, make_agent):
                 build_rpc("GetParameterValues", ["Device.IP.Interface.[nope].Name"]),
                 build_rpc("GetParameterValues", ["Device.IP.Interface.[lan.Name"]),
                 build_rpc("DeleteObject", ["Device.IP.Interface.*."]),
+                build_rpc("GetParameterValues", ["Device.DeviceInfo.*.Name"]),
                 build_rpc("SetParameterValues", [FWD + "[r9].DestIPAddress=10.9.0.0"]))
     ms = parse_values(a[0].encode())
     assert ms["Device.ManagementServer.AliasBasedAddressing"] == "true"
@@ -75,8 +76,9 @@ def test_aliases_wildcards_and_the_faults_of_a_real_tree(acs, make_agent):
     assert fault_codes(a[10]) == [9005] and "nope" in a[10]
     assert fault_codes(a[11]) == [9005]
     assert fault_codes(a[12]) == [9005]
+    assert fault_codes(a[13]) == [9005] and "not a table" in a[13]
     # AutoCreateInstances false: an unknown alias is an unknown name
-    assert fault_codes(a[13]) == [9003, 9005]
+    assert fault_codes(a[14]) == [9003, 9005]
 
 
 def test_auto_create_add_object_and_alias_mode(acs, make_agent):

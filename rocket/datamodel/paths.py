@@ -18,9 +18,10 @@ Rules:
   anywhere else, and '[' or ']' never appears inside a plain segment.
 - Resolution walks the segments left to right with the set of concrete
   prefixes so far: an alias that names no instance is reported as missing
-  (table, alias, the rest of the path) for auto-creation; a wildcard on
-  something that is not an object in the store is a PathError; concrete
-  paths that do not exist are left out.
+  (table, alias, the rest of the path) for auto-creation; a wildcard after
+  an object that is neither a table nor has instances is a PathError (an
+  empty table gives an empty answer); concrete paths that do not exist are
+  left out.
 """
 
 import re
@@ -77,9 +78,10 @@ def expand(store, path, index=None):
         if s == "*":
             nxt = []
             for h in heads:
-                if h not in store:
-                    raise PathError("no table %s" % h[:200])
-                nxt.extend("%s%d%s" % (h, n, dot) for n in sorted(store.instances(h)))
+                nums = sorted(store.instances(h))
+                if not (nums or getattr(store.get(h), "table", False)):
+                    raise PathError("%s is not a table" % h[:200])
+                nxt.extend("%s%d%s" % (h, n, dot) for n in nums)
             heads = nxt
         elif s[0] == "[":
             nxt = []
