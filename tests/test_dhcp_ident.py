@@ -54,6 +54,9 @@ def test_encodings(sh, tmp_path):
     conf = ident("dhclient", sh)
     assert 'send vendor-class-identifier "dslforum.org";' in conf
     assert "send rocket-vi-info %s;" % ":".join("%02x" % b for b in OPT125) in conf
+    conf = ident("dhclient6", sh)
+    assert "send dhcp6.rocket-vendor-class %s;" % ":".join("%02x" % b for b in OPT16) in conf
+    assert "send dhcp6.rocket-vendor-opts %s;" % ":".join("%02x" % b for b in OPT17) in conf
     # an empty serial number is left out; the values come from [cpe] of the configuration
     (tmp_path / "r.conf").write_text("[acs]\noui = no\n[cpe]\n oui = 00BB22 \nserial_number =\n")
     out = subprocess.run([sh, IDENT, "udhcpc"], env=dict(os.environ, ROCKET_CONF=str(tmp_path / "r.conf")),
@@ -78,8 +81,9 @@ def _colon(b):
 
 @pytest.fixture
 def net(tmp_path):
-    """cp-dsrv (dnsmasq on 10.77.19.1, tagging on the identification options)
-    and cp-dcli joined by a veth pair; yields (start dnsmasq, its log path)."""
+    """cp-dsrv (dnsmasq on 10.77.19.1 and fd77:19::1, tagging on the
+    identification options) and cp-dcli joined by a veth pair; yields
+    (start dnsmasq, its log path)."""
     _need()
 
     def sh(*argv):
@@ -89,11 +93,14 @@ def net(tmp_path):
     procs = []
     log = tmp_path / "dnsmasq.log"
     try:
-        sh("ip", "netns", "add", "cp-dsrv")
-        sh("ip", "netns", "add", "cp-dcli")
+        for ns in ("cp-dsrv", "cp-dcli"):
+            sh("ip", "netns", "add", ns)  # no duplicate address detection: addresses usable at once
+            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
+               "net.ipv6.conf.default.accept_dad=0")
         sh("ip", "link", "add", "cp-ds0", "netns", "cp-dsrv", "type", "veth", "peer", "name", "cp-dc0",
            "netns", "cp-dcli")
         sh("ip", "-n", "cp-dsrv", "addr", "add", "10.77.19.1/24", "dev", "cp-ds0")
+        sh("ip", "-n", "cp-dsrv", "addr", "add", "fd77:19::1/64", "dev", "cp-ds0", "nodad")
         sh("ip", "-n", "cp-dsrv", "link", "set", "cp-ds0", "up")
         sh("ip", "-n", "cp-dcli", "link", "set", "cp-dc0", "up")
         sh("ip", "-n", "cp-dcli", "link", "set", "lo", "up")
@@ -102,11 +109,14 @@ def net(tmp_path):
             p = subprocess.Popen(
                 ["ip", "netns", "exec", "cp-dsrv", "dnsmasq", "--no-daemon", "--port=0", "--conf-file=/dev/null",
                  "--interface=cp-ds0", "--bind-interfaces", "--dhcp-range=10.77.19.50,10.77.19.60,1h",
+                 "--dhcp-range=fd77:19::50,fd77:19::60,64,1h",
                  "--dhcp-leasefile=%s" % (tmp_path / "leases"), "--log-dhcp", "--log-facility=%s" % log,
                  "--dhcp-vendorclass=set:id60,dslforum.org",
                  "--dhcp-match=set:id124,124,%s" % _colon(OPT124),
                  "--dhcp-match=set:id125,125,%s" % _colon(OPT125),
-                 "--dhcp-option=tag:id60,tag:id124,tag:id125,vendor:dslforum.org,1,%s" % url],
+                 "--dhcp-option=tag:id60,tag:id124,tag:id125,vendor:dslforum.org,1,%s" % url,
+                 "--dhcp-vendorclass=set:id16,enterprise:3561,dslforum.org",
+                 "--dhcp-match=set:id17,option6:17,%s" % _colon(OPT17)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             procs.append(p)
             deadline = time.monotonic() + 10
@@ -128,10 +138,10 @@ def net(tmp_path):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def _tagged(log):
-    """dnsmasq's tag lines for the DHCPACK it sent."""
+def _tagged(log, ack="DHCPACK(cp-ds0)"):
+    """dnsmasq's tag lines, once it acknowledged a lease."""
     text = log.read_text()
-    assert "DHCPACK(cp-ds0)" in text, text[-2000:]
+    assert ack in text, text[-2000:]
     return [line for line in text.splitlines() if " tags: " in line]
 
 
@@ -163,24 +173,27 @@ def test_udhcpc_identifies_itself_and_gets_the_acs_url(acs, make_agent, net, pyz
     assert any(all(t in line for t in ("id60", "id124", "id125")) for line in _tagged(log))
 
 
-def test_dhclient_identifies_itself(net, tmp_path):
-    _need("dhclient")
-    dnsmasq, log = net
-    dnsmasq("http://acs.example/cwmp")
+def _dhclient(tmp_path, family, conf_text, done):
+    """dhclient -4/-6 in cp-dcli until its script saw ``done``; the script's lines."""
     conf = tmp_path / "dhclient.conf"
-    conf.write_text(ident("dhclient"))
+    conf.write_text(conf_text)
     script = tmp_path / "script"
+    reasons = tmp_path / "reasons"
     script.write_text("#!/bin/sh\nprintf '%s %s\\n' \"$reason\" \"$new_vendor_encapsulated_options\" >> "
                       "\"${0%/*}/reasons\"\n")
     script.chmod(0o755)
+    deadline = time.monotonic() + 30
+    if family == "-6":  # dhclient -6 needs the link-local address
+        while b"fe80" not in subprocess.run(["ip", "-n", "cp-dcli", "-6", "addr", "show", "dev", "cp-dc0"],
+                                             capture_output=True, timeout=10).stdout:
+            assert time.monotonic() < deadline, "no IPv6 link-local address"
+            time.sleep(0.05)
     cli = subprocess.Popen(["ip", "netns", "exec", "cp-dcli", shutil.which("dhclient") or "/usr/sbin/dhclient",
-                            "-4", "-d", "-1", "-cf", str(conf), "-lf", str(tmp_path / "lease"),
+                            family, "-d", "-1", "-cf", str(conf), "-lf", str(tmp_path / "lease"),
                             "-pf", str(tmp_path / "pid"), "-sf", str(script), "cp-dc0"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        reasons = tmp_path / "reasons"
-        deadline = time.monotonic() + 30
-        while "BOUND" not in (reasons.read_text() if reasons.exists() else ""):
+        while done not in (reasons.read_text() if reasons.exists() else ""):
             assert cli.poll() is None, cli.stdout.read().decode()
             assert time.monotonic() < deadline, "dhclient got no lease"
             time.sleep(0.1)
@@ -192,7 +205,23 @@ def test_dhclient_identifies_itself(net, tmp_path):
             except subprocess.TimeoutExpired:
                 cli.kill()
                 cli.wait()
+    return reasons.read_text().splitlines()
+
+
+def test_dhclient_identifies_itself(net, tmp_path):
+    _need("dhclient")
+    dnsmasq, log = net
+    dnsmasq("http://acs.example/cwmp")
+    lines = _dhclient(tmp_path, "-4", ident("dhclient"), "BOUND")
     assert any(all(t in line for t in ("id60", "id124", "id125")) for line in _tagged(log))
-    bound = [x for x in reasons.read_text().splitlines() if x.startswith("BOUND")][0]
+    bound = [x for x in lines if x.startswith("BOUND ")][0]
     got = bytes(int(x, 16) for x in bound.split()[1].split(":"))  # dhclient's 1:17:68... form
     assert got.startswith(tlv(1, b"http://acs.example/cwmp"))  # so the URL was offered: fully identified
+
+
+def test_dhclient6_identifies_itself_with_options_16_and_17(net, tmp_path):
+    _need("dhclient")
+    dnsmasq, log = net
+    dnsmasq("http://acs.example/cwmp")
+    _dhclient(tmp_path, "-6", ident("dhclient6"), "BOUND6")
+    assert any("id16" in line and "id17" in line for line in _tagged(log, "DHCPREPLY(cp-ds0)"))
