@@ -224,3 +224,29 @@ def test_inform_in_alias_mode_and_inform_parameter_by_alias(acs, make_agent):
     inform = acs.sessions[-1].inform
     assert "<Name>Device.IP.Interface.[wan].Name</Name><Value xsi:type=\"xsd:string\">eth1@0</Value>" in inform
     assert "Device.IP.Interface.4.Name" not in inform
+
+
+def test_owner_policy_sees_through_aliases(acs, make_agent, tmp_path):
+    """The owner's deny_write rules judge the instances an alias names: an
+    alias is no way around them, and auto-creation is an AddObject."""
+    from test_policy import write_policy
+    pol = write_policy(tmp_path, "[parameters]\ndeny_write = Device.IP.Interface.1. %s\n" % FWD)
+    acs.queue = [build_rpc("SetParameterValues", ["Device.ManagementServer.AutoCreateInstances=true:boolean",
+                                                  "Device.IP.Interface.4.Alias=wan"]),
+                 build_rpc("SetParameterValues", ["Device.IP.Interface.[cpe-ipintf].Alias=lan"]),
+                 build_rpc("SetParameterAttributes", ["Device.IP.Interface.[cpe-ipintf].Name=1"]),
+                 build_rpc("SetParameterAttributes", ["Device.IP.Interface.[wan].Name=1"]),
+                 build_rpc("SetParameterValues", [FWD + "[r9].DestIPAddress=10.9.0.0"]),
+                 build_rpc("AddObject", [FWD + "[r9]."]),
+                 build_rpc("DeleteObject", ["Device.Routing.Router.[cpe-router].IPv4Forwarding.1."]),
+                 build_rpc("GetParameterNames", [FWD, "1"])]
+    agent = make_agent(acs.url, backends={"static": EX220}, diagnostics={"enable": "false"}, policy={"file": pol})
+    assert agent.run() == 0
+    a = [r.decode() for _, r in acs.sessions[-1].answers]
+    assert "<Status>" in a[0]
+    # [cpe-ipintf] is interface 1 (the lowest of those sharing it): denied
+    assert fault_codes(a[1]) == [9003, 9008]
+    assert fault_codes(a[2]) == [9001]
+    assert "SetParameterAttributesResponse" in a[3]
+    assert fault_codes(a[4]) == [9001] and fault_codes(a[5]) == [9001] and fault_codes(a[6]) == [9001]
+    assert "r9" not in a[7] and len(names(a[7])) == 3  # nothing created, nothing deleted

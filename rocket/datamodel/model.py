@@ -552,8 +552,8 @@ class DataModel:
                         if len(found) == 1 and not missing:
                             name = found[0]
                     except CwmpFault as e:
-                        if created and e.code != 9005:
-                            raise
+                        if e.code != 9005:
+                            raise  # the owner's policy, a failed backend
                 out.append((name, value, sent))
             status = self._set_values(out, parameter_key)
         except CwmpFault:
@@ -568,6 +568,8 @@ class DataModel:
     def _create(self, table, alias, items):
         """A new instance of ``table`` whose Alias will be ``alias`` (the
         write is appended to ``items``); 9005 where that cannot be."""
+        for c in self.checks:
+            c("add", [table])
         node = self.store.get(table)
         if not isinstance(node, Obj) or not node.table or not node.writable:
             raise CwmpFault(9005, "Not a table the ACS may add to: %s" % table[:256])
@@ -809,7 +811,7 @@ class DataModel:
     def set_attributes(self, items):
         """items: [(name, notification or None, access list or None)]."""
         for c in self.checks:
-            c("attributes", [n for n, _, _ in items])
+            c("attributes", [x for n, _, _ in items for x in (self._concrete(n, False) if "[" in n else [n])])
         plan = []
         for name, notif, access in items:
             if notif is not None and not 0 <= notif <= 6:  # 3-6: lightweight (rocket.ops.lwnotif)
@@ -841,13 +843,13 @@ class DataModel:
 
     @_one_request
     def add_object(self, path, parameter_key):
-        for c in self.checks:
-            c("add", [path])
         if not path.endswith(".") or not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
         if path.endswith("]."):
             return self._add_alias(path, parameter_key)
-        path = self._one(path)
+        path = self._one(path)  # the owner's policy judges the instance numbers, never aliases
+        for c in self.checks:
+            c("add", [path])
         self.touch(path)
         node = self.store.get(path)
         if not isinstance(node, Obj) or not node.table or not node.writable:
@@ -945,11 +947,11 @@ class DataModel:
 
     @_one_request
     def delete_object(self, path, parameter_key):
-        for c in self.checks:
-            c("delete", [path])
         if not path.endswith(".") or not path.startswith(self.root):
             raise CwmpFault(9005, "Invalid object name: %s" % path[:256])
         path = self._one(path)
+        for c in self.checks:
+            c("delete", [path])
         self.touch(path)
         node = self.store.get(path)
         parent = self.store.get(parent_of(path))
