@@ -24,10 +24,9 @@ def install(agent):
     from rocket.connreq.gate import Gate
     gate = Gate(agent)  # one admission gate for every kind of connection request
     connreq.install(agent, gate)
-    from rocket.connreq import udpcr
-    udpcr.install(agent, gate)  # UDP connection requests and STUN (TR-069 Annex G)
-    from rocket.connreq import xmpp
-    xmpp.install(agent, gate)  # XMPP connection requests (TR-069 Annex K)
+    from rocket.connreq import standby
+    # UDP and STUN (TR-069 Annex G), XMPP (Annex K): imported once switched on
+    standby.install(agent, gate)
     from rocket.ops import service as ops, vendorfiles
     vendorfiles.install(agent)  # DeviceInfo.VendorConfigFile/VendorLogFile from [transfer]
     ops.install(agent)  # transfers and device operations (rocket/ops/)

@@ -105,8 +105,10 @@ def test_every_xmpp_status_the_agent_sets_is_a_tr181_value():
     """Each state of the XMPP connection (Connecting, connected, failed,
     disabled) sets a literal Status: every literal must be allowed."""
     allowed = tr181_enumerations()["Device.XMPP.Connection.{i}.Status"][0]
-    with open(os.path.join(ROOT, "rocket", "connreq", "xmpp.py")) as f:
-        src = f.read()
+    src = ""
+    for name in ("xmpp.py", "xmppmodel.py"):  # the client, and the parameters while it is off
+        with open(os.path.join(ROOT, "rocket", "connreq", name)) as f:
+            src += f.read()
     used = set(re.findall(r"_status\(\"([^\"]*)\"\)", src))
     assert {"Enabled", "Connecting", "Disabled"} <= used
     assert used - allowed == set()

@@ -454,6 +454,6 @@ def test_sighup_reload_turns_the_udp_port_off(acs, make_agent):
                                             (5, 600, 5)])
 def test_keepalive_period_stays_between_min_and_max(acs, make_agent, lo, hi, period):
     agent = make_agent(acs.url, once=False, stun={"minimum_keepalive": lo, "maximum_keepalive": hi})
-    svc = _service(agent)
+    svc = udpcr.UdpConnReq(None)  # STUN is off: the service is not loaded by the agent, made here
     svc.agent = agent
     assert svc.keepalive_period() == period

@@ -259,7 +259,8 @@ def test_protocol_error_conditions_for_refusals():
 
 def test_service_check_allow_list_credentials_and_rate_limit(acs, make_agent):
     agent = make_agent(acs.url, once=False, connection_request={"max_per_minute": "2"},
-                       xmpp={"allowed_jids": "acs@example.com, ops@example.com/console"})
+                       xmpp={"enable": "true", "jid": "cpe@rocket.test",  # not started: no connection
+                             "allowed_jids": "acs@example.com, ops@example.com/console"})
     svc = _service(agent)
     svc.agent = agent
     assert svc._check("acs@example.com/r1", "cr-user", "cr-pass") is None

@@ -37,6 +37,7 @@ import socket
 
 from rocket.connreq import stun
 from rocket.connreq.gate import same
+from rocket.connreq.standby import set_method, udp_wanted
 from rocket.base.log import log
 from rocket.net.resolver import default_resolver, numeric
 from rocket.cwmp.events import VALUE_CHANGE
@@ -273,7 +274,7 @@ class UdpConnReq:
         return self._ms("STUNEnable") == "true"
 
     def wanted(self):
-        return self.stun_enabled() or self.agent.cfg.bool("udp_connection_request", "enable")
+        return udp_wanted(self.agent)
 
     # ------------------------------------------------------------ service
     def start(self, agent):
@@ -378,15 +379,7 @@ class UdpConnReq:
 
     def _methods(self):
         """Keep STUN in SupportedConnReqMethods exactly while it is enabled."""
-        model = self.agent.model
-        path = model.ms("SupportedConnReqMethods")
-        cur = [m for m in (model.value(path) or "").split(",") if m]
-        want = [m for m in cur if m != "STUN"]
-        if self.stun_enabled():
-            want.append("STUN")
-        order = {"HTTP": 0, "STUN": 1, "XMPP": 2}
-        want.sort(key=lambda m: order.get(m, 9))
-        model.set_internal(path, ",".join(want))
+        set_method(self.agent.model, "STUN", self.stun_enabled())
 
     # --------------------------------------------------------------- STUN
     def _server(self):
@@ -568,10 +561,3 @@ class UdpConnReq:
         self._save()
         self.accepted += 1
         self.gate.accepted("udp", peer)
-
-
-def install(agent, gate):
-    """Add the UDP connection request / STUN service to ``agent``."""
-    svc = UdpConnReq(gate)
-    agent.services.append(svc)
-    return svc

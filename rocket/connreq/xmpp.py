@@ -42,8 +42,8 @@ import socket
 
 from rocket.base.log import log
 from rocket.connreq.gate import same
+from rocket.connreq.xmppmodel import XmppParams, split_jid
 from rocket.cwmp.soap import esc
-from rocket.cwmp.events import VALUE_CHANGE
 
 NS_STREAM = "http://etherx.jabber.org/streams"
 NS_CLIENT = "jabber:client"
@@ -162,15 +162,6 @@ class StanzaReader:
 
 
 # -------------------------------------------------------------- protocol
-def split_jid(jid):
-    """'user@domain/res' -> ('user', 'domain', 'res'); parts may be ''."""
-    bare, _, res = jid.partition("/")
-    local, at, domain = bare.rpartition("@")
-    if not at:
-        local, domain = "", bare
-    return local, domain, res
-
-
 def jid_allowed(sender, allowed):
     """ConnReqAllowedJabberIDs rule: full JIDs match exactly, a bare JID any
     resource; an empty list allows everyone. Node and domain compare
@@ -379,7 +370,7 @@ class XmppProtocol:
 
 
 # --------------------------------------------------------------- service
-class XmppService:
+class XmppService(XmppParams):
     """The client connection in the agent's loop."""
 
     POLL = 0.05  # seconds between checks while a connect or a send waits
@@ -396,7 +387,6 @@ class XmppService:
         self._timers = {}
         self._wbuf = b""
         self._handshaking = False
-        self._mirror = False  # Device.XMPP.Connection.1.* built and kept up to date here
 
     def status_lines(self):
         """For ``rocket.pyz ctl status``."""
@@ -405,17 +395,6 @@ class XmppService:
         jid = self.proto.jid if self.proto is not None and self.state == "up" else None
         return ["xmpp: %s%s" % (self.state, " as %s" % jid if jid else ""),
                 "xmpp_requests: %d accepted, %d refused" % (self.accepted, self.refused)]
-
-    # ------------------------------------------------------------ config
-    def _cfg(self, key):
-        return self.agent.cfg.get("xmpp", key)
-
-    def _int(self, key, lo=0):
-        return self.agent.cfg.int("xmpp", key, lo)
-
-    def _account(self):
-        local, domain, res = split_jid(self._cfg("jid"))
-        return local, domain, res
 
     # ----------------------------------------------------------- service
     def _settings(self):
@@ -473,77 +452,6 @@ class XmppService:
         t = self._timers.pop(name, None)
         if t is not None:
             t.cancel()
-
-    # ------------------------------------------------------------ params
-    def _conn(self, name):
-        return self.agent.root + "XMPP.Connection.1." + name
-
-    def _build_params(self):
-        """Device.XMPP.Connection.1.* from [xmpp] (read-only mirrors);
-        on a reload the existing parameters are updated in place."""
-        from rocket.datamodel.store import HIDDEN, Param
-        model = self.agent.model
-        s = model.store
-        enabled = self.agent.cfg.bool("xmpp", "enable")
-
-        def put(path, value, ptype="string", flags=0):
-            if isinstance(s.get(path), Param):
-                model.set_internal(path, value)
-            else:
-                s.add(path, Param(value, ptype, False, flags=flags))
-        # Ours unless a backend (a static tree, a device script) owns the
-        # subtree: then the device's own values stand and are not touched.
-        self._mirror = self.agent.root == "Device." and model.owner(self._conn("")) is None
-        if self._mirror:
-            local, domain, res = self._account()
-            s.add_object("Device.XMPP.")
-            put("Device.XMPP.ConnectionNumberOfEntries", "1", "unsignedInt")
-            s.add_object("Device.XMPP.Connection.", table=True)
-            s.add_object(self._conn(""))
-            for name, value, ptype, flags in (
-                    ("Enable", "true" if enabled else "false", "boolean", 0),
-                    ("Username", local, "string", 0), ("Password", "", "string", HIDDEN),
-                    ("Domain", domain, "string", 0), ("Resource", res, "string", 0),
-                    ("JabberID", "", "string", 0), ("Status", "Disabled", "string", 0),
-                    ("UseTLS", "true", "boolean", 0), ("TLSEstablished", "false", "boolean", 0),
-                    ("KeepAliveInterval", self._cfg("keepalive_interval"), "long", 0),
-                    ("ServerNumberOfEntries", "1", "unsignedInt", 0)):
-                put(self._conn(name), value, ptype, flags)
-            s.add_object(self._conn("Server."), table=True)
-            s.add_object(self._conn("Server.1."))
-            put(self._conn("Server.1.Enable"), "true", "boolean")
-            put(self._conn("Server.1.ServerAddress"), self._cfg("server") or domain)
-            put(self._conn("Server.1.Port"), self._cfg("port"), "unsignedInt")
-        model.set_internal(model.ms("ConnReqXMPPConnection"),
-                           self._conn("")[:-1] if enabled and self.agent.root == "Device." else "")
-
-    def _status(self, status):
-        if self._mirror:
-            self.agent.model.set_internal(self._conn("Status"), status)
-
-    def _methods(self, on):
-        model = self.agent.model
-        path = model.ms("SupportedConnReqMethods")
-        cur = [m for m in (model.value(path) or "").split(",") if m and m != "XMPP"]
-        if on:
-            cur.append("XMPP")
-        order = {"HTTP": 0, "STUN": 1, "XMPP": 2}
-        cur.sort(key=lambda m: order.get(m, 9))
-        model.set_internal(path, ",".join(cur))
-
-    def _publish_jid(self, jid):
-        model = self.agent.model
-        path = model.ms("ConnReqJabberID")
-        if self._mirror:
-            model.set_internal(self._conn("JabberID"), jid)
-        if model.value(path) == jid:
-            return
-        model.set_internal(path, jid)
-        saved = self.agent.state.load("xmpp", {})
-        if not isinstance(saved, dict) or saved.get("jid") != jid:
-            self.agent.state.save("xmpp", {"jid": jid})
-            self.agent.events.note_changed(path)
-            self.agent.add_event(VALUE_CHANGE)
 
     # ------------------------------------------------------------ connect
     def _connect(self):
@@ -769,11 +677,3 @@ def _tcp_keepalive(sock, interval):
                 sock.setsockopt(socket.IPPROTO_TCP, opt, value)
             except OSError:
                 pass
-
-
-def install(agent, gate):
-    """Add the XMPP connection request client to ``agent`` (idle unless
-    ``[xmpp] enable`` is true)."""
-    svc = XmppService(gate)
-    agent.services.append(svc)
-    return svc
