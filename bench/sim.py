@@ -70,6 +70,7 @@ def acs_child(rate):
         return bool(over)
     acs.hook = hook
     acs.server.socket.listen(4096)  # socketserver's backlog of 5 would drop the storm's SYNs
+    acs.server.RequestHandlerClass.disable_nagle_algorithm = True  # head and body are two writes
     acs.start()
     print(acs.url, flush=True)
     sys.stdin.read()  # until the bench closes our stdin
