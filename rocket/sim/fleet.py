@@ -156,7 +156,7 @@ class Fleet:
         return max(0.0, (self.loop.clock() - d.booted) * self.scale)
 
     def view(self, d):
-        t = self.templates[d.n % len(self.templates)]
+        t = d.tpl
         ms, di = t.ms, t.root + "DeviceInfo."
         c = {di + "SerialNumber": self.serial, di + "UpTime": lambda d: str(int(self.uptime(d))),
              ms + "ParameterKey": lambda d: d.key,
@@ -173,7 +173,6 @@ class Fleet:
         """``fn()`` after ``seconds`` of simulated time."""
         return self.loop.call_later(seconds / self.scale, fn, name)
 
-    # ------------------------------------------------------------- start
     # ------------------------------------------------------- kept state
     _KEPT = ("vals", "attrs", "key", "added", "deleted", "last", "done")
 
@@ -212,6 +211,7 @@ class Fleet:
                 json.dump(doc, fh)
             os.replace(path + ".tmp", path)
 
+    # ------------------------------------------------------------- start
     def start(self):
         if self.state_dir:
             self.load()
@@ -332,11 +332,11 @@ class Fleet:
         finally:
             self._pumping = False
 
-    def ended(self, run, ok, reason):
+    def ended(self, run, ok, reason, retry):
         d = run.d
         self.in_flight -= 1
         d.state = IDLE
-        self.stats.session(ok, run.retry, ok and d.ok == 0, reason)
+        self.stats.session(ok, retry, ok and d.ok == 0, reason)
         if ok:
             d.retry = 0
             d.ok += 1
@@ -510,6 +510,20 @@ class Run:
         self.asked = 0.0
 
     def step(self):
+        try:
+            self._step()
+        except Exception as e:  # a bug must not end the fleet: this session fails
+            from rocket.base.log import log
+            log.exception("sim: %s: internal error", self.f.serial(self.d))
+            if self.retry is not None:
+                self.http.abort()
+                self._end(False, "internal error: %s" % e)
+
+    def _end(self, ok, reason):
+        self.retry, retry = None, self.retry  # ended once
+        self.f.ended(self, ok, reason, retry)
+
+    def _step(self):
         sess, f = self.sess, self.f
         while True:
             e = sess.next_event()
@@ -534,8 +548,9 @@ class Run:
                 wrong, slow, delay, _ = f.faults
                 if _pick(self.d.n, slow, 2):
                     def later(body=body, label=label):
-                        sess.respond(body, label)
-                        self.step()
+                        if self.retry is not None:  # not ended meanwhile
+                            sess.respond(body, label)
+                            self.step()
                     f.later(delay * f.scale, later, "sim-slow")  # real seconds
                     return
                 sess.respond(body, label)
@@ -549,7 +564,7 @@ class Run:
                     d.events.deliver(_TC_EVENTS)
             elif isinstance(e, Finished):
                 self.http.abort()
-                return f.ended(self, e.ok, e.reason)
+                return self._end(e.ok, e.reason)
 
     def _answer(self, status, body, err):
         self.f.stats.latency(self.f.loop.clock() - self.asked)
