@@ -19,7 +19,8 @@ Three figures (see bench/README.md, "sim.py"):
    answers 503 to every Inform above ``--rate`` a second; time until all
    were served and attempts per device, next to a discrete-event model of
    the TR-069 retry policy (§3.2.1.1, m=5 s, k=2000, waits / ``--time-scale``)
-   with the same admission rule (first ``--rate`` Informs of each second).
+   with the same admission rule (first ``--rate`` Informs of each second), all
+   first attempts at once, or paced at the run's own attempts per second.
 
 Each fleet runs in its own process (``python -I``), the ACS in another.
 """
@@ -186,7 +187,6 @@ def main():
                       s["after_kb"] / float(fl), s["all_served_s"] or -1))
         n = a.sessions_devices
         s = fleet(acs.url, n, cap=64) if n else None
-        pace = s["sessions"] / s["all_served_s"] if s else 300.0
     finally:
         acs.stop()
     if s:
@@ -201,6 +201,7 @@ def main():
         finally:
             acs.stop()
         t, per = storm_model(a.storm, a.rate, a.time_scale)
+        pace = s["sessions"] / s["all_served_s"]  # the attempts this run made a second, on average
         tp, perp = storm_model(a.storm, a.rate, a.time_scale, pace)
         print("boot storm, %d devices, ACS admits %d Informs/s, retry waits / %g: all served in %.1f s, "
               "%.2f attempts per device (%d failed sessions); retry-policy model, all first attempts at once: "
