@@ -34,6 +34,11 @@ OPTIONAL = {
     "lzma": "shutil: archive formats, tried at import",
     "_lzma": "lzma's extension module",
 }
+# Modules Rocket itself imports inside "try: ... except ImportError", for a
+# tool that is not the agent: never a reason for a package dependency.
+GUARDED = {
+    "resource": "rocket.sim raises its descriptor limit with it",
+}
 
 
 def find_python(xy):
@@ -216,7 +221,7 @@ def dependency_problems(split, modules, named, implicit):
         o = split.owner(m)
         if o is None:
             unshipped.append(m)
-        elif m not in OPTIONAL:
+        elif m not in OPTIONAL and m not in GUARDED:
             owners.setdefault(o, []).append(m)
     have = split.closure(named)
     missing = {o: ms for o, ms in owners.items() if o not in have and o not in implicit}
