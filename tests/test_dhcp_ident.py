@@ -50,7 +50,7 @@ def test_encodings(sh, tmp_path):
     assert ident("udhcpc", sh).split() == ["-V", "dslforum.org", "-x", "0x7c:" + OPT124.hex(),
                                            "-x", "0x7d:" + OPT125.hex()]
     assert ident("sendopts", sh).split() == ["0x7c:" + OPT124.hex(), "0x7d:" + OPT125.hex()]
-    assert ident("odhcp6c", sh).split() == ["-V", OPT16.hex(), "-x", "17:" + OPT17.hex()]
+    assert ident("odhcp6c", sh).split() == ["-V", OPT16.hex(), "-x", "0x11:" + OPT17.hex()]
     conf = ident("dhclient", sh)
     assert 'send vendor-class-identifier "dslforum.org";' in conf
     assert "send rocket-vi-info %s;" % ":".join("%02x" % b for b in OPT125) in conf
