@@ -117,8 +117,9 @@ def test_interfaces_addresses_and_stack(router, tree):
     assert v(tree, wan + "Upstream") == "true" and v(tree, eth + ".Upstream") == "false"
     with open("/proc/net/dev"):
         pass
+    # the served count was read earlier; the upstream radvd keeps sending since
     stats = router.run("cat", "/sys/class/net/lx-wan/statistics/rx_packets").stdout.strip()
-    assert int(v(tree, wan + "Stats.PacketsReceived")) >= int(stats)
+    assert 0 < int(v(tree, wan + "Stats.PacketsReceived")) <= int(stats)
     assert v(tree, "Device.IP.InterfaceNumberOfEntries") == str(len(ip_names))
     # the agent's InterfaceStack: one row per LowerLayers link, across packs
     rows = {(v(tree, r + "HigherLayer"), v(tree, r + "LowerLayer"))
