@@ -102,6 +102,7 @@ def _one_run(n, pyz, acs, files, tmp, rng):
     p = _start(pyz, conf)
     t0 = time.time()
     killed = False
+    seen = 0  # ACS sessions before the latest start: every start is a boot, so a session follows it
     deadline = time.time() + 40
     while True:
         assert time.time() < deadline, "run %d (kill at %.2f) did not settle\n%s" % (n, kill_at, _tail(d))
@@ -112,17 +113,18 @@ def _one_run(n, pyz, acs, files, tmp, rng):
             killed = True
             if not any(s.answers for s in acs.sessions):
                 acs.queue = [rpc]  # never answered: the ACS asks again
+            seen = len(acs.sessions)
             p = _start(pyz, conf)
             continue
         rc = p.poll()
         if rc is not None:
             assert rc in (0, -9), _tail(d)
+            seen = len(acs.sessions)
             p = _start(pyz, conf)
             continue
-        if killed and _quiet(state, acs):
-            time.sleep(0.15)
-            if _quiet(state, acs):
-                break
+        # settled: the running agent's own boot session has ended with nothing left to report
+        if killed and len(acs.sessions) > seen and _quiet(state, acs):
+            break
         time.sleep(0.02)
     p.send_signal(signal.SIGTERM)
     try:
