@@ -496,3 +496,28 @@ def test_upload_streams_from_the_loop_while_a_session_runs(acs, make_agent, tx, 
     run_until_sessions(a, acs, 3, start=False)
     tcs = tc_requests(acs)
     assert len(tcs) == 1 and fault_codes(tcs[0])[0] in (9011, 9015) and "<CommandKey>big</CommandKey>" in tcs[0]
+
+
+def test_upload_https_digest_streams_a_large_file(acs, make_agent, tx, tmp_path):
+    """A 3 MB upload over TLS: the Digest challenge makes the whole body go
+    out twice, written from the loop in pieces; the server gets it whole."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    import ssl
+    sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(sctx)
+    srv = FileServer(sctx).start()
+    try:
+        srv.auth = ("digest", "up", "pw")
+        ca_path = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_path))
+        big = hook(tmp_path / "hooks" / "big", 'yes 0123456789abcdef | head -c 3145728 > "$ROCKET_OUTPUT"')
+        acs.queue = [upload_rpc(srv.url("/u/big"), "2 Vendor Log File", "tls-up", "up", "pw")]
+        a = mk(make_agent, acs, tx, acs={"ca_file": str(ca_path)}, transfer={"upload_hook": big})
+        drive(a, lambda: len(tc_requests(acs)) == 1)
+        assert fault_codes(tc_requests(acs)[0]) == [0]
+        want = (b"0123456789abcdef\n" * 185043)[:3145728]
+        assert srv.uploads["/u/big"] == want
+        assert [r[0] for r in srv.requests].count("PUT") == 2  # the challenge, then the body again
+    finally:
+        srv.stop()
