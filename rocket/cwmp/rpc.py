@@ -211,4 +211,14 @@ def _stream_values(element, result, breathe=None):
 # helpers shared with other RPC modules
 arg = _arg
 uint = _uint
+
+
+def command_key(elem):
+    """The CommandKey argument (optional; at most 32 characters, else 9003)."""
+    key = _arg(elem, "CommandKey", required=False)
+    if len(key) > 32:
+        raise CwmpFault(9003, "CommandKey longer than 32 characters")
+    return key
+
+
 boolean = _bool

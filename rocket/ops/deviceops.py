@@ -27,16 +27,8 @@ uses ``reboot``).
 from rocket.base.log import log
 from rocket.cwmp import events as ev
 from rocket.cwmp import soap
-from rocket.cwmp.rpc import uint
+from rocket.cwmp.rpc import command_key, uint
 from rocket.cwmp.soap import CwmpFault
-
-
-def command_key(body):
-    from rocket.cwmp.rpc import arg
-    key = arg(body, "CommandKey", required=False)
-    if len(key) > 32:
-        raise CwmpFault(9003, "CommandKey longer than 32 characters")
-    return key
 
 
 class DeviceOps:

@@ -27,11 +27,10 @@ record's states (rocket.cwmp.transfer).
 from rocket.base.log import log
 from rocket.cwmp import events as ev
 from rocket.cwmp import soap
-from rocket.cwmp.rpc import arg, uint
+from rocket.cwmp.rpc import arg, command_key, uint
 from rocket.cwmp.session import CpeRequest
 from rocket.cwmp.soap import CwmpFault
 from rocket.cwmp.transfer import DONE, DOWNLOAD_TYPES, QUEUE_STATE, UNKNOWN, UPLOAD_TYPES, Transfer, type_number
-from rocket.ops.deviceops import command_key
 from rocket.ops.hooks import download_hook
 
 MAX_QUEUE = 16
