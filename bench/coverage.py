@@ -2,7 +2,7 @@
 """Benchmark: how much of the residential-gateway TR-181 profile set each
 pack serves, and what a full discovery costs.
 
-    .venv/bin/python bench/coverage.py [--repeat 3] [--no-router]
+    .venv/bin/python bench/coverage.py [--repeat 3] [--no-router] [--missing]
 
 One real session per tree, run by the zipapp (``python3 -I -S rocket.pyz
 --once``) against the loopback development ACS: Inform, GetParameterNames
@@ -10,7 +10,7 @@ of ``Device.`` (NextLevel false), GetParameterValues of ``Device.``. Trees:
 
   router     this machine's namespace router (tests/nsrouter.py: bridge, veth
              ports, VLAN when the kernel has 802.1Q, IPv4/IPv6, routes,
-             neighbours, dnsmasq with a real lease, nftables NAT) served by
+             neighbours, dnsmasq with a real lease, radvd, nftables NAT) served by
              the linux, linux-net and linux-svc packs run inside it (root)
   host       the same packs on this machine as it is
   openwrt    the OpenWrt replay tree (tests/openwrt/c7 with the stand-ins of
