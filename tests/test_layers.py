@@ -86,3 +86,22 @@ def test_room_has_a_docstring(room):
     if not os.path.exists(init):
         pytest.skip("rocket/%s does not exist (yet)" % room)
     assert ast.get_docstring(ast.parse(open(init, encoding="utf-8").read())), init
+
+
+def test_readme_picture_says_what_rank_says():
+    """README's architecture picture: one line per room, its arrow naming
+    exactly the rooms of lower rank (what test_no_room_imports_a_higher_one
+    allows)."""
+    import re
+    readme = open(os.path.join(os.path.dirname(ROOT), "README.md"), encoding="utf-8").read()
+    section = readme.split("### Architecture", 1)[1].split("\n## ", 1)[0]
+    lines = re.findall(r"^    rocket/(\S+)\s.*->\s*(.+)$", section, re.M)
+    drawn = {}
+    for room, arrow in lines:
+        room = None if room == "*.py" else room.rstrip("/")
+        assert room not in drawn, "two lines for %s" % room
+        drawn[room] = set() if arrow.strip() == "(nothing)" else (
+            set(RANK) if arrow.strip() == "every room" else {a.strip() for a in arrow.split(",")})
+    assert set(drawn) == set(RANK) | {None}
+    for room, arrow in drawn.items():
+        assert arrow == {r for r in RANK if RANK[r] < rank(room)}, room
