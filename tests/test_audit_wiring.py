@@ -118,17 +118,17 @@ def test_udp_connection_requests_recorded_and_refused_when_off(acs, make_agent, 
     pol.write_text("[management]\nremote = yes\n")
     agent = make_agent(acs.url, once=False, policy={"file": str(pol)},
                        udp_connection_request={"enable": "true", "port": "0", "address": "127.0.0.1"})
-    drive(agent, lambda: acs.sessions and acs.sessions[0].ended and not agent.in_session)
+    assert drive(agent, lambda: acs.sessions and acs.sessions[0].ended and not agent.in_session)
     svc = [s for s in agent.services if isinstance(s, udpcr.UdpConnReq)][0]
     port = svc.sock.getsockname()[1]
     now = int(time.time())
     send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass", ts=now, msg_id="one")
-    drive(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended and not agent.in_session,
+    assert drive(agent, lambda: len(acs.sessions) == 2 and acs.sessions[1].ended and not agent.in_session,
           start=False)
     pol.write_text("[management]\nremote = no\n")
     agent.reload()
     send_udp_cr("127.0.0.1", port, "cr-user", "cr-pass", ts=now + 1, msg_id="two")
-    drive(agent, lambda: len(records(agent, "connection_request")) == 2, start=False)
+    assert drive(agent, lambda: len(records(agent, "connection_request")) == 2, start=False)
     assert_idle(agent)  # the refused one starts nothing
     agent.stop()
     crs = records(agent, "connection_request")

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import write_conf
+from rocket.owner.ctl import MAX_CLIENTS
 
 
 @pytest.fixture
@@ -47,6 +48,17 @@ def agent(acs, pyz, tmp_path):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def sockets(pid):
+    """How many sockets process ``pid`` holds."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return n
+
+
 def stall(path, n, partial=b""):
     """``n`` clients that connect, maybe send part of a line, and stall."""
     out = []
@@ -65,9 +77,14 @@ def stall(path, n, partial=b""):
 
 @pytest.mark.parametrize("partial", [b"", b"stat"])
 def test_owner_is_served_with_200_stalled_clients(agent, partial):
+    base = sockets(agent.proc.pid)
     flood = stall(agent.sock, 200, partial)
     try:
-        time.sleep(0.5)  # let the agent take them in
+        # the agent has taken them in: it holds its cap of client sockets
+        deadline = time.monotonic() + 20
+        while sockets(agent.proc.pid) < base + MAX_CLIENTS:
+            assert time.monotonic() < deadline, "the agent took in %d clients" % (sockets(agent.proc.pid) - base)
+            time.sleep(0.02)
         r = agent("status")
         assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
         assert "retry_count:" in r.stdout
