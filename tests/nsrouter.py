@@ -7,7 +7,8 @@ real-state tests and bench/coverage.py): everything is named lx-*.
     lx-rtr-N  lx-wan (203.0.113.2/24, 2001:db8:77::2/64) == lx-up (lx-up-N ns: .1)
               lx-wan.7 (802.1Q VLAN 7, 10.77.7.1/24) when the kernel has 8021q
               lx-isp: dhclient (when installed) leases 100.64.77.x from a dnsmasq in lx-up-N
-              lx-lan2 (fd78::1/64) == lx-c2 (lx-cli-N): radvd advertises there, when installed
+              lx-lan2 (fd78::1/64, 192.168.78.1/24) == lx-c2 (lx-cli-N): radvd advertises there,
+              ISC dhcpd leases to lx-c2 (udhcpc), when installed
               a radvd in lx-up-N advertises a route (RFC 4191) to lx-wan: 2001:db8:99::/48, high
 
 ``Router().start()`` builds it (raises Unavailable with a reason when the
@@ -68,6 +69,7 @@ class Router:
         self.bridge_vlan = None  # reason when the bridge cannot filter VLANs
         self.lease_ip = self.client_mac = None
         self.radvd = None  # reason when radvd does not run
+        self.dhcpd = None  # reason when dhcpd gave no lease
         self.route_info = "radvd is not installed"  # reason when lx-wan has no RFC 4191 route
 
     # --------------------------------------------------------------- build
@@ -196,7 +198,7 @@ class Router:
             self.lease_ip = f.read().split()[2]
         # the client talks to the router: a real neighbour entry on lx-br0
         _run("ping", "-c", "1", "-W", "2", "192.168.77.1", ns=C, check=False)
-        self._radvd()
+        self._lan2()
         return self
 
     RADVD_CONF = ("interface lx-lan2 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 4;\n  MaxRtrAdvInterval 10;\n"
@@ -204,18 +206,28 @@ class Router:
                   "  prefix ::/64 { AdvValidLifetime 3600; AdvPreferredLifetime 1800; };\n"
                   "  RDNSS fd78::53 fd78::54 { };\n  DNSSL lan2.test example.org { AdvDNSSLLifetime 15; };\n};\n")
 
-    def _radvd(self):
-        """A second LAN whose router advertisements come from radvd
-        (defaults for what RADVD_CONF leaves out)."""
+    DHCPD_CONF = ("default-lease-time 1800;\noption domain-name-servers 192.168.78.1, 192.168.78.53;\n"
+                  "subnet 192.168.78.0 netmask 255.255.255.0 {\n  range 192.168.78.100 192.168.78.150;\n"
+                  "  option routers 192.168.78.1;\n  option domain-name \"lan2.test\";\n}\n"
+                  "host printer {\n  hardware ethernet 02:00:00:00:78:99;\n  fixed-address 192.168.78.99;\n}\n")
+
+    def _lan2(self):
+        """A second LAN: router advertisements from radvd (defaults for what
+        RADVD_CONF leaves out), IPv4 leases from ISC dhcpd (DHCPD_CONF)."""
+        R, C = self.rtr, self.cli
+        _run("ip", "link", "add", "lx-lan2", "type", "veth", "peer", "name", "lx-c2", "netns", C, ns=R)
+        # a LAN side takes no advertisements (its own radvd's would give it a SLAAC address)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-lan2.accept_ra=0", ns=R)
+        _run("ip", "addr", "add", "fd78::1/64", "dev", "lx-lan2", "nodad", ns=R)
+        _run("ip", "addr", "add", "192.168.78.1/24", "dev", "lx-lan2", ns=R)
+        _run("ip", "link", "set", "lx-lan2", "up", ns=R)
+        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-c2.accept_dad=0", ns=C)
+        _run("ip", "link", "set", "lx-c2", "address", "02:00:00:00:78:c2", ns=C)
+        _run("ip", "link", "set", "lx-c2", "up", ns=C)
+        self._dhcpd()
         if shutil.which("radvd") is None:
             self.radvd = "radvd is not installed"
             return
-        R, C = self.rtr, self.cli
-        _run("ip", "link", "add", "lx-lan2", "type", "veth", "peer", "name", "lx-c2", "netns", C, ns=R)
-        _run("ip", "addr", "add", "fd78::1/64", "dev", "lx-lan2", "nodad", ns=R)
-        _run("ip", "link", "set", "lx-lan2", "up", ns=R)
-        _run("sysctl", "-q", "-w", "net.ipv6.conf.lx-c2.accept_dad=0", ns=C)
-        _run("ip", "link", "set", "lx-c2", "up", ns=C)
         conf = os.path.join(self.tmp, "radvd.conf")
         with open(conf, "w") as f:
             f.write(self.RADVD_CONF)
@@ -325,6 +337,30 @@ sys.exit(1)
         if r.returncode != 0:
             raise RuntimeError("no router advertisement on lx-c2: %s" % r.stderr[-300:])
         return bytes.fromhex(r.stdout)
+
+    def _dhcpd(self):
+        if shutil.which("dhcpd") is None:
+            self.dhcpd = "dhcpd (isc-dhcp-server) is not installed"
+            return
+        conf = os.path.join(self.tmp, "dhcpd.conf")
+        with open(conf, "w") as f:
+            f.write(self.DHCPD_CONF)
+        self.dhcpd_leases = os.path.join(self.tmp, "dhcpd.leases")
+        open(self.dhcpd_leases, "w").close()
+        p = subprocess.Popen(["ip", "netns", "exec", self.rtr, "dhcpd", "-4", "-f", "-q", "-cf", conf,
+                              "-lf", self.dhcpd_leases, "-pf", os.path.join(self.tmp, "dhcpd.pid"), "lx-lan2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            r = _run("busybox", "udhcpc", "-i", "lx-c2", "-n", "-q", "-f", "-t", "3", "-T", "1", "-s", "/bin/true",
+                     "-x", "hostname:lxclient2", ns=self.cli, check=False)
+            if r.returncode == 0:
+                self.dhcpd = None
+                return
+            if p.poll() is not None:
+                break
+        self.dhcpd = "udhcpc got no lease from dhcpd"
 
     def run(self, *args, **kw):
         return _run(*args, ns=self.rtr, **kw)

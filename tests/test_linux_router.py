@@ -186,9 +186,9 @@ def test_dhcp_lease_hosts_and_dns(router, tree):
     with open(router.leases) as f:
         expiry, mac, ip, host = f.read().split()[:4]
     assert mac == router.client_mac and ip == router.lease_ip
-    pool = find(tree, r"Device\.DHCPv4\.Server\.Pool\.\d+\.")
-    assert len(pool) == 1
-    p = pool[0]
+    pools = find(tree, r"Device\.DHCPv4\.Server\.Pool\.\d+\.")
+    assert len(pools) == (1 if router.dhcpd else 2)
+    p = by_ref_name(tree, pools, "lx-br0")
     assert (v(tree, p + "MinAddress"), v(tree, p + "MaxAddress"), v(tree, p + "LeaseTime")) == \
         ("192.168.77.100", "192.168.77.150", "43200")
     assert v(tree, v(tree, p + "Interface") + ".Name") == "lx-br0"
@@ -210,6 +210,32 @@ def test_dhcp_lease_hosts_and_dns(router, tree):
     assert dns == ["2001:db8:77::53", "203.0.113.53"]
     fw = find(tree, r"Device\.DNS\.Relay\.Forwarding\.\d+\.")
     assert [v(tree, x + "DNSServer") for x in fw] == ["203.0.113.1"]
+
+
+def test_isc_dhcpd_pool_and_lease(router, tree):
+    """ISC dhcpd's subnet on lx-lan2 and the lease it gave lx-c2, as its
+    configuration and lease file say."""
+    if router.dhcpd:
+        pytest.skip(router.dhcpd)
+    with open(router.dhcpd_leases) as f:
+        leases = f.read()
+    ip = re.findall(r"lease ([0-9.]+) \{", leases)[-1]
+    ends = re.findall(r"ends \d ([0-9/]+ [0-9:]+);", leases)[-1]
+    p = by_ref_name(tree, find(tree, r"Device\.DHCPv4\.Server\.Pool\.\d+\."), "lx-lan2")
+    assert (v(tree, p + "MinAddress"), v(tree, p + "MaxAddress"), v(tree, p + "SubnetMask"), v(tree, p + "LeaseTime"),
+            v(tree, p + "IPRouters"), v(tree, p + "DNSServers"), v(tree, p + "DomainName")) == (
+        "192.168.78.100", "192.168.78.150", "255.255.255.0", "1800", "192.168.78.1", "192.168.78.1,192.168.78.53",
+        "lan2.test")
+    st = find(tree, re.escape(p) + r"StaticAddress\.\d+\.")
+    assert [(v(tree, x + "Chaddr"), v(tree, x + "Yiaddr")) for x in st] == [("02:00:00:00:78:99", "192.168.78.99")]
+    c = find(tree, re.escape(p) + r"Client\.\d+\.")
+    assert len(c) == 1 and v(tree, c[0] + "Chaddr") == "02:00:00:00:78:c2"
+    a = find(tree, re.escape(c[0]) + r"IPv4Address\.\d+\.")
+    assert (v(tree, a[0] + "IPAddress"), v(tree, a[0] + "LeaseTimeRemaining")) == (
+        ip, ends.replace("/", "-").replace(" ", "T") + "Z")
+    h = find(tree, r"Device\.Hosts\.Host\.\d+\.", PhysAddress="02:00:00:00:78:c2")
+    assert (v(tree, h[0] + "IPAddress"), v(tree, h[0] + "HostName"), v(tree, h[0] + "DHCPClient")) == (
+        ip, "lxclient2", c[0][:-1])
 
 
 def tr181_time(epoch):

@@ -14,11 +14,13 @@
 	if (sec == "DM") { NDM++; NARG = 0 }
 	if (sec == "DHC") { NDP++; DHCPREV = "" }
 	if (sec == "RD") NRDP++
+	if (sec == "DHD") NDHD++
 	next
 }
 sec == "DM" { if ($0 != "") DMARG[NDM, ++NARG] = $0; DMN[NDM] = NARG; next }
 sec == "DHC" { dhc_arg(); next }
 sec == "RD" { if ($0 != "") RDARG[++NRDARG] = $0; next }
+sec == "DHD" { if ($0 != "" && NDHD == 1) DHDARG[++NDHDARG] = $0; next }
 sec == "CONFD" { CONFD[++NCONFD] = $0; next }
 sec == "NEIGH" { neigh(); next }
 sec == "ADDR" { addr(); next }
@@ -43,8 +45,8 @@ function addr(   n, ip) {
 	sub(/@.*/, "", n)
 	sub(/:$/, "", n)
 	if ($3 == "inet6" && $0 ~ / scope global/) {
-		ip = $4
-		A6IF[n] = A6IF[n] " " v6prefix(substr(ip, 1, index(ip, "/") - 1), substr(ip, index(ip, "/") + 1))
+		ip = v6prefix(substr($4, 1, index($4, "/") - 1), substr($4, index($4, "/") + 1))
+		if (!index(A6IF[n] " ", " " ip " ")) A6IF[n] = A6IF[n] " " ip
 		return
 	}
 	if ($3 != "inet") return
@@ -272,8 +274,7 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 		}
 		emit(p "OptionNumberOfEntries", k)
 	}
-	emit("Device.DHCPv4.Server.Enable", np ? "true" : "false")
-	emit("Device.DHCPv4.Server.PoolNumberOfEntries", np)
+	NPOOL = np
 	# the lease file: "EXPIRY MAC IP HOSTNAME CLIENTID", then after a "duid"
 	# line the DHCPv6 ones: "EXPIRY IAID ADDRESS HOSTNAME CLIENT-DUID"
 	v6 = 0
@@ -294,10 +295,16 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 		LEASE_OF[mac] = LEASES
 	}
 	close(lf)
-	for (j = 1; j <= np; j++) {
+	pool_clients(1, np, 1)
+	dhcp6_clients()
+}
+
+# the clients of pools from..to: the leases lfrom.. in their subnet or range
+function pool_clients(from, to, lfrom,   i, j, p, q, nc, c, k, v) {
+	for (j = from; j <= to; j++) {
 		p = "Device.DHCPv4.Server.Pool.{" POOLKEY[j] "}."
 		nc = 0
-		for (i = 1; i <= LEASES; i++) {
+		for (i = lfrom; i <= LEASES; i++) {
 			c = ip2n(LIP[i])
 			if (POOLIF[j] != "" ? ifof(LIP[i]) != POOLIF[j] : (c < POOLLO[j] || c > POOLHI[j])) continue
 			nc++
@@ -326,7 +333,152 @@ function dnsmasq(   i, a, arg, explicit, v, n, parts, j, k, tag, start, end, msk
 		}
 		emit(p "ClientNumberOfEntries", nc)
 	}
-	dhcp6_clients()
+}
+
+# ISC dhcpd (IPv4; a `-6` instance is not read): its configuration (-cf,
+# else /etc/dhcp/dhcpd.conf) and leases (-lf, else
+# /var/lib/dhcp/dhcpd.leases). One pool per subnet with a range (its
+# first range); what the file does not set, dhcpd does not send, except
+# the lease time (dhcpd's default: 43200 s)
+function dhcpd(   i, cf, lf, l, a, n, j, T, nt, w, nw, d, blk, sn, hm, hip, k, v, first, lfirst, p, q, iface, key,
+		nst, ip, mac, st, ends, hn, nip, order, bits) {
+	cf = "/etc/dhcp/dhcpd.conf"
+	lf = "/var/lib/dhcp/dhcpd.leases"
+	for (i = 2; i <= NDHDARG; i++) {
+		if (DHDARG[i] == "-6") return
+		if (DHDARG[i] == "-cf") cf = DHDARG[++i]
+		else if (DHDARG[i] == "-lf") lf = DHDARG[++i]
+	}
+	nt = 0
+	while ((getline l < cf) > 0) {
+		sub(/#.*/, "", l)
+		gsub(/[{};,]/, " & ", l)
+		n = split(l, a, /[ \t]+/)
+		for (j = 1; j <= n; j++) if (a[j] != "" && a[j] != ",") T[++nt] = a[j]
+	}
+	close(cf)
+	d = nw = sn = 0
+	for (i = 1; i <= nt; i++) {
+		if (T[i] == "{") {
+			blk[++d] = w[1]
+			if (w[1] == "subnet" && nw >= 4) { sn = ++NSUB; SNET[sn] = w[2]; SMASK[sn] = w[4] }
+			if (w[1] == "host") hm = hip = ""
+			nw = 0
+		} else if (T[i] == "}") {
+			if (blk[d] == "host" && hm != "" && hip ~ /^[0-9.]+$/) { NDH++; DHMAC[NDH] = hm; DHIP[NDH] = hip }
+			if (blk[d] == "subnet") sn = 0
+			d--
+			nw = 0
+		} else if (T[i] == ";") {
+			if (w[1] == "hardware" && w[2] == "ethernet") hm = tolower(w[3])
+			else if (w[1] == "fixed-address") hip = w[2]
+			else if (blk[d] == "host") ;
+			else if (w[1] == "range" && sn && !(sn in SLO)) {
+				k = w[2] == "dynamic-bootp" ? 3 : 2
+				SLO[sn] = w[k]
+				SHI[sn] = nw > k ? w[k + 1] : w[k]
+			} else if (w[1] == "default-lease-time") DV[sn, "lease"] = w[2]
+			else if (w[1] == "option" && (w[2] == "routers" || w[2] == "domain-name-servers")) {
+				v = ""
+				for (j = 3; j <= nw; j++) v = v (j > 3 ? "," : "") w[j]
+				if (v ~ /^[0-9.,]+$/) DV[sn, w[2]] = v
+			} else if (w[1] == "option" && w[2] == "domain-name") { v = w[3]; gsub(/"/, "", v); DV[sn, "dom"] = v }
+			nw = 0
+		} else w[++nw] = T[i]
+	}
+	first = NPOOL + 1
+	for (sn = 1; sn <= NSUB; sn++) {
+		if (!(sn in SLO)) continue
+		iface = ifof(SLO[sn])
+		key = iface != "" ? iface : SNET[sn]
+		for (j = 1; j <= NPOOL; j++) if (POOLKEY[j] == key) key = ""
+		if (key == "") continue  # dnsmasq serves it too: its pool stands
+		NPOOL++
+		POOLKEY[NPOOL] = key; POOLIF[NPOOL] = iface; POOLLO[NPOOL] = ip2n(SLO[sn]); POOLHI[NPOOL] = ip2n(SHI[sn])
+		p = "Device.DHCPv4.Server.Pool.{" key "}."
+		emit(p "Enable", "true")
+		emit(p "Status", "Enabled")
+		emit(p "Alias", "cpe-" key)
+		emit(p "Order", NPOOL)
+		emit(p "Interface", iface != "" ? "Device.IP.Interface.{" iface "}" : "")
+		emit(p "MinAddress", SLO[sn])
+		emit(p "MaxAddress", SHI[sn])
+		emit(p "SubnetMask", SMASK[sn])
+		emit(p "DNSServers", dv(sn, "domain-name-servers"))
+		emit(p "IPRouters", dv(sn, "routers"))
+		emit(p "DomainName", dv(sn, "dom"))
+		emit(p "LeaseTime", dv(sn, "lease") != "" ? dv(sn, "lease") : 43200)
+		emit(p "ReservedAddresses", "")
+		nst = 0
+		bits = 2 ^ (32 - masklen(SMASK[sn]))
+		for (j = 1; j <= NDH; j++) {
+			if (int(ip2n(DHIP[j]) / bits) != int(ip2n(SNET[sn]) / bits)) continue
+			nst++
+			q = p "StaticAddress.{" DHMAC[j] "}."
+			emit(q "Enable", "true")
+			emit(q "Alias", "cpe-" DHMAC[j])
+			emit(q "Chaddr", DHMAC[j])
+			emit(q "Yiaddr", DHIP[j])
+		}
+		emit(p "StaticAddressNumberOfEntries", nst)
+		k = 0
+		if (dv(sn, "routers") != "") k += pool_opt(p, 3, dv(sn, "routers"))
+		if (dv(sn, "domain-name-servers") != "") k += pool_opt(p, 6, dv(sn, "domain-name-servers"))
+		emit(p "OptionNumberOfEntries", k)
+	}
+	# leases: the last entry of an address wins; active ones count
+	nip = 0
+	while ((getline l < lf) > 0) {
+		if (l ~ /^lease [0-9.]+ \{/) {
+			split(l, a, " ")
+			ip = a[2]; st = mac = hn = ends = ""
+		} else if (l ~ /^[ \t]+ends /) {
+			ends = l
+			sub(/^[ \t]+ends /, "", ends)
+			sub(/;.*/, "", ends)
+			ends = ends == "never" ? 0 : epoch(ends)
+		} else if (l ~ /^[ \t]+binding state /) { split(l, a, /[ \t;]+/); st = a[4] }
+		else if (l ~ /^[ \t]+hardware ethernet /) { split(l, a, /[ \t;]+/); mac = tolower(a[4]) }
+		else if (l ~ /^[ \t]+client-hostname /) { hn = l; sub(/^[^"]*"/, "", hn); sub(/".*/, "", hn) }
+		else if (l ~ /^\}/ && ip != "") {
+			if (!(ip in DLST)) order[++nip] = ip
+			DLST[ip] = st; DLMAC[ip] = mac; DLEXP[ip] = ends; DLHN[ip] = hn
+			ip = ""
+		}
+	}
+	close(lf)
+	lfirst = LEASES + 1
+	for (i = 1; i <= nip; i++) {
+		ip = order[i]
+		if (DLST[ip] != "active" || DLMAC[ip] !~ /^[0-9a-f][0-9a-f](:[0-9a-f][0-9a-f])+$/ || length(DLMAC[ip]) != 17)
+			continue
+		LEASES++
+		LMAC[LEASES] = DLMAC[ip]; LIP[LEASES] = ip; LHOST[LEASES] = DLHN[ip]; LEXP[LEASES] = DLEXP[ip]
+		LCID[LEASES] = ""
+		LEASE_OF[DLMAC[ip]] = LEASES
+	}
+	pool_clients(first, NPOOL, lfirst)
+}
+
+function dv(sn, k) { return ((sn, k) in DV) ? DV[sn, k] : ((0, k) in DV) ? DV[0, k] : "" }
+
+function pool_opt(p, tag, v,   q) {
+	q = p "Option.{" tag "}."
+	emit(q "Enable", "true")
+	emit(q "Alias", "cpe-option" tag)
+	emit(q "Tag", tag)
+	emit(q "Value", iplisthex(v))
+	return 1
+}
+
+function masklen(m,   a, i, n, o) {
+	split(m, a, ".")
+	n = 0
+	for (i = 1; i <= 4; i++) {
+		o = a[i] + 0
+		while (o >= 128) { n++; o = (o - 128) * 2 }
+	}
+	return n
 }
 
 # IPv6 ranges of dnsmasq: DHCPv6 pools and router advertisements
@@ -1103,6 +1255,11 @@ END {
 	now = srand()
 	dns_client()
 	dnsmasq()
+	if (NDHD) dhcpd()
+	if (NDM || NDHD) {
+		emit("Device.DHCPv4.Server.Enable", bool(NPOOL))
+		emit("Device.DHCPv4.Server.PoolNumberOfEntries", NPOOL + 0)
+	}
 	dhc_procs()
 	if (DHCLF) dhc_requests()
 	dhclient()
