@@ -9,8 +9,7 @@ value at that moment. It wins over the file until the file's value for that
 key changes (the operator edited the file: the file wins again).
 """
 
-import configparser
-
+from rocket.base.ini import Ini, IniError
 from rocket.base.log import log
 from rocket.base.booleans import config_bool
 
@@ -203,12 +202,12 @@ def _did_you_mean(word, known, fmt):
 class Config:
     def __init__(self, parser=None, path=None):
         self.path = path
-        self.parser = parser or configparser.ConfigParser(interpolation=None)
+        self.parser = parser or Ini()
 
     @classmethod
     def load(cls, path=None):
         """Read ``path`` (or the default path if it exists)."""
-        parser = configparser.ConfigParser(interpolation=None)
+        parser = Ini()
         used = None
         if path is not None:
             try:
@@ -216,7 +215,7 @@ class Config:
                     parser.read_file(f)
             except OSError as e:
                 raise ConfigError("cannot read %s: %s" % (path, e.strerror)) from None
-            except configparser.Error as e:
+            except IniError as e:
                 raise ConfigError("%s: %s" % (path, e)) from None
             used = path
         else:
@@ -226,7 +225,7 @@ class Config:
                 used = DEFAULT_PATH
             except OSError:
                 pass
-            except configparser.Error as e:
+            except IniError as e:
                 raise ConfigError("%s: %s" % (DEFAULT_PATH, e)) from None
         cfg = cls(parser, used)
         cfg._warn_unknown()

@@ -62,7 +62,6 @@ Path patterns: ``Device.WiFi.`` (a trailing dot) covers the whole subtree;
 standing for any one instance number.
 """
 
-import configparser
 import os
 import re
 
@@ -159,10 +158,11 @@ class Policy:
 
     @classmethod
     def parse(cls, text, source="<policy>"):
-        cp = configparser.ConfigParser(interpolation=None)
+        from rocket.base.ini import Ini, IniError
+        cp = Ini()
         try:
             cp.read_string(text, source)
-        except configparser.Error as e:
+        except IniError as e:
             raise ConfigError("policy %s" % e) from None
         pol = cls(source)
         for sec in cp.sections():
