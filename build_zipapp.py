@@ -444,7 +444,7 @@ def bundle(tree, use_minifier=True):
 def compile_for(python, tree):
     code = ("import compileall,sys; ok=compileall.compile_dir(sys.argv[1], quiet=1, legacy=True, "
             "optimize=2); sys.exit(0 if ok else 1)")
-    subprocess.check_call([python, "-c", code, tree])
+    subprocess.check_call([python, "-X", "no_debug_ranges", "-c", code, tree])
     for dirpath, _, filenames in os.walk(tree):
         for f in filenames:
             # the zipapp's own entry point stays source; everything else is .pyc only
