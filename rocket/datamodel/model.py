@@ -145,7 +145,6 @@ def _one_request(fn):
             return fn(self, *args)
         finally:
             self._aidx = None
-    run.__doc__ = fn.__doc__
     return run
 
 
