@@ -16,6 +16,7 @@
 # hex(STRING)        hexadecimal -> number
 # v6short(ADDR)      the longest run of zero groups of an IPv6 address as "::"
 # v6prefix(ADDR, N)  the /N prefix of an IPv6 address ("fd77::/64")
+# pow2(N)            2 to the power N (busybox awk may lack `^`: no libm)
 
 function jreset() { _jd = 0; _jx = 0 }
 
@@ -121,13 +122,19 @@ function isotime(t,   d, s, z, era, doe, yoe, y, doy, mp, dd, m) {
 	return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, dd, int(s / 3600), int((s % 3600) / 60), s % 60)
 }
 
+function pow2(n,   v) {
+	v = 1
+	while (n-- > 0) v *= 2
+	return v
+}
+
 function mask(n,   out, i, o) {
 	n += 0
 	out = ""
 	for (i = 0; i < 4; i++) {
 		if (n >= 8) { o = 255; n -= 8 }
 		else if (n <= 0) o = 0
-		else { o = 256 - 2 ^ (8 - n); n = 0 }
+		else { o = 256 - pow2(8 - n); n = 0 }
 		out = out (i ? "." : "") o
 	}
 	return out
@@ -184,7 +191,7 @@ function v6prefix(ip, plen,   g, n, i, full, left, right, nl, nr, k, bits, v, ou
 		bits = plen - (i - 1) * 16
 		v = full[i]
 		if (bits <= 0) v = 0
-		else if (bits < 16) v = int(v / 2 ^ (16 - bits)) * 2 ^ (16 - bits)
+		else if (bits < 16) v = int(v / pow2(16 - bits)) * pow2(16 - bits)
 		out = out (i > 1 ? ":" : "") sprintf("%x", v)
 	}
 	return v6short(out) "/" plen

@@ -67,7 +67,7 @@ function ip2n(ip,   a) {
 function ifof(ip,   i, n, size) {
 	n = ip2n(ip)
 	for (i = 1; i <= NAD; i++) {
-		size = 2 ^ (32 - ADPL[i])
+		size = pow2(32 - ADPL[i])
 		if (int(ip2n(ADIP[i]) / size) == int(n / size)) { IFIDX = i; return ADIF[i] }
 	}
 	IFIDX = 0
@@ -410,7 +410,7 @@ function dhcpd(   i, cf, lf, l, a, n, j, T, nt, w, nw, d, blk, sn, hm, hip, k, v
 		emit(p "LeaseTime", dv(sn, "lease") != "" ? dv(sn, "lease") : 43200)
 		emit(p "ReservedAddresses", "")
 		nst = 0
-		bits = 2 ^ (32 - masklen(SMASK[sn]))
+		bits = pow2(32 - masklen(SMASK[sn]))
 		for (j = 1; j <= NDH; j++) {
 			if (int(ip2n(DHIP[j]) / bits) != int(ip2n(SNET[sn]) / bits)) continue
 			nst++
