@@ -204,7 +204,8 @@ class Router:
     RADVD_CONF = ("interface lx-lan2 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 4;\n  MaxRtrAdvInterval 10;\n"
                   "  AdvOtherConfigFlag on;\n  AdvLinkMTU 1400;\n  AdvDefaultPreference low;\n"
                   "  prefix ::/64 { AdvValidLifetime 3600; AdvPreferredLifetime 1800; };\n"
-                  "  RDNSS fd78::53 fd78::54 { };\n  DNSSL lan2.test example.org { AdvDNSSLLifetime 15; };\n};\n")
+                  "  RDNSS fd78::53 fd78::54 { };\n  DNSSL lan2.test example.org { AdvDNSSLLifetime 15; };\n"
+                  "  route fd99::/48 { AdvRoutePreference high; };\n};\n")
 
     DHCPD_CONF = ("default-lease-time 1800;\noption domain-name-servers 192.168.78.1, 192.168.78.53;\n"
                   "subnet 192.168.78.0 netmask 255.255.255.0 {\n  range 192.168.78.100 192.168.78.150;\n"

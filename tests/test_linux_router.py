@@ -327,9 +327,9 @@ def test_radvd_advertisement_as_sent(router, tree):
         str(retrans), str(struct.unpack("!I", opts[5][2:6])[0]))
     assert (v(tree, r + "MaxRtrAdvInterval"), v(tree, r + "MinRtrAdvInterval")) == ("10", "4")
     served = {v(tree, o + "Tag"): v(tree, o + "Value") for o in find(tree, re.escape(r) + r"Option\.\d+\.")}
-    assert served == {"25": opts[25].hex(), "31": opts[31].hex()}
+    assert served == {"24": opts[24].hex(), "25": opts[25].hex(), "31": opts[31].hex()}
     assert v(tree, v(tree, r + "Prefixes") + ".Prefix") == "fd78::/64"
-    assert v(tree, r + "OptionNumberOfEntries") == "2"
+    assert v(tree, r + "OptionNumberOfEntries") == "3"
 
 
 def test_neighbor_discovery(router, tree):

@@ -634,7 +634,7 @@ function radvd(   i, f, l, a, n, j, nt, T, d, w, nw, ifn, blk, first, pre) {
 			if (d == 1 && w[1] == "interface") { ifn = w[2]; RDN++; RDIF[RDN] = ifn }
 			blk = d == 2 ? w[1] : blk
 			if (d == 2 && w[1] == "prefix") RDPFX[ifn] = RDPFX[ifn] " " w[2]
-			first = d == 2 && (w[1] == "RDNSS" || w[1] == "DNSSL") && !((ifn, w[1]) in RDOPT)
+			first = d == 2 && (w[1] == "RDNSS" || w[1] == "DNSSL" || w[1] == "route") && !((ifn, w[1]) in RDOPT)
 			if (first) {
 				RDOPT[ifn, w[1]] = ""
 				for (j = 2; j <= nw; j++) RDOPT[ifn, w[1]] = RDOPT[ifn, w[1]] " " w[j]
@@ -643,7 +643,8 @@ function radvd(   i, f, l, a, n, j, nt, T, d, w, nw, ifn, blk, first, pre) {
 		} else if (T[i] == "}") { d--; nw = 0 }
 		else if (T[i] == ";") {
 			if (d == 1 && nw >= 2) RDV[ifn, w[1]] = w[2]
-			if (d == 2 && first && w[1] ~ /^Adv(RDNSS|DNSSL)Lifetime$/) RDLT[ifn, blk] = w[2]
+			if (d == 2 && first && w[1] ~ /^Adv(RDNSS|DNSSL|Route)Lifetime$/) RDLT[ifn, blk] = w[2]
+			if (d == 2 && first && w[1] == "AdvRoutePreference") RDPRF[ifn] = w[2]
 			nw = 0
 		} else w[++nw] = T[i]
 	}
@@ -682,6 +683,7 @@ function radvd(   i, f, l, a, n, j, nt, T, d, w, nw, ifn, blk, first, pre) {
 		n = 0
 		if ((ifn, "RDNSS") in RDOPT) n += rd_opt(pre, 25, ifn, "RDNSS")
 		if ((ifn, "DNSSL") in RDOPT) n += rd_opt(pre, 31, ifn, "DNSSL")
+		if ((ifn, "route") in RDOPT) n += rd_opt(pre, 24, ifn, "route")
 		emit(pre "OptionNumberOfEntries", n)
 	}
 }
@@ -697,16 +699,22 @@ function rd_num(pre, k, v) {
 	if (v ~ /^[0-9]+$/ || (v + 0 == int(v + 0) && v + 0 >= 0)) emit(pre k, int(v + 0))
 }
 
-# RDNSS (25) or DNSSL (31), the first block of each: the option's data
-# after type and length (RFC 8106): reserved, lifetime, addresses or names
-# padded to 8 octets. Lifetime default: MaxRtrAdvInterval (radvd's code
-# and what it sends; its manual says twice that)
+# RDNSS (25), DNSSL (31) or route information (24), the first block of
+# each: the option's data after type and length (RFC 8106, RFC 4191):
+# reserved, lifetime, addresses or names padded to 8 octets; prefix
+# length, preference, lifetime, the 16 octets of the prefix. Lifetime
+# defaults: MaxRtrAdvInterval (radvd's code and what it sends; its manual
+# says twice that), 3 x for routes
 function rd_opt(pre, tag, ifn, kind,   lt, hx, n, a, j, q) {
-	lt = ((ifn, kind) in RDLT) ? RDLT[ifn, kind] : MAXI
+	lt = ((ifn, kind) in RDLT) ? RDLT[ifn, kind] : tag == 24 ? 3 * MAXI : MAXI
 	if (lt == "infinity") lt = 4294967295
 	if (lt !~ /^[0-9.]+$/ || lt + 0 != int(lt + 0)) return 0
 	hx = sprintf("0000%08x", lt + 0)
-	if (tag == 25) {
+	if (tag == 24) {
+		split(RDOPT[ifn, kind], a, /[ \/]+/)
+		if (a[3] !~ /^[0-9]+$/ || a[2] !~ /:/) return 0
+		hx = sprintf("%02x%02x%08x", a[3], RDPRF[ifn] == "high" ? 8 : RDPRF[ifn] == "low" ? 24 : 0, lt) v6hex(a[2])
+	} else if (tag == 25) {
 		n = split(RDOPT[ifn, kind], a, " ")
 		for (j = 1; j <= n; j++) hx = hx v6hex(a[j])
 	} else {
