@@ -250,3 +250,32 @@ def test_owner_policy_sees_through_aliases(acs, make_agent, tmp_path):
     assert "SetParameterAttributesResponse" in a[3]
     assert fault_codes(a[4]) == [9001] and fault_codes(a[5]) == [9001] and fault_codes(a[6]) == [9001]
     assert "r9" not in a[7] and len(names(a[7])) == 3  # nothing created, nothing deleted
+
+
+def test_the_agents_own_table_by_alias(acs, make_agent):
+    """InformParameter.{i} (the agent's own table) carries an Alias: created
+    by alias through AddObject and auto-creating SetParameterValues, named
+    cpe-N by a plain AddObject, persisted, removed again when a request fails."""
+    IP = "Device.ManagementServer.InformParameter."
+    acs.queue = [build_rpc("SetParameterValues", ["Device.ManagementServer.AutoCreateInstances=true:boolean"]),
+                 build_rpc("AddObject", [IP + "[up]."]),
+                 build_rpc("SetParameterValues", [IP + "[up].ParameterName=Device.DeviceInfo.UpTime",
+                                                  IP + "[up].Enable=true:boolean",
+                                                  IP + "[mem].ParameterName=Device.DeviceInfo.Manufacturer"]),
+                 build_rpc("AddObject", [IP]),
+                 build_rpc("SetParameterValues", [IP + "[bad].ParameterName=Device.DeviceInfo.SoftwareVersion"]),
+                 build_rpc("SetParameterValues", [IP + "1.Alias=mem"])]
+    agent = make_agent(acs.url)
+    assert agent.run() == 0
+    a = [r.decode() for _, r in acs.sessions[-1].answers]
+    assert "<InstanceNumber>1<" in a[1] and "<Status>0<" in a[2] and "<InstanceNumber>3<" in a[3]
+    assert fault_codes(a[4]) == [9003, 9007]  # a Forced Inform parameter: [bad] is not kept
+    assert fault_codes(a[5]) == [9003, 9007] and "taken" in a[5]
+    acs.queue = [build_rpc("GetParameterValues", [IP + "*.Alias", IP + "[up].ParameterName",
+                                                  "Device.ManagementServer.InformParameterNumberOfEntries"])]
+    agent = make_agent(acs.url, boot=False)  # a restart: the table comes back from the state directory
+    assert agent.run() == 0
+    assert parse_values(acs.sessions[-1].answers[0][1]) == {
+        IP + "1.Alias": "up", IP + "2.Alias": "mem", IP + "3.Alias": "cpe-3",
+        IP + "1.ParameterName": "Device.DeviceInfo.UpTime",
+        "Device.ManagementServer.InformParameterNumberOfEntries": "3"}

@@ -603,6 +603,9 @@ class DataModel:
             except CwmpFault as e:
                 log.error("cannot remove %s again: %s", inst, e)
         self.store.delete(inst)
+        if inst.startswith(self.ms("InformParameter.")):
+            self._count_inform_params()
+            self._save_inform_params()
 
     def _set_values(self, items, parameter_key):
         names = [n for n, _, _ in items]
@@ -906,14 +909,15 @@ class DataModel:
         inst = "%s%d." % (table, number)
         self.store.add_object(inst, writable=True)
         if table == self.ms("InformParameter."):
-            self._new_inform_param(inst, "false", "", "")
+            self._new_inform_param(inst, "false", "", "", "cpe-%d" % number)
             self._count_inform_params()
             self._save_inform_params()
         return number
 
     # InformParameter.{i}: the agent's own table, persisted as informparams.json
-    def _new_inform_param(self, inst, enable, name, event_list):
+    def _new_inform_param(self, inst, enable, name, event_list, alias=""):
         s = self.store
+        s.add(inst + "Alias", Param(alias, "string", True, limit=64))
         s.add(inst + "Enable", Param(enable, "boolean", True))
         s.add(inst + "ParameterName", Param(name, "string", True, limit=256))
         s.add(inst + "EventList", Param(event_list, "string", True))
@@ -925,7 +929,7 @@ class DataModel:
         rows = {}
         for n in self.store.instances(ip):
             base = "%s%d." % (ip, n)
-            rows[str(n)] = [self.store.get(base + k).value for k in ("Enable", "ParameterName", "EventList")]
+            rows[str(n)] = [self.store.get(base + k).value for k in ("Enable", "ParameterName", "EventList", "Alias")]
         self.state.save("informparams", {"last": self._last_instance.get(ip, 0), "rows": rows})
 
     def _load_inform_params(self):
@@ -936,10 +940,10 @@ class DataModel:
         rows = saved.get("rows") or {}
         for n in sorted(rows, key=lambda k: int(k) if k.isdigit() else 0):
             row = rows[n]
-            if n.isdigit() and int(n) > 0 and isinstance(row, list) and len(row) == 3:
+            if n.isdigit() and int(n) > 0 and isinstance(row, list) and len(row) in (3, 4):  # 3: no Alias yet
                 inst = "%s%s." % (ip, n)
                 self.store.add_object(inst, writable=True)
-                self._new_inform_param(inst, *[str(v) for v in row])
+                self._new_inform_param(inst, *[str(v) for v in row[:3]], alias=str(row[3:] and row[3] or "cpe-" + n))
         nums = self.store.instances(ip)
         self._last_instance[ip] = max(nums + [int(saved.get("last") or 0)])
         self._count_inform_params()
