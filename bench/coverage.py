@@ -94,7 +94,7 @@ def install(d, names, wrap=None, env=None):
     real = os.path.join(d, "real") if (wrap or env) else b
     for x in (b, real):
         os.makedirs(x, exist_ok=True)
-    for f in ("lib.sh", "lib.awk"):
+    for f in ("lib.sh", "lib.awk", "lastchange.awk"):
         shutil.copy(os.path.join(BACKENDS, f), real)
     for n in names:
         shutil.copy(os.path.join(BACKENDS, n), real)

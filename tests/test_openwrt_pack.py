@@ -467,3 +467,31 @@ def test_shellcheck():
     r = subprocess.run(["shellcheck", "-x", "-s", "sh", "openwrt"], cwd=os.path.dirname(SCRIPT),
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_last_change_counts_from_the_first_read_of_a_state(tmp_path):
+    """Ethernet interfaces, links, bridge ports and SSIDs: LastChange in
+    seconds of /proc/uptime since the pack first saw the current state,
+    kept in the run directory; a reboot starts over (lastchange.awk)."""
+    tree = Tree(tmp_path, SHELLS[-1], os.path.join(HERE, "openwrt", "ax3000t"))
+    uptime = tree.root / "proc" / "uptime"
+    up0 = int(float(uptime.read_text().split()[0]))
+    lan3 = ("Device.Ethernet.Interface.{lan3}.LastChange", "Device.Bridging.Bridge.{br-lan}.Port.{lan3}.LastChange")
+    others = ("Device.Ethernet.Interface.{lan4}.LastChange", "Device.Ethernet.Link.{wan}.LastChange",
+              "Device.Bridging.Bridge.{br-lan}.Port.{br-lan}.LastChange",
+              "Device.WiFi.SSID.{default_radio1}.LastChange")
+
+    def served(up):
+        uptime.write_text("%d.17 %d.50\n" % (up, up * 2))
+        v = tree.get()
+        consistent(v)
+        return [int(v[p]) for p in lan3], [int(v[p]) for p in others]
+
+    assert served(up0) == ([0, 0], [0, 0, 0, 0])
+    assert served(up0 + 60) == ([60, 60], [60, 60, 60, 60])
+    (tree.root / "sys" / "class" / "net" / "lan3" / "operstate").write_text("lowerlayerdown\n")
+    assert served(up0 + 61) == ([0, 0], [61, 61, 61, 61])
+    assert served(up0 + 91) == ([30, 30], [91, 91, 91, 91])
+    (tree.root / "sys" / "class" / "net" / "lan3" / "carrier_changes").write_text("7\n")  # a flap
+    assert served(up0 + 95) == ([0, 0], [95, 95, 95, 95])
+    assert served(40) == ([0, 0], [0, 0, 0, 0])  # rebooted: uptime went back

@@ -277,39 +277,10 @@ function lifetime(secs) {
 	return isotime(NOW + secs)
 }
 
-# LastChange: seconds since this pack first saw the interface in its current
-# state during this boot (Status, ifindex and the kernel's carrier_changes
-# count: a flap between two reads counts as a change at the later read).
-# Kept in rundir/lastchange, rewritten only when something changed.
-function lc_load(   l, a, ok) {
-	if (rundir == "") return
-	BOOT = readfile("/proc/sys/kernel/random/boot_id")
-	LCF = rundir "/lastchange"
-	while ((getline l < LCF) > 0) {
-		split(l, a, "\t")
-		if (a[1] == "boot") ok = a[2] == BOOT
-		else if (ok) { LCST[a[1]] = a[2]; LCT[a[1]] = a[3] }
-	}
-	close(LCF)
-}
-
-function lastchange(p, n,   st) {
-	if (rundir == "") return
-	if (!(n in LCNOW)) {
-		st = status(n) " " IDX[n] " " readfile("/sys/class/net/" n "/carrier_changes")
-		if (LCST[n] != st) { LCST[n] = st; LCT[n] = NOW; LCDIRTY = 1 }
-		LCNOW[n] = 1
-	}
-	emit(p "LastChange", NOW > LCT[n] ? NOW - LCT[n] : 0)
-}
-
-function lc_save(   k) {
-	for (k in LCST) if (!(k in SEEN)) { delete LCST[k]; LCDIRTY = 1 }
-	if (!LCDIRTY) return
-	print "boot\t" BOOT > (LCF ".new")
-	for (k in LCST) printf "%s\t%s\t%s\n", k, LCST[k], LCT[k] > (LCF ".new")
-	close(LCF ".new")
-	system("mv -f '" LCF ".new' '" LCF "'")
+# LastChange (lastchange.awk): the state is Status, ifindex and the kernel's
+# carrier_changes count.
+function lcstate(n) {
+	return status(n) " " IDX[n] " " readfile("/sys/class/net/" n "/carrier_changes")
 }
 
 # Routing.RouteInformation (RFC 4191 route information options): the
@@ -363,7 +334,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 			emit(p "Alias", "cpe-" n)
 			emit(p "Name", n)
 			emit(p "LowerLayers", "")
-			lastchange(p, n)
+			lastchange(p, n, lcstate(n))
 			emit(p "Upstream", bool(n in UPSTREAM))
 			emit(p "MACAddress", MAC[n])
 			# speed and duplex fail to read (EINVAL) without a carrier
@@ -391,7 +362,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 			else if (is_eth(n)) ll = "Device.Ethernet.Interface.{" n "}"
 			else if (KIND[n] == "wifi") ll = "Device.WiFi.SSID.{" n "}"
 			emit(p "LowerLayers", ll)
-			lastchange(p, n)
+			lastchange(p, n, lcstate(n))
 			emit(p "MACAddress", MAC[n])
 			stats(p, n)
 			LINKOF[n] = "Device.Ethernet.Link.{" n "}"
@@ -405,7 +376,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 			emit(p "Name", n)
 			emit(p "LowerLayers", PARENT[n] != "" ? "Device.Ethernet.Link.{" PARENT[n] "}" : "")
 			emit(p "VLANID", VID[n])
-			lastchange(p, n)
+			lastchange(p, n, lcstate(n))
 			stats(p, n)
 			LINKOF[n] = "Device.Ethernet.VLANTermination.{" n "}"
 		}
@@ -419,7 +390,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 		emit(p "Type", LT[n] == "loopback" ? "Loopback" : "Normal")
 		emit(p "Loopback", bool(LT[n] == "loopback"))
 		emit(p "LowerLayers", LINKOF[n])
-		lastchange(p, n)
+		lastchange(p, n, lcstate(n))
 		emit(p "Router", "Device.Routing.Router.1")
 		emit(p "Reset", "false")
 		if (MTU[n] + 0 >= 64 && MTU[n] + 0 <= 65535) emit(p "MaxMTUSize", MTU[n])
@@ -516,7 +487,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 		emit(q "Name", br)
 		emit(q "LowerLayers", ll)
 		emit(q "ManagementPort", "true")
-		lastchange(q, br)
+		lastchange(q, br, lcstate(br))
 		stats(q, br)
 		for (j = 1; j <= np; j++) {
 			n = ports[j]
@@ -527,7 +498,7 @@ function render(   i, n, p, neth, nlink, nvt, nip, e, k, a4, a6, pf, pfx, ip, pl
 			emit(q "Name", n)
 			emit(q "LowerLayers", is_eth(n) ? "Device.Ethernet.Interface.{" n "}" : KIND[n] == "wifi" ? "Device.WiFi.SSID.{" n "}" : "")
 			emit(q "ManagementPort", "false")
-			lastchange(q, n)
+			lastchange(q, n, lcstate(n))
 			s = readfile("/sys/class/net/" n "/brport/state")
 			if (s != "") emit(q "PortState", s + 0 == 0 ? "Disabled" : s + 0 == 1 ? "Listening" : s + 0 == 2 ? "Learning" : s + 0 == 3 ? "Forwarding" : "Blocking")
 			for (k = 1; k <= NBV; k++)
@@ -652,7 +623,7 @@ END {
 	if (JN["A"] > 0) from_json()
 	else from_proc()
 	read_stats()
-	if (rundir != "") lc_load()
+	if (rundir != "") lc_load(rundir "/lastchange", readfile("/proc/sys/kernel/random/boot_id"), NOW)
 	render()
-	if (rundir != "") lc_save()
+	lc_save()
 }

@@ -11,7 +11,7 @@
 # Variables: R (root prefix), PROCS (the /proc/PID/stat paths), NETDIRS
 # (the /sys/class/net/* paths), ZONES (/sys/class/thermal/thermal_zone*),
 # STATE (a file keeping temperature extremes and the previous CPU sample
-# between runs; empty: none).
+# between runs; empty: none), LCFILE (lastchange.awk's file; empty: none).
 #
 # Output: backend records (PATH TAB VALUE [TAB TYPE]), escaped as
 # rocket/backends/README.md says. Instances are written "{KEY}" with a stable
@@ -432,6 +432,7 @@ END {
 	out_hosts()
 	out_firewall()
 	save_state()
+	lc_save()
 }
 
 # ------------------------------------------------------------------ files
@@ -449,7 +450,8 @@ function load_files(    f, l, a, n, i, d, dev, p, s) {
 		TXB[dev] = a[9]; TXP[dev] = a[10]; TXE[dev] = a[11]; TXD[dev] = a[12]
 	}
 	close(f)
-	# /sys/class/net/DEV: operstate, address, rx_nohandler, brport/state
+	# /sys/class/net/DEV: operstate, address, rx_nohandler, brport/state,
+	# ifindex and carrier_changes (LastChange)
 	n = split(NETDIRS, a, " ")
 	for (i = 1; i <= n; i++) {
 		d = a[i]
@@ -463,6 +465,7 @@ function load_files(    f, l, a, n, i, d, dev, p, s) {
 		if (l != "") NOHANDLER[dev] = l
 		l = line1(d "/brport/state")
 		if (l != "") BRSTATE[dev] = l
+		LCSYS[dev] = line1(d "/ifindex") " " line1(d "/carrier_changes")
 	}
 	# temperature sensors
 	n = split(ZONES, a, " ")
@@ -477,6 +480,8 @@ function load_files(    f, l, a, n, i, d, dev, p, s) {
 		ZTYPE[d] = line1(a[i] "/type")
 	}
 	load_state()
+	# LastChange counts in seconds since boot (the wall clock jumps at the first NTP sync)
+	if (LCFILE != "") lc_load(LCFILE, line1(R "/proc/sys/kernel/random/boot_id"), int(line1(R "/proc/uptime")))
 	# DHCP leases: expiry mac ip name clientid
 	f = (R u("dhcp", DNSMASQ, "leasefile", "/tmp/dhcp.leases"))
 	while ((getline l < f) > 0) {
@@ -690,6 +695,8 @@ function devstatus(dev,    o) {
 	if (("network.device/" dev "/up") in J) return jget("network.device/" dev "/up") == "true" && jget("network.device/" dev "/carrier") != "false" ? "Up" : "Down"
 	return "Down"
 }
+# lastchange.awk: a device's state is its Status, carrier, ifindex and carrier_changes
+function lcdev(p, dev) { lastchange(p, dev, devstatus(dev) " " jget("network.device/" dev "/carrier") " " LCSYS[dev]) }
 function devmac(dev,    m) {
 	m = jget("network.device/" dev "/macaddr")
 	if (m == "") m = ADDR[dev]
@@ -874,6 +881,7 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 			emit(p "DuplexMode", "Auto")
 		n = maxrate(d "/link-supported")
 		if (n) emit(p "MaxBitRate", n)
+		lcdev(p, dev)
 		stats(p, dev, 1)
 		stack(p, "")
 	}
@@ -891,6 +899,7 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 		else lo = ""
 		emit(p "LowerLayers", lo)
 		stack(p, lo)
+		lcdev(p, dev)
 		stats(p, dev, 1)
 	}
 	emit("Device.Ethernet.LinkNumberOfEntries", nl)
@@ -905,6 +914,7 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 		lo = "Device.Ethernet.Link." key(VLANBASE[dev]) "."
 		emit(p "LowerLayers", lo)
 		stack(p, lo)
+		lcdev(p, dev)
 		stats(p, dev, 1)
 	}
 	emit("Device.Ethernet.VLANTerminationNumberOfEntries", nv)
@@ -944,6 +954,7 @@ function out_bridging(    dev, nb, p, n, a, i, q, lo, all, st) {
 			stack(q, lo)
 			st = BRSTATE[a[i]]
 			if (st != "") emit(q "PortState", st == 0 ? "Disabled" : st == 1 ? "Listening" : st == 2 ? "Learning" : st == 3 ? "Forwarding" : st == 4 ? "Blocking" : "Broken")
+			lcdev(q, a[i])
 			stats(q, a[i], 1)
 		}
 		q = p "Port." key(dev) "."
@@ -955,6 +966,7 @@ function out_bridging(    dev, nb, p, n, a, i, q, lo, all, st) {
 		n = split(all, a, ",")
 		for (i = 1; i <= n; i++) stack(q, a[i])
 		emit(q "PortState", "Forwarding")
+		lcdev(q, dev)
 		stats(q, dev, 1)
 		emit(p "PortNumberOfEntries", split(BRMEM[dev], a, LS) + 1)
 	}
@@ -992,7 +1004,7 @@ function iwfield(txt, label,    i, s) {
 	sub(/  .*|\n.*/, "", s)
 	return s
 }
-function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a, m, j, nr, ns, na, tp, cur, mx, mw, lst, c, rate, nst, line, mac, sig, ssid, enc, mode, key2, pfx, sta, hidden, lowr) {
+function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a, m, j, nr, ns, na, tp, cur, mx, mw, lst, c, rate, nst, line, mac, sig, ssid, enc, mode, key2, pfx, sta, hidden, lowr, lcs) {
 	nr = 0
 	for (i = 1; i <= SECN["wireless"]; i++) {
 		r = SEC["wireless", i]
@@ -1118,7 +1130,9 @@ function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a,
 		q = "Device.WiFi.AccessPoint." key(s) "."
 		en = u("wireless", s, "disabled", "0") != "1" && u("wireless", r, "disabled", "0") != "1"
 		emit(p "Enable", bool(u("wireless", s, "disabled", "0") != "1"))
-		emit(p "Status", (dev != "" && devstatus(dev) == "Up") ? "Up" : (u("wireless", s, "disabled", "0") == "1" ? "Down" : (dev == "" ? "Down" : devstatus(dev))))
+		lcs = (dev != "" && devstatus(dev) == "Up") ? "Up" : (u("wireless", s, "disabled", "0") == "1" ? "Down" : (dev == "" ? "Down" : devstatus(dev)))
+		emit(p "Status", lcs)
+		lastchange(p, "@" s, lcs " " dev " " LCSYS[dev])
 		emit(p "Name", dev != "" ? dev : s)
 		lowr = (r != "" && (r in RADIOP)) ? RADIOP[r] : ""
 		emit(p "LowerLayers", lowr)
