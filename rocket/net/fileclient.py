@@ -392,7 +392,12 @@ class FilePut(_Stream):
         if self.file is not None:
             self.file.close()
             self.file = None
-        try:
-            self._request()
-        except FetchError as e:
-            self._finish(e.code, e.reason)
+        # sent again from the top of the loop: its connect never holds up a session
+        self.loop.call_later(0, self._resend, "transfer-resend")
+
+    def _resend(self):
+        if not self.done:
+            try:
+                self._request()
+            except FetchError as e:
+                self._finish(e.code, e.reason)
