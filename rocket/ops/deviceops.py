@@ -90,7 +90,7 @@ class DeviceOps:
         """A "0 BOOTSTRAP" goes out: scheduled informs and downloads that the
         previous ACS asked for are dropped (those of this session stay)."""
         j = self.journal
-        old = [i["id"] for i in j.informs if not i.get("staged")]
+        old = [i.get("id") for i in j.informs if not i.get("staged")]
         old += [t.id for t in j.transfers if t.kind == "schedule" and t.state == "queued"]
         if old:
             log.info("transfer: BOOTSTRAP: pending scheduled informs and downloads dropped")
