@@ -105,3 +105,49 @@ def test_readme_picture_says_what_rank_says():
     assert set(drawn) == set(RANK) | {None}
     for room, arrow in drawn.items():
         assert arrow == {r for r in RANK if RANK[r] < rank(room)}, room
+
+
+def _receiver(node):
+    """The dotted name a call is made on: ``self.agent.state.save`` -> "self.agent.state"."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def test_each_state_document_has_one_owner():
+    """A document of the state directory is written by one module only
+    (the event queue its events, the agent its session record, the
+    transfer journal its transfers...); the others ask that owner."""
+    writers = {}
+    for path, _ in modules():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "save"
+                    and _receiver(node.func.value).split(".")[-1] == "state" and node.args
+                    and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                writers.setdefault(node.args[0].value, set()).add(os.path.relpath(path, ROOT))
+    assert writers.get("events") == {os.path.join("cwmp", "events.py")}
+    assert writers.get("session") == {"agent.py"}
+    shared = {name: sorted(w) for name, w in writers.items() if len(w) > 1}
+    assert not shared, shared
+
+
+def test_event_queue_lists_change_only_in_their_owner():
+    """The agent's pending events change through EventQueue's methods (add,
+    sync, deliver, reset, note_changed...), never by writing its lists. The
+    simulator's devices are not the agent: each restores a queue of its own."""
+    bad = []
+    for path, room in modules():
+        if path.endswith(os.path.join("cwmp", "events.py")) or room == "sim":
+            continue
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, (ast.AugAssign, ast.AnnAssign)) else []
+            for t in targets:
+                if (isinstance(t, ast.Attribute) and t.attr in ("pending", "changed", "inflight", "again")
+                        and _receiver(t.value).split(".")[-1] == "events"):
+                    bad.append("%s:%d writes %s" % (os.path.relpath(path, ROOT), node.lineno, _receiver(t)))
+    assert not bad, "\n".join(bad)
