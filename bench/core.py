@@ -59,6 +59,7 @@ FLOOR_HWM = FLOOR + "; import sys; sys.stderr.write(open('/proc/self/status').re
 LAUNCH = r"""
 import sys
 pyz, n = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, pyz)  # the --bytecode build: plain zipimport (its __main__.py has no importer)
 import zipimport
 _zi = zipimport.zipimporter(pyz)
 _boot = _zi.get_data("__main__.py").decode().rsplit("\nfrom rocket.cli import main", 1)[0]
