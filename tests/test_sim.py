@@ -380,3 +380,29 @@ def test_state_dir_keeps_provisioning(tmp_path):
         assert f.view(f.devices[0]).value("Device.WiFi.SSID.1.SSID") == "kept"
     finally:
         acs.stop()
+
+
+def test_power_restore_spread_and_slow_answers():
+    """--boot-within spreads the first Informs over that (simulated) time;
+    a slow device answers each ACS request that much later."""
+    h = Harness(count=20, boot_within=100.0, time_scale=100.0, slow=1.0, slow_delay=0.3)
+    try:
+        h.acs.queue = []
+        t0 = time.monotonic()
+        h.fleet.start()
+        h.loop.run(until=lambda: h.stats.all_served is not None or h.loop.clock() > h.stats.t0 + 10)
+        starts = sorted(s.started for s in h.acs.sessions)
+        assert len(starts) == 20
+        assert starts[-1] - starts[0] > 0.5 and starts[-1] - t0 < 1.5  # 100 simulated s = 1 s
+        s = h.fleet.serial(h.fleet.devices[0])
+        url = re.search(r"ConnectionRequestURL</Name><Value[^>]*>([^<]*)<", h.informs(s)[0].inform).group(1)
+
+        def operator():
+            h.plan[s] = [gpv("Device.DeviceInfo.SerialNumber")]
+            assert cr(url, s, "cr-" + s) == 200
+            h.wait(lambda: len(h.informs(s)) == 2 and h.informs(s)[1].ended)
+            x = h.informs(s)[1]
+            assert x.finished - x.started >= 0.3 and len(x.answers) == 1
+        h.run(operator)
+    finally:
+        h.close()
