@@ -406,3 +406,19 @@ def test_power_restore_spread_and_slow_answers():
         h.run(operator)
     finally:
         h.close()
+
+
+def test_steady_periodic_schedule():
+    """Every device informs "2 PERIODIC" every PeriodicInformInterval (here
+    50 simulated s = 0.5 s), each at its own phase."""
+    h = Harness(count=5, cfg_extra=[("acs", "periodic_inform_interval", "50")], time_scale=100.0)
+    try:
+        h.fleet.start()
+        h.loop.run(until=lambda: h.loop.clock() > h.stats.t0 + 2.2)
+        for d in h.fleet.devices:
+            periodic = [x.started for x in h.informs(h.fleet.serial(d)) if "2 PERIODIC" in x.inform]
+            assert 2 <= len(periodic) <= 5
+            gaps = [b - a for a, b in zip(periodic, periodic[1:])]
+            assert all(0.35 < g < 1.0 for g in gaps), gaps  # 0.5 s, give or take a busy machine
+    finally:
+        h.close()
