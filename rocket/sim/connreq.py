@@ -10,7 +10,8 @@ credentials 401 with a fresh challenge, a device that is rebooting gets no
 answer (the connection is closed), else 200 and "6 CONNECTION REQUEST".
 What it is not: the agent's listener (rocket.connreq.httpcr, one device,
 rate limits, URL discovery). One request per connection, a header block
-of at most 8 KiB, ``[connection_request] request_timeout`` to send it.
+of at most 8 KiB, ``[connection_request] request_timeout`` to send it, at
+most ``MAX_CONNS`` open (the oldest is answered 503 to make room).
 """
 
 from rocket.connreq.httpcr import _listen
@@ -18,6 +19,7 @@ from rocket.net.digestserver import DigestServer
 from rocket.net.httpparse import HttpError, RequestParser, response
 
 SEC = "connection_request"
+MAX_CONNS = 4096  # for the whole fleet
 
 
 class Listener:
@@ -57,6 +59,8 @@ class Listener:
                 s, _ = self.sock.accept()
             except OSError:
                 return
+            if len(self.conns) >= MAX_CONNS:  # a flood: the oldest goes
+                self._send(next(iter(self.conns)), 503)
             s.setblocking(False)
             self.conns[s] = [RequestParser(8192), self.loop.clock() + self.timeout]
             self.loop.add_reader(s, lambda s=s: self._readable(s))
