@@ -45,7 +45,6 @@ def main(argv):
     except (ConfigError, OSError, ValueError) as e:
         sys.stderr.write("rocket sim: %s\n" % e)
         return 2
-    _raise_fd_limit()
     import random
     from rocket.sim.fleet import Fleet
     from rocket.sim.report import Stats
@@ -74,12 +73,3 @@ def main(argv):
         report.close()
     return 0
 
-
-def _raise_fd_limit():
-    """One socket per session in flight: take all the descriptors allowed."""
-    try:
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, OSError, ValueError):
-        pass
