@@ -78,7 +78,7 @@ def test_transfers_recorded_and_redirects_checked(acs, make_agent, files, tx, tm
                  upload_rpc(files.url("/up/log.txt"), "2 Vendor Log File", key="up")]
     agent = make_agent(acs.url, once=False, acs={"periodic_inform_enable": "false"}, transfer=tx,
                        policy={"file": str(pol)})
-    drive(agent, lambda: len(tc_requests(acs)) >= 3, timeout=30)
+    assert drive(agent, lambda: len(tc_requests(acs)) >= 3, timeout=30)
     agent.stop()
     assert sorted(fault_codes("".join(tc_requests(acs)))) == [0, 0, 9001]
     assert "/elsewhere/" not in " ".join(p for _, p, _ in files.requests)  # never contacted
@@ -98,14 +98,14 @@ def test_reboot_and_factory_reset_are_on_disk_before_their_hooks(acs, make_agent
     tx["reboot_hook"] = hook(tmp_path / "hooks" / "reboot2", 'cp "%s" "%s/at-reboot"' % (audit_file, tmp_path))
     acs.queue = [simple_rpc("Reboot", CommandKey="rb-1")]
     a = make_agent(acs.url, once=False, acs={"periodic_inform_enable": "false"}, transfer=tx)
-    drive(a, lambda: a.loop.stopping)
+    assert drive(a, lambda: a.loop.stopping)
     seen = (tmp_path / "at-reboot").read_text()
     assert '"kind":"reboot"' in seen and "rb-1" in seen and '"rpc":"Reboot"' in seen
     tx["factory_reset_hook"] = hook(tmp_path / "hooks" / "reset2", 'cp "%s" "%s/at-reset"'
                                     % (audit_file, tmp_path))
     acs.queue = [simple_rpc("FactoryReset")]
     b = make_agent(acs.url, once=False, acs={"periodic_inform_enable": "false"}, transfer=tx)
-    drive(b, lambda: b.loop.stopping)
+    assert drive(b, lambda: b.loop.stopping)
     assert '"kind":"factory_reset"' in (tmp_path / "at-reset").read_text()
 
 
