@@ -187,7 +187,7 @@ class Router:
         deadline = time.time() + 15
         while True:
             r = _run("busybox", "udhcpc", "-i", "lx-c1", "-n", "-q", "-f", "-t", "3", "-T", "1",
-                     "-s", script, "-x", "hostname:rlclient", ns=C, check=False)
+                     "-s", script, "-x", "hostname:lxclient", ns=C, check=False)
             if r.returncode == 0 or time.time() > deadline:
                 break
             if p.poll() is not None:
