@@ -16,7 +16,8 @@ GetParameterValues of ``Device.``. Trees:
              neighbours, dnsmasq with a real lease, radvd, nftables NAT) served by
              the linux, linux-net and linux-svc packs run inside it (root)
   host       the same packs on this machine as it is
-  openwrt    the OpenWrt replay tree (tests/openwrt/c7 with the stand-ins of
+  openwrt    the OpenWrt replay trees (tests/openwrt/c7, swconfig, and
+             tests/openwrt/ax3000t, DSA; with the stand-ins of
              tests/bin) served by the openwrt pack, when it is there
   <dump>     each TR-181 dump of ../shared/devices through the static backend
 
@@ -161,16 +162,16 @@ def dump_root(csv):
     return None
 
 
-def openwrt_setup(d):
-    """The openwrt pack on the C7 replay tree, or None when not there."""
-    tree = os.path.join(ROOT, "tests", "openwrt", "c7")
+def openwrt_setup(d, name):
+    """The openwrt pack on the replay tree tests/openwrt/NAME, or None when not there."""
+    tree = os.path.join(ROOT, "tests", "openwrt", name)
     if not (os.path.isdir(tree) and os.path.exists(os.path.join(BACKENDS, "openwrt.manifest"))):
         return None
     try:
         import openwrt_replay  # provided with the replay tree: env for the stand-ins
     except ImportError:
         return None
-    env = openwrt_replay.environment(d)
+    env = openwrt_replay.environment(d, tree)
     install(d, ["openwrt"], env=env)  # the whole tree is the recorded device's
     # the agent checks the manifest's "requires uci" on its own PATH
     os.environ["PATH"] = env["PATH"]
@@ -223,17 +224,18 @@ def main(argv=None):
         served, n, t, rss = session(pyz, acs, d, "", a.repeat)
         trees.append(("this machine", coverage(ix, served), n, t, rss, "linux packs"))
         missing(a, ix, "this machine", served)
-        d = os.path.join(tmp, "openwrt")
-        os.makedirs(d)
-        path = os.environ.get("PATH", "")
-        extra = openwrt_setup(d)
-        if extra is None:
-            print("openwrt: the replay tree and its pack are not in this tree yet; skipped")
-        else:
-            served, n, t, rss = session(pyz, acs, d, extra, a.repeat)
-            trees.append(("openwrt replay (C7)", coverage(ix, served), n, t, rss, "openwrt pack"))
-            missing(a, ix, "openwrt replay (C7)", served)
-        os.environ["PATH"] = path
+        for name, label in (("c7", "openwrt replay (C7)"), ("ax3000t", "openwrt replay (AX3000T)")):
+            d = os.path.join(tmp, "openwrt-" + name)
+            os.makedirs(d)
+            path = os.environ.get("PATH", "")
+            extra = openwrt_setup(d, name)
+            if extra is None:
+                print("openwrt: the replay tree %s or its pack is not in this tree; skipped" % name)
+            else:
+                served, n, t, rss = session(pyz, acs, d, extra, a.repeat)
+                trees.append((label, coverage(ix, served), n, t, rss, "openwrt pack"))
+                missing(a, ix, label, served)
+            os.environ["PATH"] = path
         for csv in sorted(os.listdir(DEVICES)) if os.path.isdir(DEVICES) else []:
             if not csv.endswith(".csv"):
                 continue

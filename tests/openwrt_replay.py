@@ -42,6 +42,7 @@ def environment(d, tree=C7):
         "UCI_LOG": os.path.join(d, "uci.log"),
         "UBUS_LOG": os.path.join(d, "ubus.log"),
         "IWINFO_LOG": os.path.join(d, "iwinfo.log"),
+        "ETHTOOL_LOG": os.path.join(d, "ethtool.log"),
         "OPENWRT_REPLAY": tree,
         "ROCKET_OPENWRT_ROOT": root,
         "ROCKET_INITD": initd,

@@ -244,6 +244,16 @@ def test_read_a_dsa_router_without_luci(tmp_path):
     assert v["Device.Ethernet.Interface.{wan}.Upstream"] == "true"
     assert v["Device.Ethernet.Interface.{lan2}.Status"] == "Down"
     assert v["Device.Ethernet.Interface.{lan3}.CurrentBitRate"] == "1000"
+    # the switch port's own counters: the mt7531 MIB in `ethtool -S lan3` (ethtool/lan3.S)
+    mib = {"UnicastPacketsSent": "689012", "MulticastPacketsSent": "10101", "BroadcastPacketsSent": "2110",
+           "UnicastPacketsReceived": "216210", "MulticastPacketsReceived": "3301", "BroadcastPacketsReceived": "820"}
+    for k, n in mib.items():
+        assert v["Device.Ethernet.Interface.{lan3}.Stats." + k] == n, k
+        assert "Device.Ethernet.Link.{lan3}.Stats." + k not in v or k == "MulticastPacketsReceived"
+    assert v["Device.Ethernet.Interface.{wan}.Stats.UnicastPacketsReceived"] == "2795012"
+    assert v["Device.Ethernet.Interface.{lan3}.Stats.PacketsSent"] == "701223"  # the kernel's count
+    assert "Device.Ethernet.Interface.{eth0}.Stats.UnicastPacketsSent" not in v  # no recording: no statistics
+    assert sorted(tree.calls("ethtool")) == ["-S %s" % d for d in ("eth0", "lan2", "lan3", "lan4", "wan")]
     assert v["Device.Bridging.Bridge.{br-lan}.Port.{lan3}.LowerLayers"] == "Device.Ethernet.Interface.{lan3}."
     assert v["Device.Ethernet.Link.{wan}.LowerLayers"] == "Device.Ethernet.Interface.{wan}."
     assert v["Device.IP.Interface.{wan}.LowerLayers"] == "Device.Ethernet.Link.{wan}."

@@ -5,6 +5,7 @@
 #   @@uci CONFIG           `uci -q -X show CONFIG`
 #   @@ubus OBJECT METHOD   `ubus call OBJECT METHOD` (JSON, any layout)
 #   @@iwinfo DEV CMD       `iwinfo DEV CMD` (info, assoclist, txpowerlist, freqlist)
+#   @@ethtool DEV          `ethtool -S DEV` (a switch port's MIB counters)
 #   @@date                 `date +%s %z`
 # Files are read here directly, under the root prefix R (tests): /proc/...,
 # /sys/class/net/DEV/..., /tmp/dhcp.leases, /etc/passwd, /etc/shadow.
@@ -378,6 +379,10 @@ BEGIN {
 		"Routing.Router Routing.Router.{i}.IPv4Forwarding Routing.Router.{i}.IPv6Forwarding Users.User " \
 		"WiFi.AccessPoint WiFi.Radio WiFi.SSID", a, " ")
 	for (i = 1; i <= n; i++) ALIASED["Device." a[i] ".{i}."] = 1
+	# switch MIB counters in `ethtool -S` (the mt7530/mt7531 DSA driver's names)
+	n = split("TxUnicast: UnicastPacketsSent RxUnicast: UnicastPacketsReceived TxMulticast: MulticastPacketsSent " \
+		"RxMulticast: MulticastPacketsReceived TxBroadcast: BroadcastPacketsSent RxBroadcast: BroadcastPacketsReceived", a, " ")
+	for (i = 1; i < n; i += 2) CASTS[a[i]] = a[i + 1]
 	kind = ""
 }
 /^@@/ {
@@ -391,6 +396,7 @@ BEGIN {
 }
 {
 	if (kind == "uci") uline(a1, $0)
+	else if (kind == "ethtool") { if (($1 in CASTS) && $2 ~ /^[0-9]+$/) MIB[a1, CASTS[$1]] = $2 }
 	else { buf = nb ? buf "\n" $0 : $0; nb++ }
 }
 function flush() {
@@ -671,7 +677,9 @@ function stack(hi, lo) {
 	STLO[NST] = lo
 }
 
-function stats(p, dev, uc,    v) {
+# uc: 1 with the multicast and unknown-protocol receive counters, 2 also
+# with a switch port's unicast, multicast and broadcast counters (MIB)
+function stats(p, dev, uc,    v, k) {
 	if (!(dev in ND)) return
 	emit(p "Stats.BytesSent", TXB[dev])
 	emit(p "Stats.BytesReceived", RXB[dev])
@@ -682,9 +690,10 @@ function stats(p, dev, uc,    v) {
 	emit(p "Stats.DiscardPacketsSent", TXD[dev])
 	emit(p "Stats.DiscardPacketsReceived", RXD[dev])
 	if (uc) {
-		emit(p "Stats.MulticastPacketsReceived", RXM[dev])
+		if (!(uc == 2 && (dev, "MulticastPacketsReceived") in MIB)) emit(p "Stats.MulticastPacketsReceived", RXM[dev])
 		if (dev in NOHANDLER) emit(p "Stats.UnknownProtoPacketsReceived", NOHANDLER[dev])
 	}
+	if (uc == 2) for (k in CASTS) if ((dev, CASTS[k]) in MIB) emit(p "Stats." CASTS[k], MIB[dev, CASTS[k]])
 }
 function devstatus(dev,    o) {
 	o = OPER[dev]
@@ -882,7 +891,7 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 		n = maxrate(d "/link-supported")
 		if (n) emit(p "MaxBitRate", n)
 		lcdev(p, dev)
-		stats(p, dev, 1)
+		stats(p, dev, 2)
 		stack(p, "")
 	}
 	emit("Device.Ethernet.InterfaceNumberOfEntries", NETH + 0)
