@@ -13,9 +13,8 @@ def install(agent):
     from rocket.datamodel import backend
     backend.install(agent)  # first: the static tree may switch the root and DeviceId
     from rocket.owner import audit
-    from rocket.owner import policy
     audit.install(agent)  # before the others: what they do is recorded from the start
-    policy.install(agent)  # the owner's limits, ahead of every other RPC hook
+    _policy(agent)  # the owner's limits, ahead of every other RPC hook
     from rocket.owner import ctl
     from rocket.datamodel import notify
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
@@ -39,3 +38,34 @@ def install(agent):
     if agent.cfg.bool("software", "enable"):
         from rocket.swmod import service as swmod
         swmod.install(agent)  # software modules, ChangeDUState (rocket/swmod/)
+
+
+# rocket.owner.policy.Policy().summary(): no policy file, nothing restricted
+NO_POLICY = ("remote=yes reboot=yes factory_reset=yes download=yes (firmware=yes config=yes from anywhere) "
+             "upload=yes (to anywhere) deny_write=0 deny_read=0 diagnostics=yes (to anywhere) "
+             "software=yes (from anywhere)")
+
+
+def _policy(agent):
+    """rocket.owner.policy, imported once ``[policy] file`` names a file (at
+    start or at a reload); until then nothing is restricted and
+    ``agent.policy`` is None, which every user of it reads as "allowed"."""
+    if agent.cfg.get("policy", "file"):
+        from rocket.owner import policy
+        policy.install(agent)
+        return
+    from rocket.base.log import log
+
+    def reload():
+        if not agent.cfg.get("policy", "file"):  # as Enforcer.use says and records it
+            log.info("policy: no policy file, nothing restricted: %s", NO_POLICY)
+            agent.audit.record("policy", file="", summary=NO_POLICY)
+            return
+        agent.on_reload.remove(reload)
+        from rocket.owner import policy
+        enf = policy.Enforcer(agent, policy.Policy())  # the file is a change from no policy
+        policy.install(agent, enf)
+        enf.reload()
+
+    log.info("policy: no policy file, nothing restricted: %s", NO_POLICY)
+    agent.on_reload.append(reload)

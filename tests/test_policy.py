@@ -266,7 +266,7 @@ def test_operation_denied_by_policy(acs, make_agent, tmp_path, policy, name, req
     if "remote = no" in policy:
         # the master switch also refuses requests in a session already running
         acs.queue = [request_xml, gpv]
-        agent = make_agent(acs.url)
+        agent = make_agent(acs.url, policy={"file": write_policy(tmp_path, "")})
         _register_fakes(agent, called)
         agent.policy.use(Policy.parse(policy, "test"))
         agent.gates.clear()  # the session starts: the switch flips while it runs
@@ -358,6 +358,26 @@ def test_reload_applies_a_new_policy_and_keeps_the_old_on_error(acs, make_agent,
         agent.reload()
     assert not agent.policy.policy.reboot
     assert "previous policy stays in force" in caplog.text
+
+
+def test_without_a_file_policy_is_imported_by_the_reload_that_names_one(acs, make_agent, tmp_path, caplog):
+    from rocket import plugins
+    assert plugins.NO_POLICY == Policy().summary()
+    with caplog.at_level("INFO", logger="rocket"):
+        agent = make_agent(acs.url)
+        assert agent.policy is None and "no policy file, nothing restricted: " + plugins.NO_POLICY in caplog.text
+        agent.reload()  # still no file: said and recorded, as a policy would
+        agent.audit.flush()
+        assert records(agent, "policy")[-1]["summary"] == plugins.NO_POLICY
+        conf = write_conf(tmp_path, acs.url, policy={"file": write_policy(tmp_path, "[management]\nreboot = no\n")})
+        assert conf == agent.cfg.path
+        agent.reload()
+    agent.audit.flush()
+    assert not agent.policy.policy.reboot and agent.policy.before in agent.rpc.before
+    assert "reboot=no" in records(agent, "policy")[-1]["summary"]
+    acs.queue = [build_rpc("Reboot", ["k"])]
+    assert agent.run() == 0
+    assert fault_of(acs.sessions[-1].answers[0][1]) == 9001
 
 
 def test_bad_policy_stops_the_agent_at_start(acs, pyz, tmp_path):

@@ -22,6 +22,7 @@ NOT_IMPORTED_WHEN_IDLE = [
     "rocket.swmod.service", "rocket.swmod.ops",  # [software] enable = false
     "rocket.diag.run", "rocket.diag.echo", "rocket.diag.trace", "rocket.diag.http",  # no test running
     "rocket.diag.dns", "rocket.diag.wire",
+    "rocket.owner.policy",  # no [policy] file
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
 ]

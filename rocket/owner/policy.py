@@ -515,12 +515,13 @@ class Enforcer:
         self.use(policy)
 
 
-def install(agent):
-    """Enforce the policy file named by ``[policy] file`` (ConfigError if bad)."""
-    path = agent.cfg.get("policy", "file")
-    policy = Policy.load(path) if path else Policy()
-    enf = Enforcer(agent, None)
-    enf.use(policy)
+def install(agent, enf=None):
+    """Enforce the policy file named by ``[policy] file`` (ConfigError if bad),
+    or ``enf`` as it is (rocket.plugins: a file named by a reload)."""
+    if enf is None:
+        path = agent.cfg.get("policy", "file")
+        enf = Enforcer(agent, None)
+        enf.use(Policy.load(path) if path else Policy())
     agent.policy = enf  # .remote, .download_allowed(url), .upload_allowed(url) for other modules
     agent.rpc.before.insert(0, enf.before)
     agent.rpc.after.insert(0, enf.after)  # ahead of the audit's, which takes its note
