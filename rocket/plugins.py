@@ -33,8 +33,8 @@ def install(agent):
     lwnotif.install(agent)  # lightweight notifications (Annex M), fed by notify
     dhcpacs.install(agent)  # ctl dhcp-acs: an ACS URL learned by DHCP (TR-069 3.1)
     if agent.cfg.bool("diagnostics", "enable"):
-        from rocket.diag import service
-        service.install(agent)  # TR-143 diagnostics (rocket/diag/)
+        from rocket.diag import standby as diag
+        diag.install(agent)  # TR-143 diagnostics (rocket/diag/), their code once used
     if agent.cfg.bool("software", "enable"):
         from rocket.swmod import service as swmod
         swmod.install(agent)  # software modules, ChangeDUState (rocket/swmod/)

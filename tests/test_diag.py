@@ -40,8 +40,8 @@ def _ended(acs, n):
 
 
 def _service(agent):
-    from rocket.diag.service import Diagnostics
-    return [s for s in agent.services if isinstance(s, Diagnostics)][0]
+    from rocket.diag.standby import DiagStandby
+    return [s for s in agent.services if isinstance(s, DiagStandby)][0].load()
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from rocket.devacs import build_rpc
 NOT_IMPORTED_WHEN_IDLE = [
     "rocket.connreq.udpcr", "rocket.connreq.stun", "rocket.connreq.xmpp",  # UDP/STUN, XMPP: off
     "rocket.swmod.service", "rocket.swmod.ops",  # [software] enable = false
-    "rocket.diag.run", "rocket.diag.echo", "rocket.diag.trace", "rocket.diag.http",  # no test running
-    "rocket.diag.dns", "rocket.diag.wire",
+    "rocket.diag.service", "rocket.diag.run", "rocket.diag.echo", "rocket.diag.trace",  # no test asked for
+    "rocket.diag.http", "rocket.diag.dns", "rocket.diag.wire",
     "rocket.owner.policy",  # no [policy] file
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
@@ -121,5 +121,5 @@ def test_idle_agent_with_default_config_does_not_import_what_is_off(acs, pyz, tm
             p.wait()
         log.close()
     mods = set(open(out).read().split())
-    assert "rocket.agent" in mods and "rocket.connreq.httpcr" in mods and "rocket.diag.service" in mods
+    assert "rocket.agent" in mods and "rocket.connreq.httpcr" in mods and "rocket.diag.standby" in mods
     assert sorted(m for m in NOT_IMPORTED_WHEN_IDLE if m in mods) == []

@@ -30,7 +30,7 @@ import re
 
 from rocket.cwmp import events as ev
 from rocket.cwmp import values
-from rocket.diag import spec
+from rocket.diag import spec, standby
 from rocket.base.log import log
 from rocket.datamodel.store import Param
 
@@ -48,14 +48,14 @@ def _host_ok(h):
 
 
 class Diagnostics:
-    def __init__(self, agent):
+    def __init__(self, agent, tree):
         self.agent = agent
         self.loop = agent.loop
         self.model = agent.model
         self.store = agent.model.store
-        self.igd = agent.root != "Device."
-        self.max_conns = agent.cfg.int("diagnostics", "max_connections", 1)
-        self.kinds = {}  # kind -> (base path, {table: columns})
+        self.igd = tree.igd
+        self.max_conns = tree.max_conns
+        self.kinds = tree.kinds  # kind -> (base path, {table: columns}), in the store (rocket.diag.standby)
         self.running = None  # (kind, Test)
         self.queue = []
         self.staged = []
@@ -66,38 +66,6 @@ class Diagnostics:
         self._kick_timer = None
 
     # ------------------------------------------------------------ model
-    def build(self):
-        r = self.agent.root
-        table = spec.IGD if self.igd else spec.DEVICE
-        fill = {"conns": self.max_conns, "results": 100}
-        for kind, (obj, text, tables) in table.items():
-            base = r + obj
-            self.store.add_object(base)
-            for name, ptype, w, limit, default in spec.rows(text % fill):
-                self.store.add(base + name, Param(default, ptype, w, None, 0, limit))
-            cols = {}
-            for t, ctext in tables.items():
-                self.store.add_object(base + t + ".", table=True)
-                cols[t] = spec.rows(ctext)
-            self.kinds[kind] = (base, cols)
-        if self.igd:
-            caps = r + spec.IGD_CAPS[0]
-            for n in ("DownloadTransports", "UploadTransports"):
-                self.store.add(caps + n, Param("HTTP", "string"))
-        else:
-            caps = r + spec.DEVICE_CAPS[0]
-            for n in spec.DEVICE_CAPS[1].split():
-                self.store.add(caps + n, Param("true", "boolean"))
-        base = self.kinds["UDPEchoConfig"][0]
-        for n in ("PacketsReceived", "PacketsResponded", "BytesReceived", "BytesResponded",
-                  "TimeFirstPacketReceived", "TimeLastPacketReceived"):
-            self.model.getters[base + n] = lambda n=n: self._counter(n)
-
-    def _counter(self, name):
-        if self.responder is None:
-            return "0001-01-01T00:00:00Z" if name.startswith("Time") else "0"
-        return self.responder.counters()[name]
-
     def _kind(self, path):
         for kind, (base, _) in self.kinds.items():
             if path.startswith(base):
@@ -366,11 +334,12 @@ class Diagnostics:
             self.responder.stop()
 
     def install(self):
+        """Behind rocket.diag.standby, which hands it the tree's writes."""
         a = self.agent
-        self.build()
+        base = self.kinds["UDPEchoConfig"][0]
+        for n in standby.COUNTERS:
+            self.model.getters[base + n] = lambda n=n: standby.counter(self.responder, n)
         self._restore()
-        self.model.on_set.append(self._on_set)
-        self.model.value_checks.append(self._check)
         a.rpc.before.append(self._before)
         a.after_session.append(self._after_session)
         a.services.append(self)
@@ -395,8 +364,3 @@ def _host_of(target):
 
 def re_ifname(s):
     return 0 < len(s) < 16 and "/" not in s and s not in (".", "..")
-
-
-def install(agent):
-    if agent.cfg.bool("diagnostics", "enable"):
-        Diagnostics(agent).install()
