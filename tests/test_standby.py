@@ -23,6 +23,7 @@ NOT_IMPORTED_WHEN_IDLE = [
     "rocket.diag.service", "rocket.diag.run", "rocket.diag.echo", "rocket.diag.trace",  # no test asked for
     "rocket.diag.http", "rocket.diag.dns", "rocket.diag.wire",
     "rocket.owner.policy",  # no [policy] file
+    "rocket.ops.transfer_rpcs", "rocket.ops.transfer_runner",  # no transfer asked for, none pending
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
 ]

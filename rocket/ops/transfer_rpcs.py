@@ -21,7 +21,8 @@ Rules:
   (``EventQueue.sync``).
 
 Not here: running the transfers (rocket.ops.transfer_runner), the
-record's states (rocket.cwmp.transfer).
+record's states (rocket.cwmp.transfer), the wiring (rocket.ops.service,
+which imports this module at its first use).
 """
 
 from rocket.base.log import log
@@ -45,14 +46,6 @@ class TransferRpcs:
         self.journal = journal
         self.hooks = hooks
         self.free_space = free_space  # () -> bytes free in download_dir, or None
-
-    def install(self, a):
-        for name in ("Download", "Upload", "ScheduleDownload", "GetQueuedTransfers",
-                     "GetAllQueuedTransfers", "CancelTransfer"):
-            a.rpc.register(name, getattr(self, "do_" + name))
-        a.cpe_requests.append(self.requests)
-        a.acked["TransferComplete"] = lambda tag: self._acked(tag, False)
-        a.acked["AutonomousTransferComplete"] = lambda tag: self._acked(tag, True)
 
     def _types(self, key):
         return set(self.agent.cfg.get("transfer", key).replace(",", " ").split())
