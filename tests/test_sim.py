@@ -205,7 +205,7 @@ def test_values_move_and_transfers_complete():
                          '<FailureURL></FailureURL></cwmp:Download>' % files.url("/fw.bin"),
                          '<cwmp:Upload><CommandKey>ul1</CommandKey><FileType>3 Vendor Configuration File</FileType>'
                          '<URL>%s</URL><Username></Username><Password></Password><DelaySeconds>0</DelaySeconds>'
-                         '</cwmp:Upload>' % files.url("/up/" + s),
+                         '</cwmp:Upload>' % files.url("/up/" + s).replace("127.0.0.1", "localhost"),  # a name
                          '<cwmp:AddObject><ObjectName>Device.Ethernet.Interface.</ObjectName>'
                          '<ParameterKey>a</ParameterKey></cwmp:AddObject>']
             assert cr(url, s, "cr-" + s) == 200

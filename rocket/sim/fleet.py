@@ -43,6 +43,7 @@ from rocket.cwmp.events import EventQueue
 from rocket.cwmp.rpc import Dispatcher, arg, uint
 from rocket.cwmp.schedule import retry_wait
 from rocket.cwmp.session import AcsRequest, CpeRequest, Finished, Inform, InformAcked, RequestAcked, Send, Session
+from rocket.net.resolver import default_resolver
 from rocket.sim.tree import View
 from rocket.sim.wire import Deadlines, Http
 
@@ -454,17 +455,25 @@ class Fleet:
             d.events.add(ev.TRANSFER_COMPLETE, save=False)
             d.events.add(ev.M_DOWNLOAD if kind == "Download" else ev.M_UPLOAD, key, save=False)
             self.request(d)
+
+        def resolved(addrs, err):
+            if err or not addrs:
+                return done(None, None, "cannot resolve %s: %s" % (u.hostname, err or "no address"))
+            h = Http(self.deadlines, addrs[0], u.netloc.rpartition("@")[2],
+                     (u.path or "/") + ("?" + u.query if u.query else ""), user, password, self.timeout, 0)
+            h.discard = True
+            if kind == "Download":
+                h.request("GET", b"", done)
+            else:
+                h.request("PUT", ("simulated upload from %s\n" % self.serial(d)).encode(), done, "text/plain")
         try:
-            addr = _address(u.hostname, u.port or 80)
-        except (OSError, ValueError) as e:
-            return done(None, None, "cannot resolve %s: %s" % (u.hostname, e))
-        h = Http(self.deadlines, addr, u.netloc.rpartition("@")[2], (u.path or "/") + ("?" + u.query if u.query else ""),
-                 user, password, self.timeout, 0)
-        h.discard = True
-        if kind == "Download":
-            h.request("GET", b"", done)
-        else:
-            h.request("PUT", ("simulated upload from %s\n" % self.serial(d)).encode(), done, "text/plain")
+            port = u.port or 80
+        except ValueError as e:
+            return done(None, None, "bad URL: %s" % e)
+        if not u.hostname:
+            return done(None, None, "bad URL: no host")
+        # through the loop: a lookup that takes seconds holds up no other device
+        default_resolver().lookup(self.loop, u.hostname, port, resolved, self.loop.clock() + self.timeout)
 
 
 _UNKNOWN = "0001-01-01T00:00:00Z"
@@ -581,7 +590,7 @@ def _sub(template, serial, default=""):
 
 
 def _address(host, port):
-    """(family, sockaddr) of ``host``: resolved once, before the loop runs (or a literal address)."""
+    """(family, sockaddr) of the ACS: resolved once, before the loop runs (or a literal address)."""
     fam, _, _, _, sa = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
     return fam, sa
 
