@@ -105,8 +105,8 @@ def _fast_parse(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "ctl":
-        from rocket.owner import ctl
-        return ctl.main(argv[1:])
+        from rocket.owner import ctlclient
+        return ctlclient.main(argv[1:])
     if argv and argv[0] == "sim":
         from rocket.sim import main as sim
         return sim.main(argv[1:])

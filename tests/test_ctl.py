@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import write_conf
-from rocket.owner import ctl
+from rocket.owner import ctl, ctlclient
 from rocket.devacs import build_rpc
 
 PII = "Device.ManagementServer.PeriodicInformInterval"
@@ -232,7 +232,7 @@ def test_local_set_of_backend_param_notifies_and_applies(acs, make_agent, tmp_pa
     run_until(agent, lambda: ended(acs) == 1)
     answer = []
     import threading
-    t = threading.Thread(target=lambda: answer.append(ctl.call(path, "set Device.X_TEST_Box.Name=a\\tb")))
+    t = threading.Thread(target=lambda: answer.append(ctlclient.call(path, "set Device.X_TEST_Box.Name=a\\tb")))
     t.start()
     run_until(agent, lambda: answer)  # the loop serves the request
     t.join()
@@ -263,7 +263,7 @@ def test_requests_wait_for_the_end_of_a_session(acs, make_agent, sockdir):
         deadline = time.time() + 20
         while not agent.in_session and time.time() < deadline:
             time.sleep(0.005)
-        answer.append(ctl.call(path, "status"))
+        answer.append(ctlclient.call(path, "status"))
     t = threading.Thread(target=client)
     t.start()
     run_until(agent, lambda: answer)

@@ -24,6 +24,7 @@ NOT_IMPORTED_WHEN_IDLE = [
     "rocket.diag.http", "rocket.diag.dns", "rocket.diag.wire",
     "rocket.owner.policy",  # no [policy] file
     "rocket.ops.transfer_rpcs", "rocket.ops.transfer_runner",  # no transfer asked for, none pending
+    "rocket.owner.ctlclient",  # the client of the control socket: `rocket.pyz ctl`
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
 ]
