@@ -82,7 +82,9 @@ class Coturn:
         s.bind(("127.0.0.1", 0))
         s.settimeout(0.2)
         try:
-            for _ in range(150):
+            # it answers within a second when it comes up at all; a start that
+            # hangs (seen under load) is cheaper to retry on a fresh port
+            for _ in range(40):
                 if self.proc.poll() is not None:
                     break
                 tx = os.urandom(12)
