@@ -140,6 +140,18 @@ function mask(n,   out, i, o) {
 	return out
 }
 
+function masklen(m,   a, i, n, o) {
+	split(m, a, ".")
+	n = 0
+	for (i = 1; i <= 4; i++) {
+		o = a[i] + 0
+		while (o >= 128) { n++; o = (o - 128) * 2 }
+	}
+	return n
+}
+
+function bool(b) { return b ? "true" : "false" }
+
 function readfile(f,   l) {
 	l = ""
 	if ((getline l < f) <= 0) l = ""
@@ -195,4 +207,20 @@ function v6prefix(ip, plen,   g, n, i, full, left, right, nl, nr, k, bits, v, ou
 		out = out (i > 1 ? ":" : "") sprintf("%x", v)
 	}
 	return v6short(out) "/" plen
+}
+
+# /proc/net/dev into RXB RXP RXE RXD RXM / TXB TXP TXE TXD, by interface name
+function read_stats(   f, l, a, n) {
+	f = "/proc/net/dev"
+	while ((getline l < f) > 0) {
+		if (index(l, ":") == 0) continue
+		n = l
+		sub(/:.*/, "", n)
+		gsub(/ /, "", n)
+		sub(/^[^:]*:[ \t]*/, "", l)
+		split(l, a, /[ \t]+/)
+		RXB[n] = a[1]; RXP[n] = a[2]; RXE[n] = a[3]; RXD[n] = a[4]; RXM[n] = a[8]
+		TXB[n] = a[9]; TXP[n] = a[10]; TXE[n] = a[11]; TXD[n] = a[12]
+	}
+	close(f)
 }

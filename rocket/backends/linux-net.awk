@@ -218,16 +218,6 @@ function hexip6(h,   i, x, ip) {
 	return v6short(ip)
 }
 
-function masklen(m,   a, i, n, o) {
-	split(m, a, ".")
-	n = 0
-	for (i = 1; i <= 4; i++) {
-		o = a[i] + 0
-		while (o >= 128) { n++; o = (o - 128) * 2 }
-	}
-	return n
-}
-
 # ------------------------------------------------------------ rendering
 function status(n) {
 	if (!UP[n]) return "Down"
@@ -239,8 +229,6 @@ function status(n) {
 	if (OPER[n] == "unknown") return LOWER[n] ? "Up" : "Down"
 	return "Down"
 }
-
-function bool(b) { return b ? "true" : "false" }
 
 function stats(p, n,   d, f, l, a, i) {
 	if (!(n in RXB)) return
@@ -255,21 +243,6 @@ function stats(p, n,   d, f, l, a, i) {
 	emit(p "Stats.MulticastPacketsReceived", RXM[n])
 	l = readfile("/sys/class/net/" n "/statistics/rx_nohandler")
 	if (l != "") emit(p "Stats.UnknownProtoPacketsReceived", sprintf("%.0f", l % 4294967296))
-}
-
-function read_stats(   f, l, a, n) {
-	f = "/proc/net/dev"
-	while ((getline l < f) > 0) {
-		if (index(l, ":") == 0) continue
-		n = l
-		sub(/:.*/, "", n)
-		gsub(/ /, "", n)
-		sub(/^[^:]*:[ \t]*/, "", l)
-		split(l, a, /[ \t]+/)
-		RXB[n] = a[1]; RXP[n] = a[2]; RXE[n] = a[3]; RXD[n] = a[4]; RXM[n] = a[8]
-		TXB[n] = a[9]; TXP[n] = a[10]; TXE[n] = a[11]; TXD[n] = a[12]
-	}
-	close(f)
 }
 
 function lifetime(secs) {

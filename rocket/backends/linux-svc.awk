@@ -87,8 +87,6 @@ function strhex(s,   i, out) {
 	return out
 }
 
-function bool(b) { return b ? "true" : "false" }
-
 # seconds from "1h", "30m", "45s", "3600", "infinite"
 function seconds(t,   n) {
 	if (t == "infinite") return -1
@@ -469,16 +467,6 @@ function pool_opt(p, tag, v,   q) {
 	emit(q "Tag", tag)
 	emit(q "Value", iplisthex(v))
 	return 1
-}
-
-function masklen(m,   a, i, n, o) {
-	split(m, a, ".")
-	n = 0
-	for (i = 1; i <= 4; i++) {
-		o = a[i] + 0
-		while (o >= 128) { n++; o = (o - 128) * 2 }
-	}
-	return n
 }
 
 # IPv6 ranges of dnsmasq: DHCPv6 pools and router advertisements

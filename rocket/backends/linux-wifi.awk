@@ -47,24 +47,7 @@ function bandof(mhz) {
 	return mhz < 3000 ? "2.4GHz" : mhz < 5935 ? "5GHz" : mhz < 7200 ? "6GHz" : ""
 }
 
-function bool(b) { return b ? "true" : "false" }
-
 function up(n) { return hex(readfile("/sys/class/net/" n "/flags")) % 2 }
-
-function read_stats(   f, l, a, n) {
-	f = "/proc/net/dev"
-	while ((getline l < f) > 0) {
-		if (index(l, ":") == 0) continue
-		n = l
-		sub(/:.*/, "", n)
-		gsub(/ /, "", n)
-		sub(/^[^:]*:[ \t]*/, "", l)
-		split(l, a, /[ \t]+/)
-		RXB[n] = a[1]; RXP[n] = a[2]; RXE[n] = a[3]; RXD[n] = a[4]
-		TXB[n] = a[9]; TXP[n] = a[10]; TXE[n] = a[11]; TXD[n] = a[12]
-	}
-	close(f)
-}
 
 function mbit2kbps(v) {
 	v = v + 0
