@@ -86,3 +86,11 @@ def test_bad_filter_values_are_9007(acs, make_agent):
     drive(a, lambda: len(ended(acs)) == 1)
     for _, reply in acs.sessions[0].answers:
         assert b"<FaultCode>9007</FaultCode>" in reply
+
+
+def test_spool_names_keep_the_order_of_writing(tmp_path):
+    """The agent reports spool files in name order; records written in one
+    millisecond must not be reordered by the random part of their names."""
+    d = str(tmp_path / "spool")
+    written = [autonomous.write_autonomous(d, True, "1 Firmware Upgrade Image") for _ in range(40)]
+    assert sorted(written) == written and sorted(os.listdir(d)) == written

@@ -43,7 +43,9 @@ def write_autonomous(spool_dir, is_download, file_type, transfer_url="", file_si
            "announce_url": announce_url, "file_size": int(file_size), "target": target,
            "fault_code": int(fault_code), "fault_string": fault_string,
            "start": start or UNKNOWN, "complete": complete or UNKNOWN}
-    name = "%d-%d-%s.json" % (time.time() * 1000, os.getpid(), os.urandom(3).hex())
+    # the agent reports spool files in name order: nanoseconds keep two records
+    # written in the same millisecond in the order they were written
+    name = "%019d-%d-%s.json" % (time.time_ns(), os.getpid(), os.urandom(3).hex())
     atomic_write(os.path.join(spool_dir, name), json.dumps(rec).encode("utf-8"))
     return name
 
