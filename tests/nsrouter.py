@@ -22,6 +22,8 @@ import subprocess
 import tempfile
 import time
 
+from peers import stop
+
 
 class Unavailable(Exception):
     pass
@@ -369,13 +371,7 @@ sys.exit(1)
     # --------------------------------------------------------------- tear down
     def stop(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop(p)
             if p.stderr:
                 p.stderr.close()
         self.procs = []

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from peers import stop
 from rocket.owner import ctl
 from transfer_util import drive, ended, events_of
 
@@ -163,12 +164,7 @@ def dhcp_net(tmp_path):
         yield dnsmasq
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop(p)
         for ns in ("ra-dcli", "ra-dsrv"):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 

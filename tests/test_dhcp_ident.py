@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from peers import stop
 from transfer_util import drive, ended
 
 HOOKS = os.path.join(ROOT, "rocket", "backends", "hooks")
@@ -128,12 +129,7 @@ def net(tmp_path):
         yield dnsmasq, log
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop(p)
         for ns in ("cp-dcli", "cp-dsrv"):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
