@@ -176,6 +176,14 @@ def test_read_the_recorded_router(tree):
     assert v["Device.PPP.Interface.{wan}.Password"] == ""
     assert v["Device.PPP.Interface.{wan}.PPPoE.SessionID"] == str(0x2a1f)
     assert v["Device.PPP.Interface.{wan}.IPCP.RemoteIPAddress"] == "198.51.100.1"
+    # PPP has no multicast or broadcast address: every packet is unicast; the
+    # sent ones counted as requested (those dropped or failed included)
+    with open(os.path.join(C7, "root", "proc", "net", "dev")) as f:
+        c = [int(x) for x in next(ln for ln in f if ln.strip().startswith("pppoe-wan:")).split(":")[1].split()]
+    q = "Device.PPP.Interface.{wan}.Stats."
+    assert v[q + "UnicastPacketsReceived"] == str(c[1]) == v[q + "PacketsReceived"]
+    assert v[q + "UnicastPacketsSent"] == str(c[9] + c[10] + c[11])
+    assert (v[q + "MulticastPacketsSent"], v[q + "BroadcastPacketsSent"], v[q + "BroadcastPacketsReceived"]) == ("0",) * 3
     # routing: /proc/net/route merged with the uci route 'nas'
     r = "Device.Routing.Router.{main}.IPv4Forwarding."
     assert v[r + "{nas}.StaticRoute"] == "true" and v[r + "{nas}.Status"] == "Enabled"
@@ -218,6 +226,12 @@ def test_read_the_recorded_router(tree):
     # Alias: cpe- and the key; RA-learned routes; DHCPv6 options
     assert v["Device.Hosts.Host.{a4:50:46:11:22:33}.Alias"] == "cpe-a4-50-46-11-22-33"
     assert v["Device.Routing.RouteInformation.InterfaceSetting.{wan6_1}.SourceRouter"] == "fe80::1"
+    # odhcp6c's metric for an RA route of medium preference (512)
+    assert v["Device.Routing.RouteInformation.InterfaceSetting.{wan6_1}.PreferredRouteFlag"] == "Medium"
+    # what odhcp6c acts on, and the requested 17 (reqopts) it passes through
+    sup = v["Device.DHCPv6.Client.{wan6}.SupportedOptions"].split(",")
+    assert {"3", "23", "24", "25", "17"} <= set(sup) and len(sup) == len(set(sup))
+    assert set(v["Device.DHCPv6.Client.{wan6}.RequestedOptions"].split(",")) <= set(sup)
     assert v["Device.DHCPv6.Client.{wan6}.SentOption.{15}.Value"] == "c7-router".encode().hex()
     assert v["Device.DHCPv6.Client.{wan6}.ReceivedOption.{17}.Value"] == "00000de9000100026f6b"
     assert v["Device.DHCPv6.Server.Pool.{lan}.Option.{23}.Value"] == "fd4c9a1e72b300000000000000000001"

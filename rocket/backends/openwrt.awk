@@ -383,6 +383,8 @@ BEGIN {
 	n = split("TxUnicast: UnicastPacketsSent RxUnicast: UnicastPacketsReceived TxMulticast: MulticastPacketsSent " \
 		"RxMulticast: MulticastPacketsReceived TxBroadcast: BroadcastPacketsSent RxBroadcast: BroadcastPacketsReceived", a, " ")
 	for (i = 1; i < n; i += 2) CASTS[a[i]] = a[i + 1]
+	ODHCP6C_OPTS = "1,2,3,5,7,11,12,13,19,20,21,22,23,24,25,26,31,32,56,64,67,82,83,94,95,96"
+	RAPREF[384] = "High"; RAPREF[512] = "Medium"; RAPREF[640] = "Low"
 	kind = ""
 }
 /^@@/ {
@@ -678,7 +680,10 @@ function stack(hi, lo) {
 }
 
 # uc: 1 with the multicast and unknown-protocol receive counters, 2 also
-# with a switch port's unicast, multicast and broadcast counters (MIB)
+# with a switch port's unicast, multicast and broadcast counters (MIB), 3
+# also with those of a point-to-point (PPP) link, which has no multicast or
+# broadcast address at its layer: every packet is unicast (sent: those
+# requested, the discarded and failed ones included, as TR-181 says)
 function stats(p, dev, uc,    v, k) {
 	if (!(dev in ND)) return
 	emit(p "Stats.BytesSent", TXB[dev])
@@ -694,6 +699,13 @@ function stats(p, dev, uc,    v, k) {
 		if (dev in NOHANDLER) emit(p "Stats.UnknownProtoPacketsReceived", NOHANDLER[dev])
 	}
 	if (uc == 2) for (k in CASTS) if ((dev, CASTS[k]) in MIB) emit(p "Stats." CASTS[k], MIB[dev, CASTS[k]])
+	if (uc == 3) {
+		emit(p "Stats.UnicastPacketsSent", sprintf("%.0f", TXP[dev] + TXD[dev] + TXE[dev]))
+		emit(p "Stats.UnicastPacketsReceived", RXP[dev])
+		emit(p "Stats.MulticastPacketsSent", 0)
+		emit(p "Stats.BroadcastPacketsSent", 0)
+		emit(p "Stats.BroadcastPacketsReceived", 0)
+	}
 }
 function devstatus(dev,    o) {
 	o = OPER[dev]
@@ -1297,7 +1309,7 @@ function out_ppp(    i, s, p, d, dev, lo, n, ll, rem) {
 			emit(p "PPPoE.ServiceName", u("network", s, "service", ""))
 			if (IFL2[s] in PPPOESID) emit(p "PPPoE.SessionID", PPPOESID[IFL2[s]])
 		}
-		if (dev != "") stats(p, dev, 1)
+		if (dev != "") stats(p, dev, 3)
 	}
 	emit("Device.PPP.InterfaceNumberOfEntries", n)
 }
@@ -1571,6 +1583,10 @@ function out_routing(    p, f, l, a, n, i, s, k, dst, gw, msk, dev, met, fl, q, 
 			emit(q "Interface", "Device.IP.Interface." key(s) ".")
 			emit(q "SourceRouter", nh)
 			emit(q "Prefix", t)
+			# odhcp6c gives an RA route the metric of its RFC 4191 preference
+			# (pref_to_priority: high 384, medium 512, low 640) and netifd keeps it
+			v = jget(d "/route/" j "/metric")
+			if (v in RAPREF) emit(q "PreferredRouteFlag", RAPREF[v])
 			if (NOW) emit(q "RouteLifetime", life(jget(d "/route/" j "/valid")))
 		}
 	}
@@ -1912,6 +1928,12 @@ function out_dhcpv6(    i, s, p, ifc, n, d, q, np, j, k, dev, lp, m, duid, nl, a
 		v = ""
 		for (j = 1; j <= m; j++) v = v (j > 1 ? "," : "") a[j]
 		emit(p "RequestedOptions", v)
+		# the options odhcp6c acts on in a server's message (its dhcpv6.c, the
+		# same from the 2021 release of OpenWrt 21.02 to 24.10), and those it
+		# requests, which it hands to netifd
+		k = ODHCP6C_OPTS
+		for (j = 1; j <= m; j++) if (a[j] ~ /^[0-9]+$/ && index("," k ",", "," a[j] ",") == 0) k = k "," a[j]
+		emit(p "SupportedOptions", k)
 		# sent: the sendopts list (odhcp6c -x CODE:VALUE; a 0x code takes a hex value)
 		m = split(u("network", s, "sendopts", ""), a, /[ \037]+/)
 		nc = 0
