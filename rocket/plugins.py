@@ -28,6 +28,9 @@ def install(agent):
     standby.install(agent, gate)
     from rocket.ops import service as ops, vendorfiles
     vendorfiles.install(agent)  # DeviceInfo.VendorConfigFile/VendorLogFile from [transfer]
+    if agent.cfg.get("cpe", "device_images"):
+        from rocket.datamodel import deviceimages
+        deviceimages.install(agent)  # DeviceInfo.DeviceImageFile from [cpe] device_images
     ops.install(agent)  # transfers and device operations (rocket/ops/)
     from rocket.ops import dhcpacs, lwnotif
     lwnotif.install(agent)  # lightweight notifications (Annex M), fed by notify

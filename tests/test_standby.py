@@ -25,6 +25,7 @@ NOT_IMPORTED_WHEN_IDLE = [
     "rocket.owner.policy",  # no [policy] file
     "rocket.ops.transfer_rpcs", "rocket.ops.transfer_runner",  # no transfer asked for, none pending
     "rocket.owner.ctlclient",  # the client of the control socket: `rocket.pyz ctl`
+    "rocket.datamodel.deviceimages",  # no [cpe] device_images
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
 ]

@@ -47,6 +47,7 @@ DEFAULTS = {
         "hardware_version": "",
         "software_version": "",
         "provisioning_code": "",
+        "device_images": "",
     },
     "connection_request": {
         "enable": "true",
