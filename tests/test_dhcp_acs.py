@@ -13,6 +13,7 @@ import pytest
 
 from conftest import ROOT
 from peers import stop
+from test_transfer_hooks import SHELLS
 from rocket.owner import ctl
 from transfer_util import drive, ended, events_of
 
@@ -177,7 +178,8 @@ def test_udhcpc_and_dnsmasq_deliver_the_acs_url(acs, make_agent, dhcp_net, pyz, 
     a.start()
     sock = os.path.join(a.state.path, "rocket.sock")
     env = dict(os.environ, ROCKET_CTL="%s -I -S %s ctl --socket %s --timeout 10" % (sys.executable, pyz, sock),
-               ROCKET_UDHCPC_NEXT="/nonexistent")
+               ROCKET_UDHCPC_NEXT="/nonexistent", ROCKET_UDHCPC_LEASES=str(tmp_path / "held"))
+    up0 = uptime()
     time.sleep(0.3)  # dnsmasq binds
     assert srv.poll() is None, srv.stderr.read()
     cli = subprocess.Popen(["ip", "netns", "exec", "ra-dcli", "busybox", "udhcpc", "-i", "ra-dc0", "-f", "-q",
@@ -199,6 +201,53 @@ def test_udhcpc_and_dnsmasq_deliver_the_acs_url(acs, make_agent, dhcp_net, pyz, 
     assert a.model.value(PC) == "PC-$(touch pwned);`touch pwned`"  # data, never run
     assert not (tmp_path / "pwned").exists()
     assert audits(tmp_path, a)[0]["source"] == "udhcpc ra-dc0"
+    # the lease the hook kept for LeaseTimeRemaining: when, dnsmasq's 1 h, the server
+    when, lease, server = (tmp_path / "held" / "ra-dc0").read_text().split()
+    assert up0 <= int(when) <= uptime() and (lease, server) == ("3600", "10.77.9.1")
+
+
+def uptime():
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]))
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_udhcpc_hook_keeps_the_lease(shell, tmp_path):
+    held = tmp_path / "held"
+
+    def hook(action, **env):
+        e = {"PATH": os.environ["PATH"], "ROCKET_UDHCPC_LEASES": str(held), "ROCKET_UDHCPC_NEXT": "/nonexistent"}
+        e.update(env)
+        r = subprocess.run(shell + [os.path.join(HOOKS, "dhcp-udhcpc"), action], env=e, capture_output=True,
+                           text=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        return sorted(p.name for p in held.iterdir()) if held.exists() else []
+
+    up0 = uptime()
+    assert hook("bound", interface="eth0.3", lease="3600", serverid="10.64.0.1") == ["eth0.3"]
+    when, lease, server = (held / "eth0.3").read_text().split()
+    assert up0 <= int(when) <= uptime() and (lease, server) == ("3600", "10.64.0.1")
+    assert hook("renew", interface="eth0.3", lease="7200", serverid="10.64.0.1") == ["eth0.3"]
+    assert (held / "eth0.3").read_text().split()[1] == "7200"
+    # what is not a number of seconds, an interface name or an address is not kept
+    assert hook("bound", interface="wan", lease="1;reboot") == ["eth0.3"]
+    assert hook("bound", interface="../x", lease="60") == ["eth0.3"]
+    assert hook("bound", interface="wan", lease="60", serverid="$(reboot)") == ["eth0.3", "wan"]
+    assert (held / "wan").read_text() == "%s 60 \n" % (held / "wan").read_text().split()[0]
+    for action in ("deconfig", "nak"):
+        hook(action, interface="wan")
+    assert hook("leasefail", interface="eth0.3") == []
+    # installed as /etc/udhcpc.user.d/rocket, sourced by netifd's dhcp.script
+    # (its loop: `[ -f "$f" ] && (. "$f" "$@")`) with the event as $1
+    userd = tmp_path / "udhcpc.user.d"
+    userd.mkdir()
+    shutil.copy(os.path.join(ROOT, "etc", "openwrt", "udhcpc.user"), str(userd / "rocket"))
+    loop = 'for f in "%s"/*; do [ -f "$f" ] && (. "$f" "$@"); done; echo "script goes on"' % userd
+    r = subprocess.run(shell + ["-c", loop, "dhcp.script", "bound"], capture_output=True, text=True, timeout=20,
+                       env={"PATH": os.environ["PATH"], "ROCKET_HOOKS": HOOKS, "ROCKET_UDHCPC_LEASES": str(held),
+                            "interface": "eth1", "lease": "86400", "serverid": "192.0.2.1"})
+    assert r.stdout == "script goes on\n" and r.returncode == 0, r.stderr
+    assert (held / "eth1").read_text().split()[1:] == ["86400", "192.0.2.1"]
 
 
 def test_dhcp_discovery_must_be_a_boolean(tmp_path):

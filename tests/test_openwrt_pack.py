@@ -208,6 +208,10 @@ def test_read_the_recorded_router(tree):
     assert v[p + "StaticAddress.{printer}.Yiaddr"] == "192.168.1.20"
     assert v["Device.DHCPv4.Client.{iptv}.DHCPServer"] == "10.64.0.1"
     assert v["Device.DHCPv4.Client.{iptv}.IPRouters"] == "10.64.0.1"
+    # the lease the dhcp-udhcpc hook kept: its length less the time since
+    up = int(float(open(os.path.join(C7, "root", "proc", "uptime")).read().split()[0]))
+    when, lease, _ = open(os.path.join(C7, "root", "var", "run", "rocket-udhcpc", "eth0.3")).read().split()
+    assert v["Device.DHCPv4.Client.{iptv}.LeaseTimeRemaining"] == str(int(lease) - (up - int(when))) == "2030"
     assert v["Device.DHCPv6.Server.Pool.{lan}.ClientNumberOfEntries"] == "2"
     assert v["Device.RouterAdvertisement.InterfaceSetting.{lan}.AdvManagedFlag"] == "true"
     # Hosts: leases + ARP + hints + stations + DHCPv6 DUIDs, one per MAC

@@ -305,13 +305,14 @@ def test_openwrt_makefile_installs_the_tree(pyz, tmp_path):
         "/etc/init.d/rocket": _from_etc("etc/openwrt/rocket.init", 0o755),
         "/etc/config/rocket": _from_etc("etc/openwrt/rocket.uci", 0o600),
         "/lib/upgrade/keep.d/rocket": _from_etc("etc/openwrt/sysupgrade.conf", 0o644),
+        "/etc/udhcpc.user.d/rocket": _from_etc("etc/openwrt/udhcpc.user", 0o644),
     })
     assert sorted(got) == sorted(want)
     for path in want:
         assert got[path] == want[path], path
     # every file of etc/openwrt is in the package
     assert sorted(os.listdir(os.path.join(ROOT, "etc", "openwrt"))) == [
-        "rocket.init", "rocket.uci", "sysupgrade.conf", "uci2ini"]
+        "rocket.init", "rocket.uci", "sysupgrade.conf", "uci2ini", "udhcpc.user"]
     assert pkg["conffiles"] == ["/etc/config/rocket"]
     # the paths the shipped configuration and init script name are installed
     uci = got["/etc/config/rocket"][1].decode()

@@ -245,6 +245,22 @@ function readfile(f,    l, o, first) {
 	close(f)
 	return o
 }
+# seconds left of the lease udhcpc holds on DEV, -1 for an infinite one, from
+# the line "UPTIME LEASE SERVER" the dhcp-udhcpc hook (installed in
+# /etc/udhcpc.user.d/) wrote at bound or renew; "" without one, or one from
+# before the last boot
+function leaseleft(dev,    f, l, a, up) {
+	if (dev == "" || dev ~ /\//) return ""
+	f = R "/var/run/rocket-udhcpc/" dev
+	l = ""
+	if ((getline l < f) <= 0) { close(f); return "" }
+	close(f)
+	if (split(l, a, " ") < 2 || a[1] !~ /^[0-9]+$/ || a[2] !~ /^[0-9]+$/) return ""
+	if (a[2] == 4294967295) return -1
+	up = int(line1(R "/proc/uptime"))
+	if (a[1] + 0 > up) return ""
+	return a[2] - (up - a[1]) > 0 ? a[2] - (up - a[1]) : 0
+}
 function line1(f,    l) {
 	l = ""
 	if ((getline l < f) <= 0) l = ""
@@ -1853,6 +1869,8 @@ function out_dhcpv4(    on, i, s, p, ifc, net, msk, st, lim, n, a, j, tag, v, dn
 			emit(p "IPRouters", rt)
 			emit(p "DNSServers", dnslist(d))
 			emit(p "DHCPServer", jget(d "/data/dhcpserver"))
+			v = leaseleft(jget(d "/l3_device"))
+			if (v != "") emit(p "LeaseTimeRemaining", v)
 		}
 		# requested options: udhcpc's defaults and OpenWrt's classless routes (121)
 		split("1 3 6 12 15 28 42 121", a, " ")
