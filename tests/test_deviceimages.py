@@ -79,6 +79,15 @@ def test_table_is_valid_tr181(acs, make_agent, tmp_path):
     assert tree["Device.DeviceInfo.DeviceImageNumberOfEntries"][2] == "2"
 
 
+def test_no_pictures_an_empty_table(acs, make_agent):
+    acs.queue = [build_rpc("GetParameterNames", [T, "0"]),
+                 build_rpc("GetParameterValues", ["Device.DeviceInfo.DeviceImageNumberOfEntries"])]
+    assert make_agent(acs.url).run() == 0
+    names, values = [a[1] for a in acs.sessions[-1].answers]
+    assert names.count(b"<Name>") == 1 and b"<Name>%s</Name>" % T.encode() in names
+    assert parse_values(values) == {"Device.DeviceInfo.DeviceImageNumberOfEntries": "0"}
+
+
 def test_tr098_root_ignores_the_key(acs, make_agent, tmp_path):
     (tmp_path / "f.png").write_bytes(png(4, 4, (9, 9, 9)))
     acs.queue = [build_rpc("GetParameterNames", ["InternetGatewayDevice.DeviceInfo.", "1"])]

@@ -195,8 +195,9 @@ deny_read = Device.ManagementServer.Username
     assert "the-acs-user" not in inform
     assert "the-acs-user" not in "".join(r.decode() for r in replies)
     (gpv,) = rpc_lines(agent, "GetParameterValues")
-    # Username, and DeviceInfo Manufacturer, ManufacturerOUI, ProductClass, SerialNumber, UpTime
-    assert gpv["masked"] == 6 and gpv["policy"] == "[parameters] deny_read"
+    # Username, and DeviceInfo Manufacturer, ManufacturerOUI, ProductClass, SerialNumber, UpTime,
+    # DeviceImageNumberOfEntries
+    assert gpv["masked"] == 7 and gpv["policy"] == "[parameters] deny_read"
     assert "masked" not in rpc_lines(agent, "GetParameterNames")[0]
 
 

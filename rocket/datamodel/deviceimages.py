@@ -6,7 +6,8 @@ What it is for: ``[cpe] device_images`` lists ``LOCATION=PATH`` entries
 LOCATION is one of TR-181's six (Front, Back, Left, Right, Top, Bottom, any
 case) and PATH an absolute path to a PNG, JPEG or GIF file of at most
 ``MAX_BYTES``. An ACS shows them beside the device. Nothing on a router
-makes such pictures: without the key the table is absent, as before.
+makes such pictures: without the key the table is empty (the built-in
+tree's DeviceImageNumberOfEntries, 0).
 Not for: checking that a file is a whole, valid image. Its first bytes
 must be a PNG, JPEG or GIF signature, that is all.
 

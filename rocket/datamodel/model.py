@@ -203,6 +203,10 @@ class DataModel:
         self.getters[di + "UpTime"] = _uptime
         if r == "Device.":
             s.add(r + "RootDataModelVersion", Param("2.19", "string", False, None, FORCED_INFORM, 32))
+            # DeviceImageFile: empty unless [cpe] device_images names pictures
+            # (rocket.datamodel.deviceimages) or a static tree has its own
+            s.add_object(di + "DeviceImageFile.")
+            s.add(di + "DeviceImageNumberOfEntries", Param("0", "unsignedInt"))
 
         else:
             s.add(di + "SpecVersion", Param("1.0", "string", False, None, FORCED_INFORM, 16))
