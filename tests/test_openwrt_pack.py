@@ -135,6 +135,7 @@ def test_read_the_recorded_router(tree):
     assert sorted(tree.calls("iwinfo")) == sorted(
         ["wlan0 info", "wlan0 assoclist", "wlan1 info", "wlan1 assoclist", "wlan1-1 info", "wlan1-1 assoclist",
          "phy0 txpowerlist", "phy0 freqlist", "phy1 txpowerlist", "phy1 freqlist"])
+    assert sorted(tree.calls("iw")) == ["phy phy0 info", "phy phy1 info"]
     consistent(v)
     # DeviceInfo: system board / info, /proc
     assert v["Device.DeviceInfo.ModelName"] == "TP-Link Archer C7 v5"
@@ -155,6 +156,8 @@ def test_read_the_recorded_router(tree):
     assert v["Device.WiFi.Radio.{radio0}.OperatingChannelBandwidth"] == "80MHz"
     assert v["Device.WiFi.Radio.{radio1}.AutoChannelEnable"] == "true"
     assert v["Device.WiFi.Radio.{radio0}.TransmitPower"] == "50"  # 20 dBm of 23 dBm: 100 of 199 mW
+    # `iw phy`: QCA9880 3x3 VHT80 with short GI; the 2.4 GHz radio 3x3 HT40 with short GI
+    assert (v["Device.WiFi.Radio.{radio0}.MaxBitRate"], v["Device.WiFi.Radio.{radio1}.MaxBitRate"]) == ("1300", "450")
     sta = "Device.WiFi.AccessPoint.{default_radio0}.AssociatedDevice.{a4:50:46:11:22:33}."
     assert v[sta + "SignalStrength"] == "-48" and v[sta + "LastDataDownlinkRate"] == "433300"
     assert v[sta + "Stats.PacketsSent"] == "402211"

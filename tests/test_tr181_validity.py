@@ -29,7 +29,7 @@ def install_pack(tmp_path, *names, wrap=None):
     real = tmp_path / "real" if wrap else d
     os.makedirs(d, exist_ok=True)
     os.makedirs(real, exist_ok=True)
-    for f in ("lib.sh", "lib.awk", "lastchange.awk"):
+    for f in ("lib.sh", "lib.awk", "lastchange.awk", "wifirate.awk"):
         shutil.copy(os.path.join(BACKENDS, f), real / f)
     for n in names:
         shutil.copy(os.path.join(BACKENDS, n), real / n)

@@ -22,6 +22,7 @@ sec == "DEV" && $1 == "channel" {
 }
 
 sec == "PHY" && $1 == "Wiphy" { p = $2; PHYS[++NPHY] = p; next }
+sec == "PHY" && p != "" { wr_line(p, $0) }
 sec == "PHY" && $1 == "Band" { band = $2; sub(/:/, "", band); BANDS[p] = BANDS[p] " " band; next }
 sec == "PHY" && $1 == "*" && $3 == "MHz" && $4 ~ /^\[[0-9]+\]$/ {
 	if ($0 ~ /disabled/) next
@@ -78,6 +79,7 @@ END {
 		emit(r "Status", on ? "Up" : "Down")
 		emit(r "Alias", "cpe-" p)
 		emit(r "Name", p)
+		if (wr_max(p) != "") emit(r "MaxBitRate", wr_max(p))
 		if (sup != "") emit(r "SupportedFrequencyBands", sup)
 		if (band != "") {
 			emit(r "OperatingFrequencyBand", band)

@@ -6,6 +6,7 @@
 #   @@ubus OBJECT METHOD   `ubus call OBJECT METHOD` (JSON, any layout)
 #   @@iwinfo DEV CMD       `iwinfo DEV CMD` (info, assoclist, txpowerlist, freqlist)
 #   @@ethtool DEV          `ethtool -S DEV` (a switch port's MIB counters)
+#   @@iw PHY               `iw phy PHY info` (wifirate.awk: the radio's MaxBitRate)
 #   @@date                 `date +%s %z`
 # Files are read here directly, under the root prefix R (tests): /proc/...,
 # /sys/class/net/DEV/..., /tmp/dhcp.leases, /etc/passwd, /etc/shadow.
@@ -415,6 +416,7 @@ BEGIN {
 {
 	if (kind == "uci") uline(a1, $0)
 	else if (kind == "ethtool") { if (($1 in CASTS) && $2 ~ /^[0-9]+$/) MIB[a1, CASTS[$1]] = $2 }
+	else if (kind == "iw") wr_line(a1, $0)
 	else { buf = nb ? buf "\n" $0 : $0; nb++ }
 }
 function flush() {
@@ -1041,7 +1043,7 @@ function iwfield(txt, label,    i, s) {
 	sub(/  .*|\n.*/, "", s)
 	return s
 }
-function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a, m, j, nr, ns, na, tp, cur, mx, mw, lst, c, rate, nst, line, mac, sig, ssid, enc, mode, key2, pfx, sta, hidden, lowr, lcs) {
+function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a, m, j, nr, ns, na, tp, cur, mx, mw, lst, c, rate, nst, line, mac, sig, ssid, enc, mode, key2, pfx, sta, hidden, lowr, lcs, v) {
 	nr = 0
 	for (i = 1; i <= SECN["wireless"]; i++) {
 		r = SEC["wireless", i]
@@ -1065,6 +1067,7 @@ function out_wifi(    i, n, r, s, p, q, dev, info, phy, ch, band, ht, w, std, a,
 		emit(p "Status", RADIOUP[r] ? "Up" : "Down")
 		emit(p "Name", phy != "" ? phy : r)
 		emit(p "Upstream", "false")
+		if (phy != "" && (v = wr_max(phy)) != "") emit(p "MaxBitRate", v)
 		emit(p "SupportedFrequencyBands", band == "5g" ? "5GHz" : band == "6g" ? "6GHz" : "2.4GHz")
 		emit(p "OperatingFrequencyBand", band == "5g" ? "5GHz" : band == "6g" ? "6GHz" : "2.4GHz")
 		std = hwstd(iwfield(info, "HW Mode(s):"))
