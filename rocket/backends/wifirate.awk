@@ -60,7 +60,6 @@ function wr_line(p, l,    t, a, n, w, mcs, nss) {
 		} else if (WRSEC[p] == "he") wr_keep(p, wr_he(WRHE[p], nss, mcs))
 		else if (WRHE160[p]) wr_keep(p, wr_he(160, nss, mcs))
 	}
-	else if (t ~ /streams: not supported$/) return
 	else if (t ~ /^(VHT|HE) TX / || t ~ /^(VHT|HE) RX highest/ || t ~ /^PPE / || t ~ /^HE Iftypes:/) WRSEC[p] = ""
 	else if (t ~ /^\* [0-9.]+ Mbps/) {
 		split(t, a, " ")
@@ -68,8 +67,8 @@ function wr_line(p, l,    t, a, n, w, mcs, nss) {
 	}
 }
 
-# data subcarriers per MHz of channel width, bits per subcarrier x coding
-# rate per MCS (0-11)
+# data subcarriers of a channel width (MHz), and bits per subcarrier x
+# coding rate of an MCS (0-11)
 function wr_nsd(w, he) {
 	if (he) return w == 20 ? 234 : w == 40 ? 468 : w == 80 ? 980 : 1960
 	return w == 20 ? 52 : w == 40 ? 108 : w == 80 ? 234 : 468

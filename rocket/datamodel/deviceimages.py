@@ -99,6 +99,7 @@ class DeviceImages:
         table = model.root + "DeviceInfo.DeviceImageFile."
         s = model.store
         s.delete(table)  # a static tree's own rows: this table is ours now
+        s.add_object(table)  # kept, empty, when every entry is refused
         self.prefixes.append(table)
         served = 0
         for n, loc, path in rows:
