@@ -43,6 +43,7 @@ def environment(d, tree=C7):
         "UBUS_LOG": os.path.join(d, "ubus.log"),
         "IWINFO_LOG": os.path.join(d, "iwinfo.log"),
         "ETHTOOL_LOG": os.path.join(d, "ethtool.log"),
+        "SWCONFIG_LOG": os.path.join(d, "swconfig.log"),
         "IW_LOG": os.path.join(d, "iw.log"),
         "OPENWRT_REPLAY": tree,
         "ROCKET_OPENWRT_ROOT": root,

@@ -254,6 +254,69 @@ def test_read_the_recorded_router(tree):
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", v["Device.Firewall.LastChange"])
 
 
+def swconfig_mib(port):
+    """NAME -> value of the MIB in the C7's recorded `swconfig dev switch0
+    port N show` (tests/openwrt/c7/swconfig/switch0.portN)."""
+    text = open(os.path.join(C7, "swconfig", "switch0.port%d" % port)).read()
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+) *: (\d+)", text, re.M)}
+
+
+def test_swconfig_front_ports_are_ethernet_interfaces(tree):
+    """A swconfig switch (the C7's QCA8337) has no Linux device per port:
+    board.json's front ports become Ethernet interfaces of their own, with
+    swconfig's link state and the ar8xxx MIB's counters."""
+    v = tree.get()
+    ports = {"wan": 1, "lan1": 2, "lan2": 3, "lan3": 4, "lan4": 5}  # board.json: "2:lan:1" ... "1:wan"
+    got = {v[p + ".Name"]: p for p in instances(v, "Device.Ethernet.Interface.{i}.")}
+    assert set(got) == {"eth0"} | set(ports)  # neither the CPU port 0 nor the unused port 6
+    for name, n in ports.items():
+        assert got[name] == "Device.Ethernet.Interface.{switch0:%d}" % n
+    # the CPU port is not asked; every other port is, once
+    assert tree.calls("swconfig") == ["list", "dev switch0 help"] + ["dev switch0 port %d show" % n
+                                                                      for n in range(1, 7)]
+    p = "Device.Ethernet.Interface.{switch0:%d}."
+    # link: "port:1 link:up speed:1000baseT full-duplex txflow rxflow auto", "port:3 link:down"
+    assert [v[p % 1 + k] for k in ("Status", "CurrentBitRate", "DuplexMode", "Upstream")] == \
+        ["Up", "1000", "Full", "true"]
+    assert (v[p % 3 + "Status"], v[p % 3 + "Upstream"]) == ("Down", "false")
+    assert p % 3 + "CurrentBitRate" not in v and p % 3 + "DuplexMode" not in v
+    for n in (1, 2, 3):
+        mib = swconfig_mib(n)
+        want = {"BytesSent": mib["TxByte"], "BytesReceived": mib["RxGoodByte"] + mib["RxBadByte"],
+                "BroadcastPacketsSent": mib["TxBroad"], "BroadcastPacketsReceived": mib["RxBroad"],
+                "MulticastPacketsSent": mib["TxMulti"], "MulticastPacketsReceived": mib["RxMulti"],
+                "ErrorsReceived": mib["RxFcsErr"] + mib["RxAlignErr"] + mib["RxTooLong"],
+                "ErrorsSent": mib["TxLateCol"] + mib["TxAbortCol"] + mib["TxUnderRun"]}
+        assert {k: int(v[p % n + "Stats." + k]) for k in want} == want, n
+    assert v[p % 1 + "Stats.ErrorsReceived"] == "2"  # two frames with a bad FCS on the WAN port
+    assert v[p % 1 + "Stats.BytesReceived"] == "9141385084"  # RxBadByte counted too
+    # "No MIB data": every counter the switch shows is 0; no unicast or packet count exists
+    assert {k: v[p % 4 + "Stats." + k] for k in ("BytesSent", "BroadcastPacketsReceived", "ErrorsSent")} == \
+        {"BytesSent": "0", "BroadcastPacketsReceived": "0", "ErrorsSent": "0"}
+    assert not [k for k in v if k.startswith("Device.Ethernet.Interface.{switch0:")
+                and re.search(r"Unicast|Stats\.Packets|MACAddress|MaxBitRate", k)]
+
+
+def test_swconfig_basic_mib_gives_bytes_only(tmp_path):
+    """OpenWrt's ar8xxx driver starts with ar8xxx_mib_type 0: only
+    RxGoodByte and TxByte (with a readable size after them)."""
+    tree = Tree(tmp_path)
+    replay = tmp_path / "replay"
+    shutil.copytree(C7, str(replay))
+    for n in range(1, 7):
+        f = replay / "swconfig" / ("switch0.port%d" % n)
+        keep = [l for l in f.read_text().splitlines(True)
+                if not re.match(r"\w+ *: \d", l) or re.match(r"(RxGoodByte|TxByte) ", l)]
+        f.write_text("".join(keep))
+    tree.env["OPENWRT_REPLAY"] = str(replay)
+    v = tree.get()
+    p = "Device.Ethernet.Interface.{switch0:2}.Stats."
+    assert {k[len(p):]: x for k, x in v.items() if k.startswith(p)} == {
+        "BytesSent": str(swconfig_mib(2)["TxByte"]), "BytesReceived": str(swconfig_mib(2)["RxGoodByte"])}
+    assert v["Device.Ethernet.Interface.{switch0:4}.Stats.BytesSent"] == "0"
+    assert "Device.Ethernet.Interface.{switch0:4}.Stats.BroadcastPacketsSent" not in v
+
+
 def test_read_a_dsa_router_without_luci(tmp_path):
     """OpenWrt 24.10 on a Xiaomi AX3000T: DSA switch ports, phyN-apM Wi-Fi
     names, a DHCP WAN, no PPP, no LuCI (no host hints)."""

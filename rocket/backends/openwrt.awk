@@ -7,6 +7,8 @@
 #   @@iwinfo DEV CMD       `iwinfo DEV CMD` (info, assoclist, txpowerlist, freqlist)
 #   @@ethtool DEV          `ethtool -S DEV` (a switch port's MIB counters)
 #   @@iw PHY               `iw phy PHY info` (wifirate.awk: the radio's MaxBitRate)
+#   @@swport SWITCH N      `swconfig dev SWITCH port N show` (a switch port's link, MIB)
+#   @@board                /etc/board.json (the switch ports' roles and labels)
 #   @@date                 `date +%s %z`
 # Files are read here directly, under the root prefix R (tests): /proc/...,
 # /sys/class/net/DEV/..., /tmp/dhcp.leases, /etc/passwd, /etc/shadow.
@@ -416,6 +418,7 @@ BEGIN {
 {
 	if (kind == "uci") uline(a1, $0)
 	else if (kind == "ethtool") { if (($1 in CASTS) && $2 ~ /^[0-9]+$/) MIB[a1, CASTS[$1]] = $2 }
+	else if (kind == "swport") swline(a1, a2, $0)
 	else if (kind == "iw") wr_line(a1, $0)
 	else { buf = nb ? buf "\n" $0 : $0; nb++ }
 }
@@ -424,6 +427,7 @@ function flush() {
 	else if (kind == "iwinfo") IW[a1, a2] = buf
 	else if (kind == "date") { split(buf, DT, " "); NOW = DT[1] + 0; TZOFF = DT[2] }
 	else if (kind == "mtime" && buf ~ /^[0-9]+$/) MTIME[a1] = buf
+	else if (kind == "board") jparse(buf, "board")
 	kind = ""
 }
 
@@ -924,7 +928,7 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 		stats(p, dev, 2)
 		stack(p, "")
 	}
-	emit("Device.Ethernet.InterfaceNumberOfEntries", NETH + 0)
+	emit("Device.Ethernet.InterfaceNumberOfEntries", NETH + out_swports())
 	nl = 0
 	for (dev in LINK) {
 		nl++
@@ -957,6 +961,92 @@ function out_ethernet(    i, dev, p, sp, n, d, nl, nv) {
 		stats(p, dev, 1)
 	}
 	emit("Device.Ethernet.VLANTerminationNumberOfEntries", nv)
+}
+# `swconfig dev SW port N show` (ar8216.c, cli.c): "\tlink: port:N link:up
+# speed:1000baseT full-duplex txflow rxflow auto" or "... link:down", and
+# the MIB as "NAME<spaces>: VALUE", TxByte and RxGoodByte with " (1.2 GiB)"
+# ("No MIB data" when every counter is still 0)
+function swline(sw, n, l,    k, v) {
+	SWP[sw, n] = 1
+	if (l ~ /^\tlink: /) SWLINK[sw, n] = substr(l, 8)
+	else if (l == "\tmib: No MIB data") SWZERO[sw, n] = 1
+	else if (l ~ /^[A-Za-z][A-Za-z0-9]* *: [0-9]+( |$)/) {
+		k = l
+		sub(/ *:.*/, "", k)
+		v = l
+		sub(/^[^:]*: /, "", v)
+		sub(/ .*/, "", v)
+		SWMIB[sw, n, k] = v
+		SWNAME[sw, k] = 1
+	}
+}
+# a port whose counters are all 0: those the switch shows (the basic MIB's
+# bytes, and the names another of its ports has)
+function swzero(sw, n,    x, b) {
+	SWMIB[sw, n, "TxByte"] = SWMIB[sw, n, "RxGoodByte"] = 0
+	for (x in SWNAME) {
+		split(x, b, SUBSEP)
+		if (b[1] == sw) SWMIB[sw, n, b[2]] = 0
+	}
+}
+function swm(sw, n, k) { return SWMIB[sw, n, k] }
+function swhas(sw, n, k) { return (sw, n, k) in SWMIB }
+# a sum of MIB counters, when the switch shows all of them
+function swsum(sw, n, list,    a, i, m, t) {
+	m = split(list, a, " ")
+	t = 0
+	for (i = 1; i <= m; i++) {
+		if (!swhas(sw, n, a[i])) return ""
+		t += SWMIB[sw, n, a[i]]
+	}
+	return sprintf("%.0f", t)
+}
+# The front ports of swconfig switches (board.json's ports with a role) as
+# Ethernet interfaces of their own, keyed SWITCH:PORT: link state, speed
+# and duplex from swconfig's link line, counters from the ar8xxx driver's
+# MIB (bytes always; casts and errors only with ar8xxx_mib_type 1, which
+# adds them; no unicast counter exists). Returns how many were served.
+function out_swports(    i, j, m, n, sw, q, num, role, p, l, st, v, sp) {
+	n = 0
+	for (i = 1; i <= jn("board/switch"); i++) {
+		sw = JK["board/switch", i]
+		m = jn("board/switch/" sw "/ports")
+		for (j = 0; j < m; j++) {
+			q = "board/switch/" sw "/ports/" j
+			role = jget(q "/role")
+			num = jget(q "/num")
+			if (role == "" || !((sw, num) in SWP)) continue
+			n++
+			if ((sw, num) in SWZERO) swzero(sw, num)
+			p = "Device.Ethernet.Interface." key(sw ":" num) "."
+			l = SWLINK[sw, num]
+			st = l ~ / link: ?up/ ? "Up" : l ~ / link: ?down/ ? "Down" : ""
+			emit(p "Enable", "true")
+			if (st != "") emit(p "Status", st)
+			emit(p "Name", role jget(q "/index"))
+			emit(p "Upstream", bool(role == "wan"))
+			if (st == "Up" && match(l, /speed:[0-9]+baseT/)) {
+				sp = substr(l, RSTART + 6, RLENGTH - 11)
+				emit(p "CurrentBitRate", sp)
+				if (l ~ / full-duplex/) emit(p "DuplexMode", "Full")
+				else if (l ~ / half-duplex/) emit(p "DuplexMode", "Half")
+			}
+			if (st != "") lastchange(p, sw ":" num, st)
+			if (swhas(sw, num, "TxByte")) emit(p "Stats.BytesSent", swm(sw, num, "TxByte"))
+			v = swhas(sw, num, "RxBadByte") ? swsum(sw, num, "RxGoodByte RxBadByte") : swm(sw, num, "RxGoodByte")
+			if (v != "") emit(p "Stats.BytesReceived", v)
+			if (swhas(sw, num, "TxBroad")) emit(p "Stats.BroadcastPacketsSent", swm(sw, num, "TxBroad"))
+			if (swhas(sw, num, "RxBroad")) emit(p "Stats.BroadcastPacketsReceived", swm(sw, num, "RxBroad"))
+			if (swhas(sw, num, "TxMulti")) emit(p "Stats.MulticastPacketsSent", swm(sw, num, "TxMulti"))
+			if (swhas(sw, num, "RxMulti")) emit(p "Stats.MulticastPacketsReceived", swm(sw, num, "RxMulti"))
+			# RFC 2665's ifInErrors and ifOutErrors of an Ethernet port
+			v = swsum(sw, num, "RxFcsErr RxAlignErr RxTooLong")
+			if (v != "") emit(p "Stats.ErrorsReceived", v)
+			v = swsum(sw, num, "TxLateCol TxAbortCol TxUnderRun")
+			if (v != "") emit(p "Stats.ErrorsSent", v)
+		}
+	}
+	return n
 }
 function maxrate(p,    n, i, m, v) {
 	n = jn(p)
