@@ -317,6 +317,35 @@ def test_swconfig_basic_mib_gives_bytes_only(tmp_path):
     assert "Device.Ethernet.Interface.{switch0:4}.Stats.BroadcastPacketsSent" not in v
 
 
+QCA8K_MIB = ("RxBroad RxPause RxMulti RxFcsErr RxAlignErr RxRunt RxFragment Rx64Byte Rx128Byte Rx256Byte "
+             "Rx512Byte Rx1024Byte Rx1518Byte RxMaxByte RxTooLong RxGoodByte RxBadByte RxOverFlow Filtered "
+             "TxBroad TxPause TxMulti TxUnderRun Tx64Byte Tx128Byte Tx256Byte Tx512Byte Tx1024Byte Tx1518Byte "
+             "TxMaxByte TxOverSize TxByte TxCollision TxAbortCol TxMultiCol TxSingleCol TxExcDefer TxDefer "
+             "TxLateCol RXUnicast TXUnicast").split()
+
+
+def test_qca8k_dsa_port_counters(tmp_path):
+    """A QCA8337 under the qca8k DSA driver (ipq806x, ath79 boards moved to
+    DSA): `ethtool -S PORT` in ethtool's layout, DSA's four counters, then
+    ar8327_mib's names in the driver's order (qca8k-common.c), RXUnicast and
+    TXUnicast last (QCA8337 only)."""
+    tree = Tree(tmp_path, tree=os.path.join(HERE, "openwrt", "ax3000t"))
+    replay = tmp_path / "replay"
+    shutil.copytree(os.path.join(HERE, "openwrt", "ax3000t"), str(replay))
+    values = {name: 1000 + 7 * i for i, name in enumerate(QCA8K_MIB)}
+    lines = ["NIC statistics:"] + ["     %s: %d" % kv for kv in
+                                   [("tx_packets", 5), ("tx_bytes", 640), ("rx_packets", 9), ("rx_bytes", 1280)]]
+    lines += ["     %s: %d" % (name, values[name]) for name in QCA8K_MIB]
+    (replay / "ethtool" / "lan3.S").write_text("\n".join(lines) + "\n")
+    tree.env["OPENWRT_REPLAY"] = str(replay)
+    v = tree.get()
+    p = "Device.Ethernet.Interface.{lan3}.Stats."
+    want = {"UnicastPacketsSent": "TXUnicast", "UnicastPacketsReceived": "RXUnicast",
+            "MulticastPacketsSent": "TxMulti", "MulticastPacketsReceived": "RxMulti",
+            "BroadcastPacketsSent": "TxBroad", "BroadcastPacketsReceived": "RxBroad"}
+    assert {k: v[p + k] for k in want} == {k: str(values[m]) for k, m in want.items()}
+
+
 def test_read_a_dsa_router_without_luci(tmp_path):
     """OpenWrt 24.10 on a Xiaomi AX3000T: DSA switch ports, phyN-apM Wi-Fi
     names, a DHCP WAN, no PPP, no LuCI (no host hints)."""

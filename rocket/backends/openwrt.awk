@@ -398,10 +398,13 @@ BEGIN {
 		"Routing.Router Routing.Router.{i}.IPv4Forwarding Routing.Router.{i}.IPv6Forwarding Users.User " \
 		"WiFi.AccessPoint WiFi.Radio WiFi.SSID", a, " ")
 	for (i = 1; i <= n; i++) ALIASED["Device." a[i] ".{i}."] = 1
-	# switch MIB counters in `ethtool -S` (the mt7530/mt7531 DSA driver's names)
+	# switch MIB counters in `ethtool -S`: the mt7530/mt7531 DSA driver's
+	# names, then qca8k's (QCA8337/8327: ar8327_mib of qca8k-common.c)
 	n = split("TxUnicast: UnicastPacketsSent RxUnicast: UnicastPacketsReceived TxMulticast: MulticastPacketsSent " \
-		"RxMulticast: MulticastPacketsReceived TxBroadcast: BroadcastPacketsSent RxBroadcast: BroadcastPacketsReceived", a, " ")
-	for (i = 1; i < n; i += 2) CASTS[a[i]] = a[i + 1]
+		"RxMulticast: MulticastPacketsReceived TxBroadcast: BroadcastPacketsSent RxBroadcast: BroadcastPacketsReceived " \
+		"TXUnicast: UnicastPacketsSent RXUnicast: UnicastPacketsReceived TxMulti: MulticastPacketsSent " \
+		"RxMulti: MulticastPacketsReceived TxBroad: BroadcastPacketsSent RxBroad: BroadcastPacketsReceived", a, " ")
+	for (i = 1; i < n; i += 2) { CASTS[a[i]] = a[i + 1]; CASTNAME[a[i + 1]] = 1 }
 	ODHCP6C_OPTS = "1,2,3,5,7,11,12,13,19,20,21,22,23,24,25,26,31,32,56,64,67,82,83,94,95,96"
 	RAPREF[384] = "High"; RAPREF[512] = "Medium"; RAPREF[640] = "Low"
 	kind = ""
@@ -720,7 +723,7 @@ function stats(p, dev, uc,    v, k) {
 		if (!(uc == 2 && (dev, "MulticastPacketsReceived") in MIB)) emit(p "Stats.MulticastPacketsReceived", RXM[dev])
 		if (dev in NOHANDLER) emit(p "Stats.UnknownProtoPacketsReceived", NOHANDLER[dev])
 	}
-	if (uc == 2) for (k in CASTS) if ((dev, CASTS[k]) in MIB) emit(p "Stats." CASTS[k], MIB[dev, CASTS[k]])
+	if (uc == 2) for (k in CASTNAME) if ((dev, k) in MIB) emit(p "Stats." k, MIB[dev, k])
 	if (uc == 3) {
 		emit(p "Stats.UnicastPacketsSent", sprintf("%.0f", TXP[dev] + TXD[dev] + TXE[dev]))
 		emit(p "Stats.UnicastPacketsReceived", RXP[dev])
