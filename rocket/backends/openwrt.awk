@@ -1009,7 +1009,7 @@ function swsum(sw, n, list,    a, i, m, t) {
 # and duplex from swconfig's link line, counters from the ar8xxx driver's
 # MIB (bytes always; casts and errors only with ar8xxx_mib_type 1, which
 # adds them; no unicast counter exists). Returns how many were served.
-function out_swports(    i, j, m, n, sw, q, num, role, p, l, st, v, sp) {
+function out_swports(    i, j, m, n, sw, q, num, role, p, l, st, v, sp, k) {
 	n = 0
 	for (i = 1; i <= jn("board/switch"); i++) {
 		sw = JK["board/switch", i]
@@ -1038,10 +1038,9 @@ function out_swports(    i, j, m, n, sw, q, num, role, p, l, st, v, sp) {
 			if (swhas(sw, num, "TxByte")) emit(p "Stats.BytesSent", swm(sw, num, "TxByte"))
 			v = swhas(sw, num, "RxBadByte") ? swsum(sw, num, "RxGoodByte RxBadByte") : swm(sw, num, "RxGoodByte")
 			if (v != "") emit(p "Stats.BytesReceived", v)
-			if (swhas(sw, num, "TxBroad")) emit(p "Stats.BroadcastPacketsSent", swm(sw, num, "TxBroad"))
-			if (swhas(sw, num, "RxBroad")) emit(p "Stats.BroadcastPacketsReceived", swm(sw, num, "RxBroad"))
-			if (swhas(sw, num, "TxMulti")) emit(p "Stats.MulticastPacketsSent", swm(sw, num, "TxMulti"))
-			if (swhas(sw, num, "RxMulti")) emit(p "Stats.MulticastPacketsReceived", swm(sw, num, "RxMulti"))
+			# the casts, by the names ethtool -S of qca8k's DSA ports has too
+			for (k in CASTS) if (swhas(sw, num, substr(k, 1, length(k) - 1)))
+				emit(p "Stats." CASTS[k], swm(sw, num, substr(k, 1, length(k) - 1)))
 			# RFC 2665's ifInErrors and ifOutErrors of an Ethernet port
 			v = swsum(sw, num, "RxFcsErr RxAlignErr RxTooLong")
 			if (v != "") emit(p "Stats.ErrorsReceived", v)
