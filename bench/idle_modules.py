@@ -104,15 +104,38 @@ def smaps(pid):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc):
+    """The parser of an idle-memory bench: ``--python`` to measure."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                     else sys.executable)
+    return ap
+
+
+def session_acs():
+    """The development ACS on 127.0.0.1; every session: a GPV of Device."""
+    acs = Acs().start()
+    acs.every_session = [build_rpc("GetParameterValues", ["Device."])]
+    return acs
+
+
+def wait_first_session(p, log, timeout=60):
+    """Until the agent ``p`` (stderr in ``log``) logs its first session's
+    end, then half a second more for it to settle idle."""
+    deadline = time.monotonic() + timeout
+    while b"session: end ok" not in open(log, "rb").read():
+        if time.monotonic() > deadline or p.poll() is not None:
+            sys.exit("bench: no session:\n" + open(log).read()[-2000:])
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
+def main():
+    ap = arguments(__doc__)
     ap.add_argument("--top", type=int, default=30)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="rocket-bench-")
-    acs = Acs().start()
-    acs.every_session = [build_rpc("GetParameterValues", ["Device."])]
+    acs = session_acs()
     try:
         from conftest import write_conf
         import pathlib
@@ -134,17 +157,13 @@ def main():
             p = subprocess.Popen([a.python, "-I", "-S", walker, out, pyz, "-c", conf, "--boot"],
                                  stdin=subprocess.DEVNULL, stdout=lf, stderr=lf)
         try:
-            deadline = time.monotonic() + 60
-            while b"session: end ok" not in open(log, "rb").read():
-                if time.monotonic() > deadline or p.poll() is not None:
-                    sys.exit("bench: no session:\n" + open(log).read()[-2000:])
-                time.sleep(0.05)
-            time.sleep(0.5)
+            wait_first_session(p, log)
+            deadline = time.monotonic() + 30
             with open("/proc/%d/status" % p.pid) as f:
                 rss = kib(f.read().split("VmRSS:")[1].split("\n")[0])
             maps = smaps(p.pid)
             p.send_signal(signal.SIGUSR2)
-            while not os.path.exists(out) and time.monotonic() < deadline + 30:
+            while not os.path.exists(out) and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(0.5)
         finally:

@@ -6,7 +6,6 @@ Exit codes: 0 success; 1 the ``--once`` session failed; 2 bad usage or
 configuration.
 """
 
-import signal
 import sys
 
 from rocket import __version__
@@ -144,6 +143,7 @@ def main(argv=None):
             log.info("%s: stopping (state saved, pending events kept)", name)
             agent.stop()
         return handler
+    from rocket.net.loop import signal  # the C module (rocket.net.loop says why)
     agent.loop.add_signal(signal.SIGTERM, stop("SIGTERM"))
     agent.loop.add_signal(signal.SIGINT, stop("SIGINT"))
     agent.loop.add_signal(signal.SIGHUP, agent.reload)

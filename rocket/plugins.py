@@ -12,20 +12,22 @@ def install(agent):
     """Install every feature into ``agent``."""
     from rocket.datamodel import backend
     backend.install(agent)  # first: the static tree may switch the root and DeviceId
-    from rocket.owner import audit
-    audit.install(agent)  # before the others: what they do is recorded from the start
+    from rocket.base.log import log
+    if agent.cfg.bool("audit", "enable"):
+        from rocket.owner import audit
+        audit.install(agent)  # before the others: what they do is recorded from the start
+    else:
+        log.info("audit: disabled ([audit] enable)")
     _policy(agent)  # the owner's limits, ahead of every other RPC hook
-    from rocket.owner import ctl
     from rocket.datamodel import notify
     notify.install(agent)  # value-change notifications (before ctl, which uses them)
-    ctl.install(agent)  # the local control socket
-    from rocket.connreq import httpcr as connreq
-    from rocket.connreq.gate import Gate
-    gate = Gate(agent)  # one admission gate for every kind of connection request
-    connreq.install(agent, gate)
+    if not agent.once and agent.cfg.bool("control", "enable"):
+        from rocket.owner import ctl
+        ctl.install(agent)  # the local control socket
     from rocket.connreq import standby
-    # UDP and STUN (TR-069 Annex G), XMPP (Annex K): imported once switched on
-    standby.install(agent, gate)
+    # HTTP (TR-069 3.2.2), UDP and STUN (Annex G), XMPP (Annex K), behind one
+    # admission gate: each imported once switched on
+    standby.install(agent)
     from rocket.ops import service as ops, vendorfiles
     vendorfiles.install(agent)  # DeviceInfo.VendorConfigFile/VendorLogFile from [transfer]
     if agent.cfg.get("cpe", "device_images"):

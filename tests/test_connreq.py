@@ -492,6 +492,35 @@ def test_http_cr_disable_closes_port_and_empties_url(running, acs):
     assert cr_url_of(acs.sessions[3].inform) == r.url
 
 
+def test_http_cr_off_at_start_is_a_stand_in_until_the_acs_switches_it_on(running, acs):
+    from rocket.connreq.standby import HttpStandby
+    r = running(connection_request={"enable": "false"})
+    assert r.agent.connreq is None and r.url == ""
+    assert [type(s).__name__ for s in r.agent.services if isinstance(s, HttpStandby)] == ["HttpStandby"]
+    assert cr_url_of(acs.sessions[0].inform) == ""
+    acs.queue = [build_rpc("SetParameterValues",
+                           ["Device.ManagementServer.HTTPConnectionRequestEnable=true:boolean"])]
+    r.call(r.agent.request_session)
+    settle(acs, 2, r.agent)
+    assert wait_for(lambda: r.url.startswith("http://127.0.0.1:"))
+    assert not any(isinstance(s, HttpStandby) for s in r.agent.services)
+    assert connection_request(r.url, USER, PW) == 200
+    settle(acs, 3, r.agent)
+    assert "6 CONNECTION REQUEST" in events_of(acs.sessions[2].inform)
+    assert cr_url_of(acs.sessions[2].inform) == r.url
+
+
+def test_sighup_switches_http_cr_on(running, acs, tmp_path):
+    r = running(connection_request={"enable": "false"})
+    assert r.agent.connreq is None and r.url == ""
+    write_conf(tmp_path, acs.url, connection_request={"enable": "true"})
+    r.call(r.agent.reload)
+    assert wait_for(lambda: r.url.startswith("http://127.0.0.1:"))
+    assert connection_request(r.url, USER, PW) == 200
+    settle(acs, 2, r.agent)
+    assert "6 CONNECTION REQUEST" in events_of(acs.sessions[1].inform)
+
+
 def test_sighup_applies_the_new_settings(running, acs, tmp_path):
     r = running()
     port = r.agent.connreq.bound_port

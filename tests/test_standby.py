@@ -1,8 +1,9 @@
 """Connection-request kinds that are off stay unimported (rocket.connreq.standby)
 until they are switched on: by the ACS (STUNEnable) or by SIGHUP ([xmpp] enable,
-[udp_connection_request] enable). And the idle agent with the default
-configuration does not import what is switched off (checked on the zipapp,
-under ``python3 -I -S``, so that it cannot regress)."""
+[udp_connection_request] enable); HTTP's are in tests/test_connreq.py. And the
+idle agent, with the default configuration or with the audit, the control socket
+and HTTP connection requests switched off too, does not import what is off
+(checked on the zipapp, under ``python3 -I -S``, so that it cannot regress)."""
 
 import os
 import signal
@@ -10,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import pytest
 
 from conftest import ROOT, write_conf
 from peers import run_until
@@ -28,7 +31,15 @@ NOT_IMPORTED_WHEN_IDLE = [
     "rocket.datamodel.deviceimages",  # no [cpe] device_images
     "rocket.devacs",  # a development tool, not shipped
     "argparse", "hashlib", "subprocess", "xml.dom",
+    "zlib",  # __main__.py is stored in the zipapp, not deflated
+    "heapq", "signal",  # the loop uses their C modules, _heapq and _signal
 ]
+
+# Switchable features that are on by default: switched off, not imported.
+OFF = {"audit": {"enable": "false"}, "control": {"enable": "false"},
+       "connection_request": {"enable": "false"}}
+NOT_IMPORTED_WHEN_OFF = ["rocket.owner.audit", "rocket.owner.ctl", "rocket.connreq.httpcr",
+                         "rocket.connreq.gate", "rocket.net.digestserver", "rocket.net.httpparse"]
 
 
 def _ms(agent, name):
@@ -104,8 +115,9 @@ def test_sighup_switches_udp_and_xmpp_on(acs, make_agent, tmp_path):
         agent.stop()
 
 
-def test_idle_agent_with_default_config_does_not_import_what_is_off(acs, pyz, tmp_path):
-    conf = write_conf(tmp_path, acs.url)
+@pytest.mark.parametrize("sections", [{}, OFF], ids=["default", "switched-off"])
+def test_idle_agent_does_not_import_what_is_off(acs, pyz, tmp_path, sections):
+    conf = write_conf(tmp_path, acs.url, **sections)
     out = str(tmp_path / "modules.txt")
     log = open(str(tmp_path / "log"), "wb")
     p = subprocess.Popen([sys.executable, "-I", "-S", os.path.join(ROOT, "tests", "modtrace.py"), out, pyz,
@@ -124,5 +136,10 @@ def test_idle_agent_with_default_config_does_not_import_what_is_off(acs, pyz, tm
             p.wait()
         log.close()
     mods = set(open(out).read().split())
-    assert "rocket.agent" in mods and "rocket.connreq.httpcr" in mods and "rocket.diag.standby" in mods
+    assert "rocket.agent" in mods and "rocket.diag.standby" in mods
     assert sorted(m for m in NOT_IMPORTED_WHEN_IDLE if m in mods) == []
+    if sections:
+        assert "rocket.connreq.standby" in mods
+        assert sorted(m for m in NOT_IMPORTED_WHEN_OFF if m in mods) == []
+    else:
+        assert sorted(m for m in NOT_IMPORTED_WHEN_OFF if m not in mods) == []

@@ -522,10 +522,3 @@ def _sockname(s):
 def _bound(fn, arg):
     return lambda: fn(arg)
 
-
-def install(agent, gate):
-    """Plug the HTTP connection-request listener into ``agent``."""
-    svc = ConnectionRequests(agent, gate)
-    agent.services.append(svc)
-    agent.connreq = svc
-    return svc

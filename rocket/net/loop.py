@@ -26,13 +26,23 @@ through ``wait_io``, under a deadline and an output cap; it never blocks
 longer than its timeout and kills the whole process group when it is over.
 """
 
-import heapq
 import os
 import selectors
-import signal
 import socket
 import sys
 import time
+
+# The C modules behind heapq and signal: their Python wrappers (heapq's
+# merge and nlargest, signal's enums) are about 50 KiB an idle agent would
+# keep for nothing.
+try:
+    from _heapq import heappop, heappush
+except ImportError:  # pragma: no cover (not CPython)
+    from heapq import heappop, heappush
+try:
+    import _signal as signal
+except ImportError:  # pragma: no cover
+    import signal
 
 
 class Timer:
@@ -160,9 +170,9 @@ class Loop:
         time inside nested waits (during a session), the others when the
         loop is back at the top."""
         t = Timer(when, callback, name, nested)
-        heapq.heappush(self._timers, t)
+        heappush(self._timers, t)
         if nested:
-            heapq.heappush(self._ntimers, t)
+            heappush(self._ntimers, t)
         return t
 
     def call_later(self, delay, callback, name="", nested=False):
@@ -171,14 +181,14 @@ class Loop:
     def next_timer(self, heap=None):
         heap = self._timers if heap is None else heap
         while heap and heap[0].cancelled:
-            heapq.heappop(heap)
+            heappop(heap)
         return heap[0] if heap else None
 
     def _run_due_timers(self, heap=None):
         heap = self._timers if heap is None else heap
         now = self.clock()
         while heap and (heap[0].cancelled or heap[0].when <= now):
-            t = heapq.heappop(heap)
+            t = heappop(heap)
             if not t.cancelled:
                 t.cancelled = True
                 t.callback()
