@@ -16,6 +16,8 @@ Not for: anything a running kind does (switched off again, the real
 service stays, idle).
 """
 
+from rocket.base.log import log
+
 
 def set_method(model, method, on):
     """Keep ``method`` in SupportedConnReqMethods exactly while ``on``
@@ -100,7 +102,6 @@ class HttpStandby(Standby):
         path = model.ms("ConnectionRequestURL")
         if model.value(path) != "":
             model.set_internal(path, "")
-        from rocket.base.log import log
         log.info("connreq: ConnectionRequestURL is empty (disabled)")
 
     def service(self, gate):

@@ -407,11 +407,9 @@ def from_config(cfg):
 
 
 def install(agent):
-    """Give ``agent`` its audit trail (``agent.audit``) and the hooks that feed it."""
+    """Give ``agent`` its audit trail (``agent.audit``) and the hooks that
+    feed it (rocket.plugins installs it when ``[audit] enable`` is set)."""
     audit = from_config(agent.cfg)
-    if audit is None:
-        log.info("audit: disabled ([audit] enable)")
-        return None
     audit.model = agent.model
     audit.acs_active = lambda: agent.in_session
     audit.restore()

@@ -456,9 +456,8 @@ def _fault_text(e):
 
 
 def install(agent):
-    """Serve the control socket (not for a one-shot ``--once`` run)."""
-    if agent.once or not agent.cfg.bool("control", "enable"):
-        return None
+    """Serve the control socket (rocket.plugins installs it when ``[control]
+    enable`` is set, and not for a one-shot ``--once`` run)."""
     server = ControlServer(agent)
     agent.ctl = server
     agent.services.append(server)
